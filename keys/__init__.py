@@ -1,0 +1,1 @@
+"""Secrets: API keys, connection tokens and credential encryption. No I/O."""

@@ -1,0 +1,1 @@
+"""Provider modules, the shared upstream HTTP layer and the unified models."""

@@ -1,0 +1,246 @@
+"""The provider base class: what every provider module overrides.
+
+A provider is a small subclass that declares its credential and settings
+shapes (msgspec Structs), fetches the raw customer payload through the
+shared :class:`~providers.http.UpstreamClient`, and maps it to the unified
+:class:`~providers.models.Customer` with a *pure* function. It knows nothing
+of tenants, databases or HTTP servers.
+
+Hooks, in the order a request meets them:
+
+* ``valid_customer_id(id)``: ids malformed for the provider are a 404
+  without a call;
+* ``fetch_customer(id)``: the call(s); returns the raw payload (remote_data);
+* ``classify_error(response)``: a non-2xx answer as a ProviderError;
+* ``map_customer(raw)``: the pure mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Mapping
+
+import msgspec
+from yarl import URL
+
+from .errors import (
+    ConfigurationError,
+    CustomerNotFound,
+    ProviderAuthFailed,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
+from . import calls
+from .http import UpstreamClient, UpstreamResponse, retry_after_seconds
+from .resilience import RetryPolicy, with_retries
+from .models import Customer
+from .tokens import TokenStore
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
+_DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def valid_origin(value: str | None, field: str) -> None:
+    """``base_url``/``auth_url`` are origins: scheme://host[:port], no path."""
+    if value is None:
+        return
+    if not _ORIGIN.match(value) or not URL(value).host:
+        raise ValueError(f"{field} must be an origin like https://host[:port], without a path")
+
+
+def is_numeric_id(value: str) -> bool:
+    return bool(_DIGITS.match(value))
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
+class CommonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Settings every provider accepts. ``base_url`` replaces the API origin."""
+
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        valid_origin(self.base_url, "base_url")
+
+
+class NoCredentials(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class PageRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Which page to read. ``state`` is the provider's own position (a
+    cursor, a page number, an offset...), exactly as the provider returned
+    it in ``Page.next``/``Page.prev``; None means the first page."""
+
+    limit: int
+    state: dict[str, Any] | None = None
+    query: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Page(msgspec.Struct, kw_only=True):
+    """Raw customers in the provider's stable order, and where to go next.
+
+    ``next`` is None exactly on the last page; ``prev`` is None where the
+    provider cannot go back (never a guess)."""
+
+    items: list[dict[str, Any]]
+    next: dict[str, Any] | None = None
+    prev: dict[str, Any] | None = None
+
+
+class MappedPage(msgspec.Struct, kw_only=True):
+    raws: list[dict[str, Any]]
+    customers: list[Customer]
+    next: dict[str, Any] | None = None
+    prev: dict[str, Any] | None = None
+
+
+class Provider:
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
+    settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
+    default_origin: ClassVar[str] = ""
+    # remote_query: names a client may not forward (auth, ids, paging, anything
+    # that changes which resource or tenant is read). Lower-case; a name is
+    # also denied when its base before ':', '[' or '.' is ("id:in" by "id").
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    remote_query_supported: ClassVar[bool] = True
+    remote_query_denied: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id", "ids", "include", "exclude", "page", "per_page", "limit", "offset", "cursor",
+            "after", "before", "sort", "order", "orderby", "access_token", "token", "key",
+            "api_key", "consumer_key", "consumer_secret", "oauth_consumer_key", "oauth_token",
+            "oauth_signature", "client_id", "client_secret", "tenant", "organization_id",
+            "rest_route", "_method", "_envelope", "_jsonp", "callback",
+        }
+    )
+
+    def __init__(
+        self,
+        credentials: msgspec.Struct,
+        settings: msgspec.Struct,
+        http: UpstreamClient | None,
+        tokens: TokenStore | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.settings = settings
+        self.http = http
+        self.tokens = tokens
+
+    # -- configuration -------------------------------------------------------
+
+    @classmethod
+    def parse_config(
+        cls, credentials: Any, settings: Any
+    ) -> tuple[msgspec.Struct, msgspec.Struct]:
+        """Validate raw credentials/settings; ConfigurationError on mismatch."""
+        return (
+            _convert(credentials, cls.credentials_type, "credentials"),
+            _convert(settings if settings is not None else {}, cls.settings_type, "settings"),
+        )
+
+    @property
+    def origin(self) -> str:
+        return getattr(self.settings, "base_url", None) or self.default_origin
+
+    # -- hooks ---------------------------------------------------------------
+
+    def valid_customer_id(self, customer_id: str) -> bool:
+        return bool(customer_id) and len(customer_id) <= 128
+
+    async def fetch_customer(
+        self, customer_id: str, query: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The raw customer. ``query`` (already checked against
+        ``remote_query_denied``) is added to the main request's query string."""
+        raise NotImplementedError
+
+    async def list_customers(self, request: PageRequest) -> Page:
+        """One page of raw customers, ``request.limit`` of them unless the
+        store has no more. A limit above the provider's page maximum is served
+        by reading several provider pages."""
+        raise NotImplementedError
+
+    @staticmethod
+    def map_customer(raw: dict[str, Any]) -> Customer:
+        raise NotImplementedError
+
+    async def verify(self) -> None:
+        """One cheap live call proving the credentials work (management API)."""
+        raise NotImplementedError
+
+    def classify_error(self, response: UpstreamResponse) -> ProviderError:
+        """The default table; providers refine it from their error bodies."""
+        return default_error(response, self.display_name)
+
+    # -- the template method -------------------------------------------------
+
+    async def get_customer(
+        self, customer_id: str, query: Mapping[str, str] | None = None
+    ) -> tuple[dict[str, Any], Customer]:
+        if not self.valid_customer_id(customer_id):
+            raise CustomerNotFound(f"no {self.display_name} customer has id {customer_id!r}")
+        calls.current().provider = self.name
+        raw = await with_retries(
+            lambda: self.fetch_customer(customer_id, query) if query else self.fetch_customer(customer_id),
+            self.retry_policy,
+        )
+        try:
+            customer = self.map_customer(raw)
+        except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with a customer of an unexpected shape"
+            ) from None
+        return raw, customer
+
+    async def list_page(self, request: PageRequest) -> "MappedPage":
+        """A page of raw customers with their unified mapping."""
+        calls.current().provider = self.name
+        page = await with_retries(lambda: self.list_customers(request), self.retry_policy)
+        try:
+            customers = [self.map_customer(raw) for raw in page.items]
+        except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with customers of an unexpected shape"
+            ) from None
+        return MappedPage(raws=page.items, customers=customers, next=page.next, prev=page.prev)
+
+    def ok_json(self, response: UpstreamResponse) -> Any:
+        """The JSON body of a 2xx response, or the classified error."""
+        if not 200 <= response.status < 300:
+            raise self.classify_error(response)
+        return response.json()
+
+
+def default_error(response: UpstreamResponse, provider: str) -> ProviderError:
+    status = response.status
+    if status in (401, 403):
+        return ProviderAuthFailed(
+            f"{provider} rejected the connection's credentials ({status})", remote_status=status
+        )
+    if status == 404:
+        return CustomerNotFound(f"{provider} has no such customer", remote_status=status)
+    if status == 429:
+        return ProviderRateLimited(
+            f"{provider} rate limit reached",
+            remote_status=status,
+            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    if status >= 500:
+        return ProviderUnavailable(f"{provider} answered {status}", remote_status=status)
+    return ProviderBadResponse(f"{provider} answered {status} unexpectedly", remote_status=status)
+
+
+def _convert(value: Any, type_: type[msgspec.Struct], what: str) -> msgspec.Struct:
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{what} must be a JSON object")
+    try:
+        return msgspec.convert(value, type_)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"{what}: {exc}") from None

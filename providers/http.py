@@ -1,0 +1,308 @@
+"""The shared upstream HTTP layer: one aiohttp session, guarded and bounded.
+
+Every provider call goes through :class:`UpstreamClient`, which
+
+* refuses plain ``http`` and private, loopback or link-local destinations
+  unless private networks are allowed. The check runs on the address the
+  name *resolves to*, at connect time (a resolver wrapper), so a DNS name
+  pointing at 169.254.169.254 is refused like the literal address;
+* follows redirects only within the same origin (scheme, host, port), and
+  checks each hop again;
+* caps the response body (after decompression, so a gzip bomb stops at the
+  cap) and turns every transport failure into a :mod:`providers.errors` class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import socket
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+import aiohttp
+import msgspec
+from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from . import calls
+from .errors import (
+    ConfigurationError,
+    ProviderBadResponse,
+    ProviderTimeout,
+    ProviderUnavailable,
+    UpstreamBlocked,
+)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+if TYPE_CHECKING:
+    from .resilience import CircuitBreaker
+
+
+class UpstreamPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    allow_private_networks: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_response_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 3
+    pool_size: int = 100
+    pool_size_per_host: int = 20
+
+
+class BlockedAddress(OSError):
+    """Raised inside the resolver; aiohttp wraps it, we unwrap it."""
+
+
+def address_allowed(address: str, allow_private: bool) -> bool:
+    if allow_private:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves like aiohttp does, then drops addresses the policy refuses."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._inner = aiohttp.DefaultResolver()
+        self._allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        allowed = [r for r in results if address_allowed(r["host"], self._allow_private)]
+        if not allowed:
+            raise BlockedAddress(f"{host} resolves only to non-public addresses")
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def create_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
+    """The process-wide session; create it inside the running event loop."""
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(policy.allow_private_networks),
+        limit=policy.pool_size,
+        limit_per_host=policy.pool_size_per_host,
+        ttl_dns_cache=60,
+        enable_cleanup_closed=True,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=policy.connect_timeout,
+        sock_connect=policy.connect_timeout,
+        sock_read=policy.read_timeout,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        trust_env=False,
+        auto_decompress=True,
+        headers={"User-Agent": "shoprelay/0.1 (+https://github.com/shoprelay)"},
+    )
+
+
+class UpstreamResponse(msgspec.Struct, frozen=True):
+    status: int
+    headers: CIMultiDictProxy[str] | Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        """The body decoded as JSON, or ProviderBadResponse."""
+        try:
+            return msgspec.json.decode(self.body)
+        except msgspec.DecodeError:
+            raise ProviderBadResponse(
+                "the provider answered with a body that is not JSON",
+                remote_status=self.status,
+            ) from None
+
+
+class UpstreamClient:
+    """A thin, policy-enforcing front of the shared session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        policy: UpstreamPolicy,
+        breaker: "CircuitBreaker | None" = None,
+    ) -> None:
+        self.session = session
+        self.policy = policy
+        self.breaker = breaker
+
+    def check_url(self, url: str | URL) -> URL:
+        """Refuse what the policy forbids before any connection is made."""
+        parsed = url if isinstance(url, URL) else URL(url)
+        if parsed.scheme not in ("https", "http") or not parsed.host:
+            raise ConfigurationError(f"not an http(s) URL: {parsed.scheme}://...")
+        if parsed.scheme == "http" and not self.policy.allow_private_networks:
+            raise UpstreamBlocked("plain http upstreams are refused; use https")
+        host = parsed.host.strip("[]")
+        if _is_ip_literal(host) and not address_allowed(host, self.policy.allow_private_networks):
+            raise UpstreamBlocked("the upstream address is not a public address")
+        return parsed
+
+    async def request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        auth: aiohttp.BasicAuth | None = None,
+    ) -> UpstreamResponse:
+        target = self.check_url(url)
+        if params:
+            target = target.update_query(params)
+        body = msgspec.json.encode(json) if json is not None else data
+        send_headers = dict(headers or {})
+        if json is not None:
+            send_headers.setdefault("Content-Type", "application/json")
+        for _hop in range(self.policy.max_redirects + 1):
+            response = await self._send(method, target, send_headers, body, auth)
+            if response.status not in REDIRECT_STATUSES:
+                return response
+            target = self._redirect_target(target, response)
+            if response.status == 303:
+                method, body = "GET", None
+        raise ProviderBadResponse("the provider redirected too many times")
+
+    def _redirect_target(self, current: URL, response: UpstreamResponse) -> URL:
+        location = response.headers.get("Location")
+        if not location:
+            raise ProviderBadResponse(
+                "the provider redirected without a Location", remote_status=response.status
+            )
+        target = current.join(URL(location))
+        if target.origin() != current.origin():
+            raise ProviderBadResponse(
+                "the provider redirected to another origin; refused",
+                remote_status=response.status,
+            )
+        return self.check_url(target)
+
+    async def _send(
+        self,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        body: Any,
+        auth: aiohttp.BasicAuth | None,
+    ) -> UpstreamResponse:
+        record = calls.current()
+        circuit = (record.provider, str(url.origin()))
+        if self.breaker is not None:
+            self.breaker.before(circuit)
+        try:
+            response = await self._exchange(method, url, headers, body, auth, record)
+        except (ProviderUnavailable, ProviderTimeout) as exc:
+            if self.breaker is not None and not isinstance(exc, UpstreamBlocked):
+                self.breaker.failure(circuit)
+            raise
+        if self.breaker is not None:
+            if response.status >= 500:
+                self.breaker.failure(circuit)
+            else:
+                self.breaker.success(circuit)
+        record.upstream_status = response.status
+        state = calls.rate_limit_from_headers(response.headers)
+        if state is not None:
+            record.rate_limit = state
+        return response
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        headers: dict[str, str],
+        body: Any,
+        auth: aiohttp.BasicAuth | None,
+        record: calls.CallRecord,
+    ) -> UpstreamResponse:
+        # The call's deadline bounds every hop, so a slow upstream ends as a
+        # ProviderTimeout here (counted by the breaker), not as a cancellation.
+        deadline = record.deadline
+        try:
+            async with asyncio.timeout_at(deadline):
+                async with self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    auth=auth,
+                    allow_redirects=False,
+                ) as resp:
+                    payload = await self._read_capped(resp)
+                    return UpstreamResponse(resp.status, resp.headers, payload, str(resp.url))
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
+            raise ProviderTimeout("the provider did not answer in time") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                raise UpstreamBlocked("the upstream host resolves to a non-public address") from None
+            if isinstance(exc, aiohttp.ClientConnectorDNSError):
+                raise ProviderUnavailable("the provider's host name does not resolve") from None
+            raise ProviderUnavailable("could not connect to the provider") from None
+        except aiohttp.ClientPayloadError:
+            raise ProviderBadResponse("the provider's response body was cut short") from None
+        except aiohttp.InvalidURL:
+            raise ConfigurationError("the upstream URL is invalid") from None
+        except (aiohttp.ClientError, OSError):
+            raise ProviderUnavailable("the connection to the provider failed") from None
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
+        cap = self.policy.max_response_bytes
+        declared = resp.content_length
+        if declared is not None and declared > cap and "Content-Encoding" not in resp.headers:
+            raise ProviderBadResponse(
+                f"the provider's response exceeds {cap} bytes", remote_status=resp.status
+            )
+        chunks = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > cap:
+                raise ProviderBadResponse(
+                    f"the provider's response exceeds {cap} bytes", remote_status=resp.status
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds (``2``, ``2.0``) or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+        return max(0.0, seconds)
+    return seconds if seconds >= 0 and seconds == seconds else None

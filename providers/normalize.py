@@ -1,0 +1,100 @@
+"""Small pure helpers every mapping uses: empty strings, dates, names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from .models import Address, Email, Phone
+
+
+def text(value: Any) -> str | None:
+    """A provider value as a trimmed string; empty and missing become None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def utc_timestamp(value: Any, *, naive_is_utc: bool = True) -> str | None:
+    """ISO-8601 UTC with a ``Z`` from the many forms providers send.
+
+    Accepts offsets with or without a colon (``+0530``), ``Z``, fractional
+    seconds, date-only values (taken as midnight UTC) and, when
+    ``naive_is_utc``, timestamps without any offset (WooCommerce ``*_gmt``).
+    Unparseable values give None rather than failing the whole record.
+    """
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if len(raw) > 10 else raw)
+    except ValueError:
+        return None
+    if isinstance(parsed, datetime) and parsed.tzinfo is None:
+        if not naive_is_utc:
+            return None
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    if parsed.microsecond:
+        return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    joined = " ".join(part for part in (first, last) if part)
+    return joined or None
+
+
+def country_code(value: Any) -> str | None:
+    """An ISO-3166 alpha-2 code upper-cased; anything else passes through."""
+    code = text(value)
+    if code and len(code) == 2 and code.isalpha():
+        return code.upper()
+    return code
+
+
+def keep_address(address: Address) -> bool:
+    """False for an address whose every location field is empty."""
+    return any(
+        (
+            address.street_1,
+            address.street_2,
+            address.city,
+            address.state,
+            address.postal_code,
+            address.country,
+        )
+    )
+
+
+def one_primary_email(emails: Iterable[Email]) -> list[Email]:
+    """Deduplicate case-insensitively; exactly one is primary, listed first."""
+    return _one_primary(emails, key=lambda e: e.email.lower())
+
+
+def one_primary_phone(phones: Iterable[Phone]) -> list[Phone]:
+    return _one_primary(phones, key=lambda p: (p.number, p.extension))
+
+
+def _one_primary(items: Iterable[Any], key: Any) -> list[Any]:
+    seen: set[Any] = set()
+    unique = []
+    for item in items:
+        k = key(item)
+        if k in seen:
+            continue
+        seen.add(k)
+        unique.append(item)
+    if not unique:
+        return unique
+    primary_index = next((i for i, item in enumerate(unique) if item.is_primary), 0)
+    primary = unique.pop(primary_index)
+    for item in unique:
+        item.is_primary = False
+    primary.is_primary = True
+    return [primary, *unique]

@@ -1,0 +1,1 @@
+"""The shoprelay ASGI service: app, routes, auth, store and CLI."""

@@ -1,0 +1,98 @@
+"""The ASGI application: routes, error rendering and the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .config import Config
+from .middleware import RequestContextMiddleware, request_context
+from .problems import ApiError
+from .routes import admin, management, reference
+from .routes.customers import list_customers, retrieve_customer
+from .routes.health import health, ready
+from .runtime import Runtime
+from .store import InvalidValue, StoreUnavailable
+
+
+def create_app(config: Config | None = None) -> Starlette:
+    config = config or Config.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Runtime.running(config) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", reference.openapi_json, methods=["GET"]),
+            Route("/docs", reference.docs, methods=["GET"]),
+            Route("/metrics", reference.metrics, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+            Route("/ecommerce/customers", list_customers, methods=["GET"]),
+            Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
+            Route("/connections", management.create_connection, methods=["POST"]),
+            Route("/connections", management.list_connections, methods=["GET"]),
+            Route("/connections/{id}", management.get_connection, methods=["GET"]),
+            Route("/connections/{id}", management.patch_connection, methods=["PATCH"]),
+            Route("/connections/{id}", management.delete_connection, methods=["DELETE"]),
+            Route("/connections/{id}/rotate-token", management.rotate_token, methods=["POST"]),
+            Route("/field-mappings", management.create_field_mapping, methods=["POST"]),
+            Route("/field-mappings", management.list_field_mappings, methods=["GET"]),
+            Route("/field-mappings/{id}", management.delete_field_mapping, methods=["DELETE"]),
+            Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
+            Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
+            Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),
+            Route("/admin/api-keys/{id}", admin.revoke_api_key, methods=["DELETE"]),
+        ],
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            StoreUnavailable: _store_unavailable,
+            InvalidValue: _invalid_value,
+        },
+        lifespan=lifespan,
+    )
+    # An API answers the path it was asked, not a redirect to a guess.
+    app.router.redirect_slashes = False
+    return app
+
+
+def _render(request: Request, error: ApiError) -> Response:
+    context = request_context(request.scope)
+    context["error_code"] = error.code
+    return error.response(context.get("request_id", ""))
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _render(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = ApiError(404, "not_found", "no such route")
+    elif exc.status_code == 405:
+        error = ApiError(405, "method_not_allowed", "method not allowed on this route", headers=dict(exc.headers or {}))
+    else:
+        error = ApiError(exc.status_code, "invalid_request", str(exc.detail))
+    return _render(request, error)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    return _render(request, ApiError(503, "store_unavailable", "the store does not answer; retry shortly", headers={"Retry-After": "1"}))
+
+
+async def _invalid_value(request: Request, exc: Exception) -> Response:
+    return _render(request, ApiError(400, "invalid_request", str(exc)))

@@ -1,0 +1,348 @@
+"""The ``shoprelay`` command (contract: README "CLI", DESIGN.md).
+
+Create commands print exactly one JSON object on stdout. Failures print one
+line on stderr and exit 1 (2 for usage errors), writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import shlex
+import sys
+import time
+from typing import Any, Awaitable, Callable, NoReturn
+
+import msgspec
+
+from providers import registry
+
+from keys.vault import new_key_text
+
+from . import accounts, field_mappings, logs, rotation
+from .clock import now_text
+from .config import Config, ConfigError
+from .keyring import load_keyring
+from .store import Conflict, InvalidValue, Store, StoreUnavailable, open_store
+
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        raise SystemExit(2)
+    try:
+        config = Config.from_env()
+        logs.configure(config.log_level, config.log_format)
+        args.handler(config, args)
+    except (
+        CliError, ConfigError, accounts.InvalidInput, accounts.UnknownTenant, StoreUnavailable, InvalidValue
+    ) as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"shoprelay: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)
+    raise SystemExit(EXIT_FAILURE)
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")
+    sys.stdout.flush()
+
+
+def _with_store(fn: Callable[[Store], Awaitable[Any]], config: Config) -> Any:
+    async def run() -> Any:
+        store = open_store(
+            config.database_url,
+            pool_size=min(config.db_pool_size, 2),
+            statement_timeout=config.db_statement_timeout,
+        )
+        try:
+            await store.migrate()
+            return await fn(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _json_arg(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    # Fail fast, in this process, on a bad keyring or database, with a clear
+    # message rather than a worker traceback.
+    load_keyring(config)
+    _with_store(lambda store: store.ping(), config)
+    uvicorn.run(
+        "proxy.app:create_app",
+        factory=True,
+        host=args.host if args.host is not None else config.host,
+        port=args.port if args.port is not None else config.port,
+        workers=args.workers if args.workers is not None else config.workers,
+        log_level=config.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+def cmd_migrate(config: Config, args: argparse.Namespace) -> None:
+    version = _with_store(lambda store: store.migrate(), config)
+    _emit({"schema_version": version})
+
+
+def cmd_tenants_create(config: Config, args: argparse.Namespace) -> None:
+    tenant = _with_store(lambda s: accounts.create_tenant(s, args.name), config)
+    _emit({"id": tenant.id, "name": tenant.name})
+
+
+def cmd_tenants_list(config: Config, args: argparse.Namespace) -> None:
+    _emit({"data": _with_store(lambda s: s.list_tenants(), config)})
+
+
+def cmd_api_keys_create(config: Config, args: argparse.Namespace) -> None:
+    key, secret = _with_store(lambda s: accounts.create_api_key(s, args.tenant, args.name), config)
+    _emit({"id": key.id, "api_key": secret})
+
+
+def cmd_api_keys_list(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        return await store.list_api_keys(args.tenant)
+
+    _emit({"data": _with_store(run, config)})
+
+
+def cmd_api_keys_revoke(config: Config, args: argparse.Namespace) -> None:
+    key = _with_store(lambda s: s.revoke_api_key(args.key_id, now_text()), config)
+    if key is None:
+        raise CliError(f"no API key has id {args.key_id!r}")
+    _emit({"id": key.id, "revoked_at": key.revoked_at})
+
+
+def cmd_connections_create(config: Config, args: argparse.Namespace) -> None:
+    credentials = _json_arg(args.credentials, "--credentials")
+    settings = _json_arg(args.settings, "--settings") if args.settings else {}
+    # Validate before touching the keyring or the store: bad input writes nothing.
+    accounts.validate_connection_input(args.provider, credentials, settings)
+
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        keyring = load_keyring(config)  # only now: may create the key file
+        return await accounts.create_connection(
+            store, keyring, args.tenant, args.provider, credentials, settings
+        )
+
+    connection, token = _with_store(run, config)
+    _emit({"id": connection.id, "connection_token": token, "provider": connection.provider})
+
+
+def cmd_connections_list(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        return await store.list_connections(args.tenant)
+
+    _emit({"data": _with_store(run, config)})
+
+
+def cmd_connections_delete(config: Config, args: argparse.Namespace) -> None:
+    if not _with_store(lambda s: s.delete_connection(args.connection_id), config):
+        raise CliError(f"no connection has id {args.connection_id!r}")
+    _emit({"id": args.connection_id, "deleted": True})
+
+
+def cmd_field_mappings_create(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        connection_provider = None
+        if args.connection:
+            connection = await store.get_connection(args.connection)
+            if connection is None or connection.tenant_id != args.tenant:
+                raise CliError(f"no connection has id {args.connection!r} for that tenant")
+            connection_provider = connection.provider
+        mapping = field_mappings.new_mapping(
+            args.tenant, name=args.name, object=args.object, provider=args.provider,
+            expression=args.expression, connection_id=args.connection,
+            connection_provider=connection_provider,
+        )
+        try:
+            await store.create_field_mapping(mapping)
+        except Conflict:
+            raise CliError(f"a mapping named {args.name!r} already exists in that scope") from None
+        return mapping
+
+    _emit(_with_store(run, config))
+
+
+def cmd_field_mappings_list(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        return await store.list_field_mappings(args.tenant)
+
+    _emit({"data": _with_store(run, config)})
+
+
+def cmd_field_mappings_delete(config: Config, args: argparse.Namespace) -> None:
+    if not _with_store(lambda s: s.delete_field_mapping(args.tenant, args.mapping_id), config):
+        raise CliError(f"no field mapping has id {args.mapping_id!r} for that tenant")
+    _emit({"id": args.mapping_id, "deleted": True})
+
+
+def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
+    keyring = load_keyring(config)
+    report = _with_store(lambda s: rotation.rotate(s, keyring, args.batch), config)
+    _emit(report)
+    if report.undecryptable:
+        raise CliError(
+            f"{len(report.undecryptable)} connection(s) use a key that is not in the keyring; "
+            "add it back and run again"
+        )
+
+
+def cmd_keys_generate(config: Config, args: argparse.Namespace) -> None:
+    _emit({"key": new_key_text(args.key_id)})
+
+
+def cmd_providers_list(config: Config, args: argparse.Namespace) -> None:
+    _emit({"data": registry.names()})
+
+
+def cmd_quickstart(config: Config, args: argparse.Namespace) -> None:
+    keyring = load_keyring(config)
+
+    async def run(store: Store) -> Any:
+        tenant = await accounts.create_tenant(store, args.name)
+        key, api_key = await accounts.create_api_key(store, tenant.id, "quickstart")
+        connection, token = await accounts.create_connection(store, keyring, tenant.id, "sandbox", {}, {})
+        return tenant, key, api_key, connection, token
+
+    tenant, key, api_key, connection, token = _with_store(run, config)
+    base = f"http://{args.host}:{args.port}"
+    curl = (
+        f"curl -s -H {shlex.quote('x-api-key: ' + api_key)}"
+        f" -H {shlex.quote('x-connection-token: ' + token)}"
+        f" {shlex.quote(base + '/ecommerce/customers/1?remote_data=true')}"
+    )
+    if args.json:
+        _emit({
+            "tenant_id": tenant.id, "api_key_id": key.id, "api_key": api_key,
+            "connection_id": connection.id, "connection_token": token, "curl": curl,
+        })
+        return
+    print("Created a demo tenant, an API key and a sandbox connection.")
+    print("The key and token are shown once; keep them somewhere safe.\n")
+    print(f"  tenant_id         {tenant.id}")
+    print(f"  api_key           {api_key}")
+    print(f"  connection_token  {token}\n")
+    print("Start the service (shoprelay serve), then fetch a customer:\n")
+    print(curl)
+
+
+# -- parser --------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shoprelay", description="Unified e-commerce API")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="default $SHOPRELAY_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default $SHOPRELAY_PORT or 8080")
+    serve.add_argument("--workers", type=int, help="default $SHOPRELAY_WORKERS or 1")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+
+    tenants = sub.add_parser("tenants", help="manage tenants").add_subparsers(metavar="ACTION")
+    t_create = tenants.add_parser("create", help="create a tenant")
+    t_create.add_argument("--name", required=True)
+    t_create.set_defaults(handler=cmd_tenants_create)
+    tenants.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenants_list)
+
+    keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(metavar="ACTION")
+    k_create = keys.add_parser("create", help="create an API key (printed once)")
+    k_create.add_argument("--tenant", required=True)
+    k_create.add_argument("--name")
+    k_create.set_defaults(handler=cmd_api_keys_create)
+    k_list = keys.add_parser("list", help="list a tenant's keys (never the secrets)")
+    k_list.add_argument("--tenant", required=True)
+    k_list.set_defaults(handler=cmd_api_keys_list)
+    k_revoke = keys.add_parser("revoke", help="revoke a key")
+    k_revoke.add_argument("key_id")
+    k_revoke.set_defaults(handler=cmd_api_keys_revoke)
+
+    conns = sub.add_parser("connections", help="manage connections").add_subparsers(metavar="ACTION")
+    c_create = conns.add_parser("create", help="link a store (token printed once)")
+    c_create.add_argument("--tenant", required=True)
+    c_create.add_argument("--provider", required=True)
+    c_create.add_argument("--credentials", required=True, help="JSON object")
+    c_create.add_argument("--settings", help="JSON object")
+    c_create.set_defaults(handler=cmd_connections_create)
+    c_list = conns.add_parser("list", help="list a tenant's connections (never the secrets)")
+    c_list.add_argument("--tenant", required=True)
+    c_list.set_defaults(handler=cmd_connections_list)
+    c_delete = conns.add_parser("delete", help="delete a connection; its token stops working")
+    c_delete.add_argument("connection_id")
+    c_delete.set_defaults(handler=cmd_connections_delete)
+
+    fm = sub.add_parser("field-mappings", help="custom fields").add_subparsers(metavar="ACTION")
+    fm_create = fm.add_parser("create", help="map a custom field to a JMESPath expression")
+    fm_create.add_argument("--tenant", required=True)
+    fm_create.add_argument("--name", required=True)
+    fm_create.add_argument("--provider", required=True)
+    fm_create.add_argument("--expression", required=True)
+    fm_create.add_argument("--object", default="customer")
+    fm_create.add_argument("--connection", help="override for one connection only")
+    fm_create.set_defaults(handler=cmd_field_mappings_create)
+    fm_list = fm.add_parser("list", help="a tenant's custom fields")
+    fm_list.add_argument("--tenant", required=True)
+    fm_list.set_defaults(handler=cmd_field_mappings_list)
+    fm_delete = fm.add_parser("delete", help="delete a custom field")
+    fm_delete.add_argument("--tenant", required=True)
+    fm_delete.add_argument("mapping_id")
+    fm_delete.set_defaults(handler=cmd_field_mappings_delete)
+
+    keys_cmd = sub.add_parser("keys", help="credential encryption keys").add_subparsers(metavar="ACTION")
+    k_rotate = keys_cmd.add_parser(
+        "rotate", help="re-encrypt every credential under the first key of the keyring"
+    )
+    k_rotate.add_argument("--batch", type=int, default=500)
+    k_rotate.set_defaults(handler=cmd_keys_rotate)
+    k_gen = keys_cmd.add_parser("generate", help="print a new keyring entry id:base64key")
+    k_gen.add_argument("--key-id", default="k" + str(int(time.time())))
+    k_gen.set_defaults(handler=cmd_keys_generate)
+
+    providers = sub.add_parser("providers", help="available providers").add_subparsers(metavar="ACTION")
+    providers.add_parser("list").set_defaults(handler=cmd_providers_list)
+
+    quick = sub.add_parser("quickstart", help="create a demo tenant, key and sandbox connection")
+    quick.add_argument("--name", default="demo")
+    quick.add_argument("--host", default="127.0.0.1")
+    quick.add_argument("--port", type=int, default=8080)
+    quick.add_argument("--json", action="store_true", help="print one JSON object")
+    quick.set_defaults(handler=cmd_quickstart)
+    return parser
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Configuration from the environment (see README, "Configuration").
+
+Every variable is optional for the embedded default. Invalid values stop
+startup with a message naming the variable; values are never echoed back
+when they might be secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from typing import Mapping
+
+import msgspec
+
+
+class ConfigError(ValueError):
+    pass
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str = "sqlite:///shoprelay.db"
+    encryption_keys: str | None = None
+    allow_private_networks: bool = False
+    admin_token: str | None = None
+    request_timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_response_bytes: int = 5 * 1024 * 1024
+    cache_ttl: float = 300.0
+    cache_size: int = 10_000
+    invalidation_poll_interval: float = 1.0
+    db_pool_size: int = 10
+    db_statement_timeout: float = 5.0
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    connection_concurrency: int = 8
+    retry_attempts: int = 3
+    tenant_rps: float = 200.0
+    connection_rps: float = 50.0
+    auth_failures_per_minute: float = 30.0
+    metrics_require_admin: bool = False
+    log_level: str = "INFO"
+    log_format: str = "auto"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if env is None else env
+        get = lambda name: env.get(f"SHOPRELAY_{name}")  # noqa: E731
+        values: dict[str, object] = {}
+        if get("DATABASE_URL"):
+            values["database_url"] = get("DATABASE_URL")
+        if get("ENCRYPTION_KEYS"):
+            values["encryption_keys"] = get("ENCRYPTION_KEYS")
+        if get("ADMIN_TOKEN"):
+            values["admin_token"] = get("ADMIN_TOKEN")
+        if get("METRICS_REQUIRE_ADMIN") is not None:
+            values["metrics_require_admin"] = _bool("SHOPRELAY_METRICS_REQUIRE_ADMIN", get("METRICS_REQUIRE_ADMIN"))
+        if get("ALLOW_PRIVATE_NETWORKS") is not None:
+            values["allow_private_networks"] = _bool("SHOPRELAY_ALLOW_PRIVATE_NETWORKS", get("ALLOW_PRIVATE_NETWORKS"))
+        for name, key, kind, low, high in (
+            ("REQUEST_TIMEOUT", "request_timeout", float, 0.1, 300),
+            ("CONNECT_TIMEOUT", "connect_timeout", float, 0.1, 60),
+            ("MAX_RESPONSE_BYTES", "max_response_bytes", int, 1024, 1 << 30),
+            ("CACHE_TTL", "cache_ttl", float, 0, 86_400),
+            ("CACHE_SIZE", "cache_size", int, 1, 10_000_000),
+            ("CONNECTION_CONCURRENCY", "connection_concurrency", int, 1, 1000),
+            ("RETRY_ATTEMPTS", "retry_attempts", int, 1, 10),
+            ("TENANT_RPS", "tenant_rps", float, 0, 1_000_000),
+            ("CONNECTION_RPS", "connection_rps", float, 0, 1_000_000),
+            ("AUTH_FAILURES_PER_MINUTE", "auth_failures_per_minute", float, 0, 1_000_000),
+            ("INVALIDATION_POLL_INTERVAL", "invalidation_poll_interval", float, 0.05, 60),
+            ("DB_POOL_SIZE", "db_pool_size", int, 1, 1000),
+            ("DB_STATEMENT_TIMEOUT", "db_statement_timeout", float, 0.1, 600),
+            ("PORT", "port", int, 1, 65535),
+            ("WORKERS", "workers", int, 1, 256),
+        ):
+            raw = get(name)
+            if raw is not None and raw != "":
+                values[key] = _number(f"SHOPRELAY_{name}", raw, kind, low, high)
+        if get("HOST"):
+            values["host"] = get("HOST").strip()
+        if get("LOG_LEVEL"):
+            level = get("LOG_LEVEL").upper()
+            if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+                raise ConfigError("SHOPRELAY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+            values["log_level"] = level
+        if get("LOG_FORMAT"):
+            fmt = get("LOG_FORMAT").lower()
+            if fmt not in {"auto", "json", "text"}:
+                raise ConfigError("SHOPRELAY_LOG_FORMAT must be auto, json or text")
+            values["log_format"] = fmt
+        config = cls(**values)  # type: ignore[arg-type]
+        if not config.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError(
+                "SHOPRELAY_DATABASE_URL must start with sqlite:/// or postgresql://"
+            )
+        if not config.is_sqlite:
+            try:
+                parts = urllib.parse.urlsplit(config.database_url)
+                parts.port  # noqa: B018 - raises on a malformed port
+            except ValueError:
+                # Never echo the URL: it may hold a password.
+                raise ConfigError("SHOPRELAY_DATABASE_URL is not a valid postgresql:// URL") from None
+        return config
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:///")
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url[len("sqlite:///"):]
+
+
+def _bool(name: str, raw: str | None) -> bool:
+    value = (raw or "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false")
+
+
+def _number(name: str, raw: str, kind: type, low: float, high: float) -> float | int:
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return value

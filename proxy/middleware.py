@@ -1,0 +1,120 @@
+"""Request context as a pure ASGI middleware: request id, one log line per
+request, and the last line of defence that turns a bug into a problem+json
+500 (with the request id to report) instead of a bare stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import ApiError
+
+access_log = logging.getLogger("shoprelay.access")
+error_log = logging.getLogger("shoprelay.error")
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
+MAX_PATH_BYTES = 2048
+MAX_QUERY_BYTES = 8192
+
+
+def client_address(request: Any) -> str:
+    client = request.scope.get("client")
+    return client[0] if client else ""
+
+
+def request_context(scope: Scope) -> dict[str, Any]:
+    """Per-request fields the handlers fill in for the log line."""
+    return scope.setdefault("shoprelay", {})
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def metrics(scope: Scope) -> Any:
+        app = scope.get("app")
+        runtime = getattr(getattr(app, "state", None), "runtime", None)
+        return getattr(runtime, "metrics", None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        context = request_context(scope)
+        context["request_id"] = request_id
+        status_holder = [0]
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                extra = [
+                    (name.encode(), value.encode())
+                    for name, value in context.get("response_headers", {}).items()
+                ]
+                message["headers"] = [*headers, *extra, header]
+            await send(message)
+
+        try:
+            too_long = _too_long(scope)
+            if too_long is not None:
+                await too_long.response(request_id)(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception("unhandled error", extra={"request_id": request_id})
+            if status_holder[0] == 0:
+                problem = ApiError(500, "internal_error", "an unexpected error occurred; quote the request_id")
+                await problem.response(request_id)(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            elapsed = time.perf_counter() - started
+            route_path = getattr(route, "path", None) or "unmatched"
+            metrics = self.metrics(scope)
+            if metrics is not None:
+                metrics.requests.labels(route_path, scope.get("method", ""), str(status_holder[0] or 500)).inc()
+                metrics.latency.labels(route_path).observe(elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "route": getattr(route, "path", None),
+                    "status": status_holder[0] or 500,
+                    "latency_ms": round(elapsed * 1000, 2),
+                    "tenant_id": context.get("tenant_id"),
+                    "connection_id": context.get("connection_id"),
+                    "provider": context.get("provider"),
+                    "upstream_status": context.get("upstream_status"),
+                    "attempts": context.get("attempts"),
+                    "error_code": context.get("error_code"),
+                },
+            )
+
+
+def _too_long(scope: Scope) -> ApiError | None:
+    if len(scope.get("raw_path") or scope.get("path", "").encode()) > MAX_PATH_BYTES:
+        return ApiError(414, "invalid_request", f"the path exceeds {MAX_PATH_BYTES} bytes")
+    if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+        return ApiError(414, "invalid_request", f"the query string exceeds {MAX_QUERY_BYTES} bytes")
+    return None
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _CLIENT_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return "req_" + uuid.uuid4().hex

@@ -1,0 +1,58 @@
+"""Where a connection's OAuth access token lives: encrypted in its row."""
+
+from __future__ import annotations
+
+import contextlib
+
+import msgspec
+
+from keys.vault import DecryptionError, Keyring, credentials_aad
+from providers.tokens import AccessToken
+
+from .clock import now_text
+from .store import Store
+from .store.records import CONNECTION_NEEDS_REAUTH, Sealed
+
+
+class ConnectionTokenStore:
+    """Implements providers.tokens.TokenStore for one stored connection."""
+
+    def __init__(self, store: Store, keyring: Keyring, tenant_id: str, connection_id: str) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._connection_id = connection_id
+        self._aad = credentials_aad(tenant_id, connection_id, "oauth-token")
+        self.on_needs_reauth: list = []
+        self.on_save: list = []  # called after each newly minted token is stored
+
+    async def load(self) -> AccessToken | None:
+        sealed = await self._store.load_oauth_token(self._connection_id)
+        if sealed is None:
+            return None
+        try:
+            plain = self._keyring.decrypt(sealed.key_id, sealed.blob, self._aad)
+            return msgspec.json.decode(plain, type=AccessToken)
+        except (DecryptionError, msgspec.DecodeError):
+            return None  # unusable: mint a new one rather than fail the request
+
+    async def save(self, token: AccessToken) -> None:
+        key_id, blob = self._keyring.encrypt(msgspec.json.encode(token), self._aad)
+        await self._store.save_oauth_token(self._connection_id, Sealed(key_id, blob))
+        for callback in self.on_save:
+            callback()
+
+    async def mark_needs_reauth(self) -> None:
+        await self._store.set_connection_status(
+            self._connection_id, CONNECTION_NEEDS_REAUTH, now_text()
+        )
+        for callback in self.on_needs_reauth:
+            callback()
+
+    def refresh_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held around load-or-mint-and-save. Within one process the
+        TokenManager's own lock already serialises refreshes; this adds the
+        store's cross-process lock: a PostgreSQL advisory lock on the
+        connection, so replicas sharing the database make one token request
+        between them and the second one reads the token the first saved.
+        SQLite's is a no-op (see SQLiteStore.refresh_lock)."""
+        return self._store.refresh_lock(self._connection_id)

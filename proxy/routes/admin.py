@@ -1,0 +1,72 @@
+"""The admin API (``Authorization: Bearer $SHOPRELAY_ADMIN_TOKEN``).
+
+Disabled (every route answers 404) while the variable is unset.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts
+from ..bodies import ApiKeyCreate, TenantCreate, read_json
+from ..clock import now_text
+from ..problems import ApiError
+from ..views import ApiKeyWithSecret, TenantList
+from .management import json_response
+
+
+def require_admin(request: Request) -> None:
+    expected = request.app.state.runtime.config.admin_token
+    if not expected:
+        raise ApiError(404, "not_found", "no such route")
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ApiError(
+            401, "invalid_admin_token", "send Authorization: Bearer <admin token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+async def create_tenant(request: Request) -> Response:
+    require_admin(request)
+    body = await read_json(request, TenantCreate)
+    try:
+        tenant = await accounts.create_tenant(request.app.state.runtime.store, body.name)
+    except accounts.InvalidInput as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response(tenant, 201)
+
+
+async def list_tenants(request: Request) -> Response:
+    require_admin(request)
+    tenants = await request.app.state.runtime.store.list_tenants()
+    return json_response(TenantList(tenants))
+
+
+async def create_api_key(request: Request) -> Response:
+    require_admin(request)
+    body = await read_json(request, ApiKeyCreate, optional=True)
+    try:
+        key, secret = await accounts.create_api_key(
+            request.app.state.runtime.store, request.path_params["id"], body.name
+        )
+    except accounts.UnknownTenant:
+        raise ApiError(404, "not_found", "no tenant has that id") from None
+    except accounts.InvalidInput as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response(ApiKeyWithSecret(**msgspec.structs.asdict(key), api_key=secret), 201)
+
+
+async def revoke_api_key(request: Request) -> Response:
+    require_admin(request)
+    runtime = request.app.state.runtime
+    key = await runtime.store.revoke_api_key(request.path_params["id"], now_text())
+    if key is None:
+        raise ApiError(404, "not_found", "no API key has that id")
+    await runtime.directory.poll_once()
+    return Response(status_code=204)

@@ -1,0 +1,160 @@
+"""``GET /ecommerce/customers/{id}``: the customer, live from the store."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from providers import calls
+from providers.base import PageRequest
+from providers.errors import ProviderError, ProviderTimeout
+from providers.models import CustomerPage
+
+from .. import field_mappings, paging, params, shaping
+from ..directory import LiveConnection
+from ..middleware import client_address, request_context
+from ..problems import ApiError, from_provider_error, invalid_parameter
+from ..store.records import CONNECTION_ACTIVE
+
+MAX_ID_LENGTH = 128
+T = TypeVar("T")
+
+_encode = msgspec.json.Encoder().encode
+
+
+async def authorize(request: Request) -> LiveConnection:
+    """API key, then connection token; fills the request's log context."""
+    directory = request.app.state.runtime.directory
+    context = request_context(request.scope)
+    owner = await directory.owner_of(request.headers.get("x-api-key"), client_address(request))
+    context["tenant_id"] = owner.tenant_id
+    live = await directory.connection_for(owner, request.headers.get("x-connection-token"))
+    context["connection_id"] = live.id
+    context["provider"] = live.provider_name
+    return live
+
+
+def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Shape]:
+    include_remote = params.boolean(request.query_params, "remote_data")
+    shape = shaping.parse(request.query_params, live.provider.remote_query_denied)
+    if shape.remote_query and not live.provider.remote_query_supported:
+        raise invalid_parameter(
+            "remote_query", f"{live.provider_name} takes no forwarded query parameters"
+        )
+    return include_remote, shape
+
+
+async def call_provider(request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]]) -> T:
+    """Run one provider call within the request deadline and the
+    connection's concurrency bound; failures become the error table."""
+    if live.status != CONNECTION_ACTIVE:
+        raise ApiError(
+            502,
+            "provider_auth_failed",
+            f"{live.provider.display_name} refused to renew this connection's access; "
+            "update its credentials",
+            provider=live.provider_name,
+        )
+    runtime = request.app.state.runtime
+    timeout = runtime.config.request_timeout
+    record = calls.begin(timeout, live.provider_name)
+    context = request_context(request.scope)
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        # The HTTP layer enforces the deadline per hop; this outer bound only
+        # catches work outside it (e.g. waiting for a connection slot).
+        async with asyncio.timeout(timeout + 0.25):
+            async with live.slots:
+                result = await call()
+                outcome = "ok"
+                return result
+    except TimeoutError:
+        raise from_provider_error(
+            ProviderTimeout(f"{live.provider.display_name} did not answer in time"), live.provider_name
+        ) from None
+    except ProviderError as exc:
+        outcome = type(exc).__name__
+        raise from_provider_error(exc, live.provider_name) from None
+    finally:
+        metrics = runtime.metrics
+        metrics.upstream.labels(live.provider_name, outcome).inc()
+        metrics.upstream_latency.labels(live.provider_name).observe(time.perf_counter() - started)
+        if record.attempts > 1:
+            metrics.retries.labels(live.provider_name).inc(record.attempts - 1)
+        context["upstream_status"] = record.upstream_status
+        context["attempts"] = record.attempts
+        if record.rate_limit is not None:
+            context["response_headers"] = provider_rate_limit_headers(record.rate_limit)
+
+
+def provider_rate_limit_headers(state: calls.RateLimitState) -> dict[str, str]:
+    headers = {}
+    for name, value in (
+        ("x-provider-ratelimit-limit", state.limit),
+        ("x-provider-ratelimit-remaining", state.remaining),
+        ("x-provider-ratelimit-reset", state.reset_seconds),
+    ):
+        if value is not None:
+            headers[name] = str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+    return headers
+
+
+def unified(
+    customer: Any, raw: dict[str, Any], compiled: list[Any], include_remote: bool, shape: shaping.Shape
+) -> Any:
+    """The unified customer with custom fields, remote data and shaping."""
+    customer.field_mappings = field_mappings.evaluate(compiled, raw) if compiled else {}
+    if include_remote:
+        customer.remote_data = raw
+    if shape.identity:
+        return customer
+    return shaping.apply(shape, msgspec.to_builtins(customer))
+
+
+async def retrieve_customer(request: Request) -> Response:
+    live = await authorize(request)
+    include_remote, shape = read_shape(request, live)
+    customer_id = request.path_params["id"]
+    if len(customer_id) > MAX_ID_LENGTH:
+        raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
+    raw, customer = await call_provider(
+        request, live, lambda: live.provider.get_customer(customer_id, shape.remote_query)
+    )
+    if shape.raw:
+        return Response(_encode(raw), media_type="application/json")
+    compiled = await request.app.state.runtime.directory.mappings_for(live)
+    body = unified(customer, raw, compiled, include_remote, shape)
+    return Response(_encode(body), media_type="application/json")
+
+
+async def list_customers(request: Request) -> Response:
+    live = await authorize(request)
+    include_remote, shape = read_shape(request, live)
+    limit = params.integer(
+        request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT
+    )
+    runtime = request.app.state.runtime
+    state = paging.read(runtime.keyring, live.id, request.query_params.get("cursor"))
+    page_request = PageRequest(limit=limit, state=state, query=shape.remote_query)
+    page = await call_provider(request, live, lambda: live.provider.list_page(page_request))
+    next_cursor = paging.issue(runtime.keyring, live.id, page.next)
+    prev_cursor = paging.issue(runtime.keyring, live.id, page.prev)
+    if shape.raw:
+        raw_page = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": page.raws}
+        return Response(_encode(raw_page), media_type="application/json")
+    compiled = await runtime.directory.mappings_for(live)
+    data = [
+        unified(customer, raw, compiled, include_remote, shape)
+        for raw, customer in zip(page.raws, page.customers)
+    ]
+    if shape.identity:
+        body: Any = CustomerPage(prev_cursor=prev_cursor, next_cursor=next_cursor, data=data)
+    else:  # shaped customers are plain dicts
+        body = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": data}
+    return Response(_encode(body), media_type="application/json")

@@ -1,0 +1,28 @@
+"""Liveness (the process answers) and readiness (the store answers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..problems import ApiError
+from ..store import StoreUnavailable
+
+_OK = b'{"status":"ok"}'
+_READY = b'{"status":"ready"}'
+
+
+async def health(request: Request) -> Response:
+    return Response(_OK, media_type="application/json")
+
+
+async def ready(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        async with asyncio.timeout(2.0):
+            await runtime.store.ping()
+    except (StoreUnavailable, TimeoutError):
+        raise ApiError(503, "store_unavailable", "the store does not answer") from None
+    return Response(_READY, media_type="application/json")

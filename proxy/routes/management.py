@@ -1,0 +1,262 @@
+"""The tenant management API (``x-api-key``): connections and field mappings.
+
+Every lookup is scoped to the calling tenant; another tenant's connection or
+mapping answers exactly like one that does not exist. Secrets (credentials,
+token digests) are never returned; a connection token is shown once, at
+creation or rotation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keys import secrets
+from keys.vault import credentials_aad
+from providers import registry
+from providers.errors import ProviderAuthFailed, ProviderError, ProviderTimeout
+from providers.tokens import MemoryTokenStore
+
+from .. import accounts, field_mappings, params
+from ..bodies import ConnectionCreate, ConnectionPatch, FieldMappingCreate, read_json
+from ..clock import now_text
+from ..middleware import client_address, request_context
+from ..problems import ApiError, from_provider_error, invalid_parameter
+from ..store import Conflict
+from ..store.records import CONNECTION_ACTIVE, Connection, KeyOwner, Sealed
+from ..views import ConnectionList, ConnectionView, ConnectionWithToken, FieldMappingList
+
+_encode = msgspec.json.Encoder().encode
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(_encode(body), status_code=status, media_type="application/json")
+
+
+async def tenant_of(request: Request) -> KeyOwner:
+    owner = await request.app.state.runtime.directory.owner_of(
+        request.headers.get("x-api-key"), client_address(request)
+    )
+    request_context(request.scope)["tenant_id"] = owner.tenant_id
+    return owner
+
+
+def connection_view(connection: Connection, token: str | None = None) -> ConnectionView:
+    view = ConnectionView.of(connection)
+    if token is None:
+        return view
+    return ConnectionWithToken(**msgspec.structs.asdict(view), connection_token=token)
+
+
+async def own_connection(request: Request, owner: KeyOwner) -> Connection:
+    connection = await request.app.state.runtime.store.get_connection(request.path_params["id"])
+    if connection is None or connection.tenant_id != owner.tenant_id:
+        raise ApiError(404, "not_found", "no connection has that id")
+    request_context(request.scope)["connection_id"] = connection.id
+    return connection
+
+
+def _invalid(exc: accounts.InvalidInput) -> ApiError:
+    return ApiError(400, "invalid_request", str(exc))
+
+
+async def _verify(request: Request, provider: str, credentials: Any, settings: Any) -> None:
+    """One cheap live call with the given credentials; nothing is stored."""
+    runtime = request.app.state.runtime
+    provider_cls = registry.get(provider)
+    instance = provider_cls(credentials, settings, runtime.http, MemoryTokenStore())
+    try:
+        async with asyncio.timeout(runtime.config.request_timeout):
+            await instance.verify()
+    except TimeoutError:
+        raise from_provider_error(ProviderTimeout(f"{provider} did not answer in time"), provider) from None
+    except ProviderAuthFailed as exc:
+        raise ApiError(
+            422,
+            "verification_failed",
+            f"{instance.display_name} rejected these credentials: {exc.message}",
+            provider=provider,
+            remote_status=exc.remote_status,
+        ) from None
+    except ProviderError as exc:
+        raise from_provider_error(exc, provider) from None
+
+
+# -- connections ---------------------------------------------------------------
+
+
+async def create_connection(request: Request) -> Response:
+    owner = await tenant_of(request)
+    verify = params.boolean(request.query_params, "verify")
+    body = await read_json(request, ConnectionCreate)
+    runtime = request.app.state.runtime
+    try:
+        credentials, settings = accounts.validate_connection_input(body.provider, body.credentials, body.settings)
+    except accounts.InvalidInput as exc:
+        raise _invalid(exc) from None
+    if verify:
+        await _verify(request, body.provider, credentials, settings)
+    connection, token = await accounts.create_connection(
+        runtime.store, runtime.keyring, owner.tenant_id, body.provider, body.credentials, body.settings
+    )
+    request_context(request.scope)["connection_id"] = connection.id
+    return json_response(connection_view(connection, token), 201)
+
+
+async def list_connections(request: Request) -> Response:
+    owner = await tenant_of(request)
+    limit = params.integer(request.query_params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    after = _decode_position(request.query_params.get("cursor"))
+    rows = await request.app.state.runtime.store.list_connections(owner.tenant_id, limit + 1, after)
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = _encode_position(page[-1]) if more and page else None
+    return json_response(ConnectionList([connection_view(c) for c in page], next_cursor))
+
+
+async def get_connection(request: Request) -> Response:
+    owner = await tenant_of(request)
+    return json_response(connection_view(await own_connection(request, owner)))
+
+
+async def patch_connection(request: Request) -> Response:
+    owner = await tenant_of(request)
+    verify = params.boolean(request.query_params, "verify")
+    connection = await own_connection(request, owner)
+    body = await read_json(request, ConnectionPatch)
+    if body.credentials is None and body.settings is None:
+        raise ApiError(400, "invalid_request", "give credentials and/or settings")
+    runtime = request.app.state.runtime
+    new_settings = body.settings if body.settings is not None else connection.settings
+    sealed: Sealed | None = None
+    if body.credentials is not None:
+        credentials_input = body.credentials
+    else:
+        credentials_input = await _stored_credentials(request, connection)
+    try:
+        credentials, settings = accounts.validate_connection_input(
+            connection.provider, credentials_input, new_settings
+        )
+    except accounts.InvalidInput as exc:
+        raise _invalid(exc) from None
+    if verify:
+        await _verify(request, connection.provider, credentials, settings)
+    if body.credentials is not None:
+        key_id, blob = runtime.keyring.encrypt(
+            msgspec.json.encode(credentials), credentials_aad(connection.tenant_id, connection.id)
+        )
+        sealed = Sealed(key_id, blob)
+    await runtime.store.update_connection(
+        connection.id,
+        now_text(),
+        credentials=sealed,
+        settings=msgspec.to_builtins(settings) if body.settings is not None else None,
+        status=CONNECTION_ACTIVE,
+    )
+    await runtime.directory.poll_once()  # drop the stale live connection now
+    return json_response(connection_view(await own_connection(request, owner)))
+
+
+async def _stored_credentials(request: Request, connection: Connection) -> Any:
+    runtime = request.app.state.runtime
+    # find_connection needs the digest; read the sealed credentials by id instead.
+    found = await runtime.store.connection_credentials(connection.id)
+    plain = runtime.keyring.decrypt(found.key_id, found.blob, credentials_aad(connection.tenant_id, connection.id))
+    return msgspec.json.decode(plain)
+
+
+async def rotate_token(request: Request) -> Response:
+    owner = await tenant_of(request)
+    connection = await own_connection(request, owner)
+    runtime = request.app.state.runtime
+    token = secrets.mint_connection_token()
+    await runtime.store.rotate_connection_token(
+        connection.id, secrets.digest(token), secrets.display_prefix(token), now_text()
+    )
+    await runtime.directory.poll_once()  # the old token fails from now on
+    return json_response(connection_view(await own_connection(request, owner), token))
+
+
+async def delete_connection(request: Request) -> Response:
+    owner = await tenant_of(request)
+    connection = await own_connection(request, owner)
+    runtime = request.app.state.runtime
+    await runtime.store.delete_connection(connection.id)
+    await runtime.directory.poll_once()
+    return Response(status_code=204)
+
+
+def _encode_position(connection: Connection) -> str:
+    raw = f"{connection.created_at}|{connection.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_position(cursor: str | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, connection_id = text.split("|", 1)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid_parameter("cursor", "not a cursor this API issued") from None
+    return created_at, connection_id
+
+
+# -- field mappings --------------------------------------------------------------
+
+
+async def create_field_mapping(request: Request) -> Response:
+    owner = await tenant_of(request)
+    body = await read_json(request, FieldMappingCreate)
+    runtime = request.app.state.runtime
+    connection_provider = None
+    if body.connection_id is not None:
+        connection = await runtime.store.get_connection(body.connection_id)
+        if connection is None or connection.tenant_id != owner.tenant_id:
+            raise ApiError(404, "not_found", "no connection has that id")
+        connection_provider = connection.provider
+    try:
+        mapping = field_mappings.new_mapping(
+            owner.tenant_id,
+            name=body.name,
+            object=body.object,
+            provider=body.provider,
+            expression=body.expression,
+            connection_id=body.connection_id,
+            connection_provider=connection_provider,
+        )
+    except accounts.InvalidInput as exc:
+        raise _invalid(exc) from None
+    try:
+        await runtime.store.create_field_mapping(mapping)
+    except Conflict:
+        raise ApiError(
+            409, "conflict", f"a mapping named {mapping.name!r} already exists in that scope"
+        ) from None
+    await runtime.directory.poll_once()
+    return json_response(mapping, 201)
+
+
+async def list_field_mappings(request: Request) -> Response:
+    owner = await tenant_of(request)
+    connection_id = request.query_params.get("connection_id")
+    mappings = await request.app.state.runtime.store.list_field_mappings(owner.tenant_id)
+    if connection_id is not None:
+        mappings = [m for m in mappings if m.connection_id == connection_id]
+    return json_response(FieldMappingList(mappings))
+
+
+async def delete_field_mapping(request: Request) -> Response:
+    owner = await tenant_of(request)
+    runtime = request.app.state.runtime
+    if not await runtime.store.delete_field_mapping(owner.tenant_id, request.path_params["id"]):
+        raise ApiError(404, "not_found", "no field mapping has that id")
+    await runtime.directory.poll_once()
+    return Response(status_code=204)

@@ -1,0 +1,181 @@
+"""The store interface. SQLite (embedded default) and PostgreSQL fill it.
+
+Every method is async and never blocks the event loop. Methods that make a
+secret stop working (revoke, delete, rotate) also append an invalidation
+so every process drops its cached copy within one poll interval (at once,
+where the store can push the news: see ``watch_invalidations``).
+
+Errors, as a tree::
+
+    StoreUnavailable    the database cannot be reached, timed out, lost the
+                        connection or failed: 503 store_unavailable, retry
+    Conflict            a uniqueness or reference rule was violated
+    InvalidValue        a value the database cannot hold (NUL in text): 400
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from typing import Callable
+
+from .records import (
+    ApiKey,
+    Connection,
+    ConnectionSecrets,
+    FieldMapping,
+    Invalidation,
+    KeyOwner,
+    Sealed,
+    SealedRow,
+    Tenant,
+)
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or answered with an error."""
+
+
+class Conflict(Exception):
+    """A uniqueness rule was violated (e.g. a digest collision)."""
+
+
+class InvalidValue(ValueError):
+    """A value the database cannot store (PostgreSQL text cannot hold NUL)."""
+
+
+class Store(abc.ABC):
+    @abc.abstractmethod
+    async def migrate(self) -> int:
+        """Apply pending migrations; return the schema version."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # tenants
+    @abc.abstractmethod
+    async def create_tenant(self, tenant: Tenant) -> None: ...
+
+    @abc.abstractmethod
+    async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    @abc.abstractmethod
+    async def list_tenants(self) -> list[Tenant]: ...
+
+    # API keys
+    @abc.abstractmethod
+    async def create_api_key(self, key: ApiKey, digest: str) -> None: ...
+
+    @abc.abstractmethod
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
+
+    @abc.abstractmethod
+    async def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    @abc.abstractmethod
+    async def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
+        """Revoke (idempotent); None if no such key."""
+
+    @abc.abstractmethod
+    async def key_owner(self, digest: str) -> KeyOwner | None:
+        """The active key with this digest, if any."""
+
+    @abc.abstractmethod
+    async def touch_api_keys(self, last_used: dict[str, str]) -> None: ...
+
+    # connections
+    @abc.abstractmethod
+    async def create_connection(
+        self, connection: Connection, token_digest: str, credentials: Sealed
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
+        """The tenant's connection with this token digest (another tenant's is None)."""
+
+    @abc.abstractmethod
+    async def get_connection(self, connection_id: str) -> Connection | None: ...
+
+    @abc.abstractmethod
+    async def connection_credentials(self, connection_id: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def list_connections(
+        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+    ) -> list[Connection]:
+        """In (created_at, id) order; ``after`` is the last (created_at, id) seen."""
+
+    @abc.abstractmethod
+    async def update_connection(
+        self,
+        connection_id: str,
+        at: str,
+        credentials: Sealed | None = None,
+        settings: dict | None = None,
+        status: str | None = None,
+    ) -> bool:
+        """Replace what is given; a new credential also drops the OAuth token."""
+
+    @abc.abstractmethod
+    async def rotate_connection_token(
+        self, connection_id: str, token_digest: str, token_prefix: str, at: str
+    ) -> bool: ...
+
+    @abc.abstractmethod
+    async def delete_connection(self, connection_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def save_oauth_token(self, connection_id: str, token: Sealed) -> None: ...
+
+    @abc.abstractmethod
+    async def load_oauth_token(self, connection_id: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None: ...
+
+    # key rotation
+    @abc.abstractmethod
+    async def sealed_rows(self, after_id: str, limit: int) -> list[SealedRow]:
+        """Connections' ciphertexts in id order, after ``after_id`` ("" = start)."""
+
+    @abc.abstractmethod
+    async def reseal(self, old: SealedRow, new: SealedRow) -> bool:
+        """Swap the ciphertexts if the row still holds ``old`` (compare-and-swap,
+        so a concurrent credential update is never overwritten)."""
+
+    # field mappings
+    @abc.abstractmethod
+    async def create_field_mapping(self, mapping: FieldMapping) -> None: ...
+
+    @abc.abstractmethod
+    async def list_field_mappings(self, tenant_id: str) -> list[FieldMapping]: ...
+
+    @abc.abstractmethod
+    async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool: ...
+
+    # cross-process cache invalidation
+    @abc.abstractmethod
+    async def last_invalidation_id(self) -> int: ...
+
+    @abc.abstractmethod
+    async def invalidations_since(self, after_id: int) -> list[Invalidation]: ...
+
+    @abc.abstractmethod
+    async def watch_invalidations(self, notify: Callable[[Invalidation | None], None]) -> None:
+        """Push the invalidation feed: run until cancelled, calling ``notify``
+        with each invalidation another process appends as it commits, and
+        with None whenever some may have been missed (after a reconnect), so
+        the caller reads the feed. Returns at once where the store cannot
+        push; the caller then relies on polling ``invalidations_since``.
+        Never raises for a lost database: it reconnects by itself."""
+
+    # cross-process OAuth refresh
+    @abc.abstractmethod
+    def refresh_lock(self, connection_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held while one process refreshes a connection's OAuth token, so
+        every process sharing the database refreshes it at most once at a
+        time (the refreshed token is saved before the lock is released).
+        Raises StoreUnavailable if it cannot be taken in reasonable time."""

@@ -1,0 +1,132 @@
+"""Forward-only schema migrations. Append; never edit a released step.
+
+The schema version is the number of steps applied, kept in
+``schema_version``. Each step runs in one transaction with its version bump.
+``SQLITE`` and ``POSTGRES`` have the same steps at the same versions: add a
+step to both or to neither.
+"""
+
+from __future__ import annotations
+
+SQLITE: list[str] = [
+    # 1: tenants, API keys, connections, invalidations
+    """
+    CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT,
+        digest TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+    );
+    CREATE INDEX api_keys_tenant ON api_keys (tenant_id);
+    CREATE TABLE connections (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        provider TEXT NOT NULL,
+        token_digest TEXT NOT NULL UNIQUE,
+        token_prefix TEXT NOT NULL,
+        credentials_key_id TEXT NOT NULL,
+        credentials_ciphertext BLOB NOT NULL,
+        oauth_key_id TEXT,
+        oauth_ciphertext BLOB,
+        settings TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'active',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX connections_tenant ON connections (tenant_id, token_digest);
+    CREATE TABLE invalidations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # 2: tenant-defined custom fields (field mappings)
+    """
+    CREATE TABLE field_mappings (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        connection_id TEXT REFERENCES connections(id) ON DELETE CASCADE,
+        object TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        name TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX field_mappings_scope
+        ON field_mappings (tenant_id, COALESCE(connection_id, ''), object, provider, name);
+    """,
+]
+
+# PostgreSQL: the same steps, one for one, at the same versions. Timestamps
+# stay TEXT in the same ISO-8601 form (``2026-01-01T00:00:00.000Z``) so
+# records compare equal across stores; ids and timestamps use the "C"
+# collation so they sort bytewise, as SQLite does. Ciphertexts are BYTEA;
+# the invalidation feed's id is a BIGSERIAL.
+POSTGRES: list[str] = [
+    # 1: tenants, API keys, connections, invalidations
+    """
+    CREATE TABLE tenants (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        name TEXT,
+        digest TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        revoked_at TEXT,
+        last_used_at TEXT
+    );
+    CREATE INDEX api_keys_tenant ON api_keys (tenant_id);
+    CREATE TABLE connections (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        provider TEXT NOT NULL,
+        token_digest TEXT NOT NULL UNIQUE,
+        token_prefix TEXT NOT NULL,
+        credentials_key_id TEXT NOT NULL,
+        credentials_ciphertext BYTEA NOT NULL,
+        oauth_key_id TEXT,
+        oauth_ciphertext BYTEA,
+        settings TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'active',
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX connections_tenant ON connections (tenant_id, token_digest);
+    CREATE TABLE invalidations (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL
+    );
+    """,
+    # 2: tenant-defined custom fields (field mappings)
+    """
+    CREATE TABLE field_mappings (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        connection_id TEXT REFERENCES connections(id) ON DELETE CASCADE,
+        object TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        name TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL
+    );
+    CREATE UNIQUE INDEX field_mappings_scope
+        ON field_mappings (tenant_id, COALESCE(connection_id, ''), object, provider, name);
+    """,
+]

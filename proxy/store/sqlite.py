@@ -1,0 +1,516 @@
+"""The embedded default store: one SQLite file, WAL mode.
+
+sqlite3 blocks, so every statement runs on one dedicated worker thread
+(which also serialises writers, as SQLite wants); the event loop only
+awaits a future. Several processes may share the file (``--workers``):
+WAL plus a busy timeout handles their concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, AsyncIterator, Callable, TypeVar
+
+import msgspec
+
+from . import migrations
+from .base import Conflict, Store, StoreUnavailable
+from .records import (
+    ApiKey,
+    Connection,
+    ConnectionSecrets,
+    FieldMapping,
+    Invalidation,
+    KeyOwner,
+    Sealed,
+    SealedRow,
+    Tenant,
+)
+
+T = TypeVar("T")
+
+_CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
+_KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
+_MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            directory = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(directory, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            return fn(self._connect())
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from None
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from None
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction (all or nothing)."""
+
+        def tx(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._run(tx)
+
+    async def close(self) -> None:
+        def shut(conn: sqlite3.Connection) -> None:
+            conn.close()
+            self._conn = None
+
+        if self._conn is not None:
+            await self._run(shut)
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def migrate(self) -> int:
+        def apply(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                row = conn.execute("SELECT version FROM schema_version").fetchone()
+                if row is None:
+                    conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+                    version = 0
+                else:
+                    version = row[0]
+                if version > len(migrations.SQLITE):
+                    raise StoreUnavailable(
+                        f"database schema {version} is newer than this shoprelay "
+                        f"({len(migrations.SQLITE)}); upgrade shoprelay"
+                    )
+                for step in migrations.SQLITE[version:]:
+                    for statement in _statements(step):
+                        conn.execute(statement)
+                    version += 1
+                    conn.execute("UPDATE schema_version SET version = ?", (version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return version
+
+        return await self._run(apply)
+
+    # -- tenants -------------------------------------------------------------
+
+    async def create_tenant(self, tenant: Tenant) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+                (tenant.id, tenant.name, tenant.created_at),
+            )
+        )
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT id, name, created_at FROM tenants WHERE id = ?", (tenant_id,)
+            ).fetchone()
+        )
+        return Tenant(id=row[0], name=row[1], created_at=row[2]) if row else None
+
+    async def list_tenants(self) -> list[Tenant]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, name, created_at FROM tenants ORDER BY created_at, id"
+            ).fetchall()
+        )
+        return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+
+    # -- API keys ------------------------------------------------------------
+
+    async def create_api_key(self, key: ApiKey, digest: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO api_keys (id, tenant_id, name, digest, prefix, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key.id, key.tenant_id, key.name, digest, key.prefix, key.created_at),
+            )
+        )
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
+                (tenant_id,),
+            ).fetchall()
+        )
+        return [_api_key(r) for r in rows]
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
+            ).fetchone()
+        )
+        return _api_key(row) if row else None
+
+    async def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
+        def revoke(c: sqlite3.Connection) -> ApiKey | None:
+            row = c.execute("SELECT digest, revoked_at FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            if row is None:
+                return None
+            if row[1] is None:
+                c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (at, key_id))
+                _invalidate(c, "api_key", row[0], at)
+            return _api_key(
+                c.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            )
+
+        return await self._write(revoke)
+
+    async def key_owner(self, digest: str) -> KeyOwner | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT id, tenant_id FROM api_keys WHERE digest = ? AND revoked_at IS NULL",
+                (digest,),
+            ).fetchone()
+        )
+        return KeyOwner(row[0], row[1]) if row else None
+
+    async def touch_api_keys(self, last_used: dict[str, str]) -> None:
+        if last_used:
+            await self._write(
+                lambda c: c.executemany(
+                    "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+                    [(at, key_id) for key_id, at in last_used.items()],
+                )
+            )
+
+    # -- connections ---------------------------------------------------------
+
+    async def create_connection(
+        self, connection: Connection, token_digest: str, credentials: Sealed
+    ) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
+                " credentials_key_id, credentials_ciphertext, settings, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    connection.id,
+                    connection.tenant_id,
+                    connection.provider,
+                    token_digest,
+                    connection.token_prefix,
+                    credentials.key_id,
+                    credentials.blob,
+                    msgspec.json.encode(connection.settings).decode(),
+                    connection.status,
+                    connection.created_at,
+                    connection.updated_at,
+                ),
+            )
+        )
+
+    async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
+                " oauth_key_id, oauth_ciphertext FROM connections"
+                " WHERE tenant_id = ? AND token_digest = ?",
+                (tenant_id, token_digest),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return ConnectionSecrets(
+            connection=_connection(row[:8]),
+            credentials=Sealed(row[8], bytes(row[9])),
+            oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
+        )
+
+    async def get_connection(self, connection_id: str) -> Connection | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE id = ?", (connection_id,)
+            ).fetchone()
+        )
+        return _connection(row) if row else None
+
+    async def connection_credentials(self, connection_id: str) -> Sealed | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT credentials_key_id, credentials_ciphertext FROM connections WHERE id = ?",
+                (connection_id,),
+            ).fetchone()
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def list_connections(
+        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+    ) -> list[Connection]:
+        sql = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE tenant_id = ?"
+        args: list[Any] = [tenant_id]
+        if after is not None:
+            sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = await self._run(lambda c: c.execute(sql, args).fetchall())
+        return [_connection(r) for r in rows]
+
+    async def update_connection(
+        self,
+        connection_id: str,
+        at: str,
+        credentials: Sealed | None = None,
+        settings: dict | None = None,
+        status: str | None = None,
+    ) -> bool:
+        def update(c: sqlite3.Connection) -> bool:
+            row = c.execute(
+                "SELECT token_digest FROM connections WHERE id = ?", (connection_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            if credentials is not None:
+                c.execute(
+                    "UPDATE connections SET credentials_key_id = ?, credentials_ciphertext = ?,"
+                    " oauth_key_id = NULL, oauth_ciphertext = NULL WHERE id = ?",
+                    (credentials.key_id, credentials.blob, connection_id),
+                )
+            if settings is not None:
+                c.execute(
+                    "UPDATE connections SET settings = ? WHERE id = ?",
+                    (msgspec.json.encode(settings).decode(), connection_id),
+                )
+            if status is not None:
+                c.execute("UPDATE connections SET status = ? WHERE id = ?", (status, connection_id))
+            c.execute("UPDATE connections SET updated_at = ? WHERE id = ?", (at, connection_id))
+            _invalidate(c, "connection", row[0], at)
+            return True
+
+        return await self._write(update)
+
+    async def rotate_connection_token(
+        self, connection_id: str, token_digest: str, token_prefix: str, at: str
+    ) -> bool:
+        def rotate(c: sqlite3.Connection) -> bool:
+            row = c.execute(
+                "SELECT token_digest FROM connections WHERE id = ?", (connection_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            c.execute(
+                "UPDATE connections SET token_digest = ?, token_prefix = ?, updated_at = ? WHERE id = ?",
+                (token_digest, token_prefix, at, connection_id),
+            )
+            _invalidate(c, "connection", row[0], at)
+            return True
+
+        return await self._write(rotate)
+
+    async def delete_connection(self, connection_id: str) -> bool:
+        def delete(c: sqlite3.Connection) -> bool:
+            row = c.execute(
+                "SELECT token_digest FROM connections WHERE id = ?", (connection_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            c.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
+            _invalidate(c, "connection", row[0], _now_text(c))
+            return True
+
+        return await self._write(delete)
+
+    async def save_oauth_token(self, connection_id: str, token: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connections SET oauth_key_id = ?, oauth_ciphertext = ? WHERE id = ?",
+                (token.key_id, token.blob, connection_id),
+            )
+        )
+
+    async def load_oauth_token(self, connection_id: str) -> Sealed | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT oauth_key_id, oauth_ciphertext FROM connections WHERE id = ?",
+                (connection_id,),
+            ).fetchone()
+        )
+        return Sealed(row[0], bytes(row[1])) if row and row[0] else None
+
+    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connections SET status = ?, updated_at = ? WHERE id = ?",
+                (status, at, connection_id),
+            )
+        )
+
+    # -- key rotation --------------------------------------------------------
+
+    async def sealed_rows(self, after_id: str, limit: int) -> list[SealedRow]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, tenant_id, credentials_key_id, credentials_ciphertext, oauth_key_id,"
+                " oauth_ciphertext FROM connections WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        )
+        return [
+            SealedRow(
+                connection_id=r[0], tenant_id=r[1], credentials=Sealed(r[2], bytes(r[3])),
+                oauth_token=Sealed(r[4], bytes(r[5])) if r[4] else None,
+            )
+            for r in rows
+        ]
+
+    async def reseal(self, old: SealedRow, new: SealedRow) -> bool:
+        def swap(c: sqlite3.Connection) -> bool:
+            old_oauth = old.oauth_token
+            new_oauth = new.oauth_token
+            cursor = c.execute(
+                "UPDATE connections SET credentials_key_id = ?, credentials_ciphertext = ?,"
+                " oauth_key_id = ?, oauth_ciphertext = ?"
+                " WHERE id = ? AND credentials_ciphertext = ?"
+                " AND COALESCE(oauth_ciphertext, x'') = ?",
+                (
+                    new.credentials.key_id, new.credentials.blob,
+                    new_oauth.key_id if new_oauth else None, new_oauth.blob if new_oauth else None,
+                    old.connection_id, old.credentials.blob,
+                    old_oauth.blob if old_oauth else b"",
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(swap)
+
+    # -- field mappings ------------------------------------------------------
+
+    async def create_field_mapping(self, mapping: FieldMapping) -> None:
+        def create(c: sqlite3.Connection) -> None:
+            c.execute(
+                "INSERT INTO field_mappings (id, tenant_id, connection_id, object, provider, name,"
+                " expression, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    mapping.id, mapping.tenant_id, mapping.connection_id, mapping.object,
+                    mapping.provider, mapping.name, mapping.expression, mapping.created_at,
+                ),
+            )
+            _invalidate(c, "field_mappings", mapping.tenant_id, mapping.created_at)
+
+        await self._write(create)
+
+    async def list_field_mappings(self, tenant_id: str) -> list[FieldMapping]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {_MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = ?"
+                " ORDER BY created_at, id",
+                (tenant_id,),
+            ).fetchall()
+        )
+        return [_mapping(r) for r in rows]
+
+    async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool:
+        def delete(c: sqlite3.Connection) -> bool:
+            cursor = c.execute(
+                "DELETE FROM field_mappings WHERE id = ? AND tenant_id = ?", (mapping_id, tenant_id)
+            )
+            if cursor.rowcount == 0:
+                return False
+            _invalidate(c, "field_mappings", tenant_id, _now_text(c))
+            return True
+
+        return await self._write(delete)
+
+    # -- invalidations -------------------------------------------------------
+
+    async def last_invalidation_id(self) -> int:
+        row = await self._run(lambda c: c.execute("SELECT MAX(id) FROM invalidations").fetchone())
+        return row[0] or 0
+
+    async def invalidations_since(self, after_id: int) -> list[Invalidation]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, kind, digest FROM invalidations WHERE id > ? ORDER BY id LIMIT 1000",
+                (after_id,),
+            ).fetchall()
+        )
+        return [Invalidation(r[0], r[1], r[2]) for r in rows]
+
+    async def watch_invalidations(self, notify: Callable[[Invalidation | None], None]) -> None:
+        # SQLite cannot push: processes sharing the file poll the feed.
+        return None
+
+    # -- OAuth refresh -------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self, connection_id: str) -> AsyncIterator[None]:
+        # No cross-process lock: within one process the TokenManager's lock
+        # makes refreshes single-flight; several processes sharing one file
+        # (--workers) may each refresh a connection once. Run PostgreSQL for
+        # single-flight refreshes across processes and replicas.
+        yield
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _invalidate(c: sqlite3.Connection, kind: str, digest: str, at: str) -> None:
+    c.execute(
+        "INSERT INTO invalidations (kind, digest, created_at) VALUES (?, ?, ?)", (kind, digest, at)
+    )
+
+
+def _now_text(c: sqlite3.Connection) -> str:
+    return c.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetchone()[0]
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row[0], tenant_id=row[1], name=row[2], prefix=row[3],
+        created_at=row[4], revoked_at=row[5], last_used_at=row[6],
+    )
+
+
+def _connection(row: Any) -> Connection:
+    return Connection(
+        id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
+        settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
+    )
+
+
+def _mapping(row: Any) -> FieldMapping:
+    return FieldMapping(
+        id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
+        name=row[5], expression=row[6], created_at=row[7],
+    )

@@ -1,0 +1,78 @@
+"""Response bodies of the HTTP API, as msgspec Structs.
+
+The handlers encode these, and /openapi.json is generated from them, so the
+description cannot drift from what is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .store.records import ApiKey, Connection, FieldMapping, Tenant
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details; ``code`` is the stable identifier."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str
+    provider: str | None = None
+    remote_status: int | None = None
+    parameter: str | None = None
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class ConnectionView(msgspec.Struct, kw_only=True):
+    id: str
+    provider: str
+    status: str
+    token_prefix: str
+    settings: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, connection: Connection) -> "ConnectionView":
+        return cls(
+            id=connection.id,
+            provider=connection.provider,
+            status=connection.status,
+            token_prefix=connection.token_prefix,
+            settings=connection.settings,
+            created_at=connection.created_at,
+            updated_at=connection.updated_at,
+        )
+
+
+class ConnectionWithToken(ConnectionView, kw_only=True):
+    """Shown once: at creation and after a token rotation."""
+
+    connection_token: str
+
+
+class ConnectionList(msgspec.Struct):
+    data: list[ConnectionView]
+    next_cursor: str | None
+
+
+class FieldMappingList(msgspec.Struct):
+    data: list[FieldMapping]
+
+
+class TenantList(msgspec.Struct):
+    data: list[Tenant]
+
+
+class ApiKeyWithSecret(ApiKey, kw_only=True):
+    """Shown once, at creation."""
+
+    api_key: str

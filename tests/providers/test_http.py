@@ -1,0 +1,203 @@
+"""The shared upstream HTTP layer against a real local server: SSRF guard,
+redirects, size cap, timeouts, classification."""
+
+import asyncio
+import gzip
+
+import pytest
+from aiohttp import web
+
+from providers.errors import (
+    ConfigurationError,
+    ProviderBadResponse,
+    ProviderTimeout,
+    ProviderUnavailable,
+    UpstreamBlocked,
+)
+from providers.http import UpstreamClient, UpstreamPolicy, address_allowed, create_session
+from tests.support import Recorder, reply, serve
+
+
+@pytest.fixture
+async def strict_client():
+    """The production default: no private networks."""
+    policy = UpstreamPolicy()
+    session = create_session(policy)
+    yield UpstreamClient(session, policy)
+    await session.close()
+
+
+@pytest.mark.parametrize(
+    "address, allowed",
+    [
+        ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
+        ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("::1", False),
+        ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False), ("224.0.0.1", False),
+        ("93.184.216.34", True), ("2606:4700::1111", True), ("not-an-ip", False),
+    ],
+)
+def test_address_policy(address, allowed):
+    assert address_allowed(address, allow_private=False) is allowed
+    assert address_allowed(address, allow_private=True) is True
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x", "https://169.254.169.254/latest/meta-data/", "https://[::1]/x",
+        "https://10.0.0.5:8443/x", "https://[::ffff:169.254.169.254]/",
+    ],
+)
+async def test_literal_private_addresses_are_refused_without_a_connection(strict_client, url):
+    with pytest.raises(UpstreamBlocked):
+        await strict_client.request("GET", url)
+
+
+async def test_plain_http_is_refused_by_default(strict_client):
+    with pytest.raises(UpstreamBlocked, match="https"):
+        await strict_client.request("GET", "http://example.com/")
+
+
+async def test_names_resolving_to_loopback_are_refused_at_connect_time(strict_client):
+    hits = Recorder()
+    app = hits.app()
+    app.router.add_get("/x", reply({}))
+    async with serve(app) as origin:
+        port = origin.rsplit(":", 1)[1]
+        with pytest.raises(UpstreamBlocked):
+            await strict_client.request("GET", f"https://localhost:{port}/x")
+    assert hits.requests == []
+
+
+async def test_non_http_scheme_is_a_configuration_error(upstream_client):
+    with pytest.raises(ConfigurationError):
+        await upstream_client.request("GET", "file:///etc/passwd")
+
+
+async def test_same_origin_redirect_is_followed(upstream_client):
+    app = web.Application()
+
+    async def moved(request):
+        raise web.HTTPFound("/final")
+
+    app.router.add_get("/start", moved)
+    app.router.add_get("/final", reply({"ok": True}))
+    async with serve(app) as origin:
+        response = await upstream_client.request("GET", f"{origin}/start")
+    assert response.status == 200 and response.json() == {"ok": True}
+
+
+async def test_off_origin_redirects_are_refused(upstream_client):
+    other_hits = Recorder()
+    other = other_hits.app()
+    other.router.add_get("/steal", reply({"stolen": True}))
+    async with serve(other) as other_origin:
+        app = web.Application()
+
+        async def away(request):
+            raise web.HTTPFound(f"{other_origin}/steal")
+
+        async def metadata(request):
+            raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+
+        app.router.add_get("/away", away)
+        app.router.add_get("/metadata", metadata)
+        async with serve(app) as origin:
+            with pytest.raises(ProviderBadResponse, match="another origin"):
+                await upstream_client.request("GET", f"{origin}/away")
+            with pytest.raises(ProviderBadResponse, match="another origin"):
+                await upstream_client.request("GET", f"{origin}/metadata")
+    assert other_hits.requests == []
+
+
+async def test_redirect_loop_stops(upstream_client):
+    app = web.Application()
+
+    async def loop(request):
+        raise web.HTTPFound("/loop")
+
+    app.router.add_get("/loop", loop)
+    async with serve(app) as origin:
+        with pytest.raises(ProviderBadResponse, match="too many"):
+            await upstream_client.request("GET", f"{origin}/loop")
+
+
+async def test_oversized_body_is_refused():
+    policy = UpstreamPolicy(allow_private_networks=True, max_response_bytes=10_000)
+    session = create_session(policy)
+    client = UpstreamClient(session, policy)
+    app = web.Application()
+    app.router.add_get("/big", reply(text="x" * 50_000))
+
+    async def chunked(request):
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(20):
+            await response.write(b"y" * 1_000)
+        return response
+
+    async def bomb(request):
+        # 100 KB of zeros compresses to ~100 bytes; the cap applies after decoding.
+        return web.Response(
+            body=gzip.compress(b"\0" * 100_000), headers={"Content-Encoding": "gzip"}
+        )
+
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/bomb", bomb)
+    try:
+        async with serve(app) as origin:
+            for path in ("/big", "/chunked", "/bomb"):
+                with pytest.raises(ProviderBadResponse, match="exceeds"):
+                    await client.request("GET", f"{origin}{path}")
+    finally:
+        await session.close()
+
+
+async def test_read_timeout_is_provider_timeout():
+    policy = UpstreamPolicy(allow_private_networks=True, read_timeout=0.3)
+    session = create_session(policy)
+    client = UpstreamClient(session, policy)
+    app = web.Application()
+
+    async def hang(request):
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    app.router.add_get("/hang", hang)
+    try:
+        async with serve(app) as origin:
+            with pytest.raises(ProviderTimeout):
+                await client.request("GET", f"{origin}/hang")
+    finally:
+        await session.close()
+
+
+async def test_connection_refused_is_unavailable(upstream_client):
+    async with serve(web.Application()) as origin:
+        pass  # the port is closed now
+    with pytest.raises(ProviderUnavailable):
+        await upstream_client.request("GET", f"{origin}/x")
+
+
+async def test_non_json_body_is_bad_response(upstream_client):
+    app = web.Application()
+    app.router.add_get("/html", reply(text="<html>oops</html>", content_type="text/html"))
+    async with serve(app) as origin:
+        response = await upstream_client.request("GET", f"{origin}/html")
+    with pytest.raises(ProviderBadResponse, match="not JSON"):
+        response.json()
+
+
+async def test_sends_json_params_and_headers(upstream_client):
+    hits = Recorder()
+    app = hits.app()
+    app.router.add_post("/graphql", reply({"data": {}}))
+    async with serve(app) as origin:
+        await upstream_client.request(
+            "POST", f"{origin}/graphql", headers={"X-Test": "1"}, params={"a": "b c"}, json={"q": 1}
+        )
+    request = hits.requests[0]
+    assert request.headers["X-Test"] == "1"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.query["a"] == "b c"
+    assert hits.bodies[0] == b'{"q":1}'

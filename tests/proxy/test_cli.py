@@ -1,0 +1,215 @@
+"""The CLI contract, run as a user runs it: a subprocess per command."""
+
+import json
+import os
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.harness import TEST_KEYRING
+
+
+def run(tmp_path, *args, env_extra=None, check=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
+    env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    env.update(env_extra or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", *args],
+        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def one_json(result):
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])
+
+
+def count(tmp_path, table):
+    return sqlite3.connect(tmp_path / "cli.db").execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_create_list_revoke_delete(tmp_path):
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme"))
+    assert set(tenant) == {"id", "name"} and tenant["name"] == "Acme"
+    key = one_json(run(tmp_path, "api-keys", "create", "--tenant", tenant["id"], "--name", "prod"))
+    assert set(key) == {"id", "api_key"} and key["api_key"].startswith("sk_")
+    conn = one_json(run(
+        tmp_path, "connections", "create", "--tenant", tenant["id"], "--provider", "sandbox",
+        "--credentials", "{}", "--settings", '{"size": 10}',
+    ))
+    assert set(conn) == {"id", "connection_token", "provider"}
+    assert conn["connection_token"].startswith("ct_") and conn["provider"] == "sandbox"
+
+    keys = one_json(run(tmp_path, "api-keys", "list", "--tenant", tenant["id"]))["data"]
+    assert [k["id"] for k in keys] == [key["id"]]
+    assert keys[0]["prefix"] == key["api_key"][:11]
+    conns_out = run(tmp_path, "connections", "list", "--tenant", tenant["id"]).stdout
+    assert conn["connection_token"] not in conns_out and key["api_key"] not in conns_out
+    assert json.loads(conns_out)["data"][0]["token_prefix"] == conn["connection_token"][:11]
+
+    revoked = one_json(run(tmp_path, "api-keys", "revoke", key["id"]))
+    assert revoked["id"] == key["id"] and revoked["revoked_at"]
+    deleted = one_json(run(tmp_path, "connections", "delete", conn["id"]))
+    assert deleted == {"id": conn["id"], "deleted": True}
+    assert count(tmp_path, "connections") == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--provider", "magento", "--credentials", "{}"], "unknown provider"),
+        (["--provider", "sandbox", "--credentials", "{not json"], "not valid JSON"),
+        (["--provider", "sandbox", "--credentials", "{}", "--settings", '{"size": "many"}'], "size"),
+        (["--provider", "sandbox", "--credentials", "[]"], "JSON object"),
+        (["--provider", "sandbox", "--credentials", '{"extra": 1}'], "extra"),
+    ],
+)
+def test_bad_connection_input_writes_nothing(tmp_path, args, message):
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme"))
+    result = run(tmp_path, "connections", "create", "--tenant", tenant["id"], *args, check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr
+    assert count(tmp_path, "connections") == 0
+
+
+def test_unknown_tenant_is_refused(tmp_path):
+    for args in (
+        ["api-keys", "create", "--tenant", "nope"],
+        ["connections", "create", "--tenant", "nope", "--provider", "sandbox", "--credentials", "{}"],
+        ["api-keys", "list", "--tenant", "nope"],
+    ):
+        result = run(tmp_path, *args, check=False)
+        assert result.returncode == 1 and "no tenant" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert count(tmp_path, "api_keys") == 0 and count(tmp_path, "connections") == 0
+
+
+def test_revoke_and_delete_unknown_ids_fail(tmp_path):
+    assert run(tmp_path, "api-keys", "revoke", "nope", check=False).returncode == 1
+    assert run(tmp_path, "connections", "delete", "nope", check=False).returncode == 1
+
+
+@pytest.mark.parametrize(
+    "keyring, message",
+    [
+        ("k1:%%%", "not valid base64"),
+        ("k1:" + "QUJD", "3 bytes"),
+        (TEST_KEYRING + "," + TEST_KEYRING, "appears twice"),
+    ],
+)
+def test_malformed_keyring_stops_with_a_clear_message(tmp_path, keyring, message):
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme"))
+    env = {"SHOPRELAY_ENCRYPTION_KEYS": keyring}
+    result = run(
+        tmp_path, "connections", "create", "--tenant", tenant["id"], "--provider", "sandbox",
+        "--credentials", "{}", env_extra=env, check=False,
+    )
+    assert result.returncode == 1 and message in result.stderr
+    assert "SHOPRELAY_ENCRYPTION_KEYS" in result.stderr
+    served = run(tmp_path, "serve", "--port", "1", env_extra=env, check=False)
+    assert served.returncode == 1 and message in served.stderr
+
+
+def test_key_file_is_created_0600_with_a_warning(tmp_path):
+    result = run(tmp_path, "quickstart", "--json")
+    key_file = tmp_path / "cli.db.key"
+    assert key_file.exists()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "SHOPRELAY_ENCRYPTION_KEYS is not set" in result.stderr
+    assert key_file.read_text().strip() not in result.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_quickstart_then_serve_answers_the_printed_request(tmp_path):
+    port = _free_port()
+    info = one_json(run(tmp_path, "quickstart", "--json", "--port", str(port)))
+    assert f"127.0.0.1:{port}/ecommerce/customers/1" in info["curl"]
+    assert info["api_key"] in info["curl"] and info["connection_token"] in info["curl"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
+    env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/ecommerce/customers/1?remote_data=true",
+            headers={"x-api-key": info["api_key"], "x-connection-token": info["connection_token"]},
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["id"] == "1" and body["remote_data"]["customer_id"] == 1
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0].decode()
+    for secret in (info["api_key"], info["connection_token"]):
+        assert secret not in output
+
+
+def test_keys_rotate_command(tmp_path):
+    from keys.vault import new_key_text
+
+    old, new = new_key_text("old"), new_key_text("new")
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme", env_extra={"SHOPRELAY_ENCRYPTION_KEYS": old}))
+    for _ in range(3):
+        run(tmp_path, "connections", "create", "--tenant", tenant["id"], "--provider", "sandbox",
+            "--credentials", "{}", env_extra={"SHOPRELAY_ENCRYPTION_KEYS": old})
+    report = one_json(run(tmp_path, "keys", "rotate", env_extra={"SHOPRELAY_ENCRYPTION_KEYS": f"{new},{old}"}))
+    assert report["active_key"] == "new" and report["rotated"] == 3 and report["undecryptable"] == []
+    # With the old key gone, everything still decrypts: rotation finds nothing left to do.
+    after = one_json(run(tmp_path, "keys", "rotate", env_extra={"SHOPRELAY_ENCRYPTION_KEYS": new}))
+    assert after["already_current"] == 3 and after["undecryptable"] == []
+    # Dropping the key too early is reported, not silently ignored.
+    lost = run(tmp_path, "keys", "rotate", env_extra={"SHOPRELAY_ENCRYPTION_KEYS": new_key_text("other")}, check=False)
+    assert lost.returncode == 1 and "not in the keyring" in lost.stderr
+    generated = one_json(run(tmp_path, "keys", "generate", "--key-id", "k9"))
+    assert generated["key"].startswith("k9:")
+
+
+def test_field_mappings_commands(tmp_path):
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme"))
+    conn = one_json(run(tmp_path, "connections", "create", "--tenant", tenant["id"], "--provider", "sandbox",
+                        "--credentials", "{}"))
+    created = one_json(run(tmp_path, "field-mappings", "create", "--tenant", tenant["id"], "--name", "city",
+                           "--provider", "sandbox", "--expression", "addresses[0].city"))
+    assert created["name"] == "city" and created["connection_id"] is None
+    scoped = one_json(run(tmp_path, "field-mappings", "create", "--tenant", tenant["id"], "--name", "city",
+                          "--provider", "sandbox", "--expression", "addresses[0].postcode",
+                          "--connection", conn["id"]))
+    assert scoped["connection_id"] == conn["id"]
+    bad = run(tmp_path, "field-mappings", "create", "--tenant", tenant["id"], "--name", "x",
+              "--provider", "sandbox", "--expression", "a[?", check=False)
+    assert bad.returncode == 1 and "not valid JMESPath" in bad.stderr
+    dup = run(tmp_path, "field-mappings", "create", "--tenant", tenant["id"], "--name", "city",
+              "--provider", "sandbox", "--expression", "x", check=False)
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    listed = one_json(run(tmp_path, "field-mappings", "list", "--tenant", tenant["id"]))["data"]
+    assert {m["id"] for m in listed} == {created["id"], scoped["id"]}
+    assert one_json(run(tmp_path, "field-mappings", "delete", "--tenant", tenant["id"], created["id"]))["deleted"]
+    assert run(tmp_path, "field-mappings", "delete", "--tenant", "other", scoped["id"], check=False).returncode == 1

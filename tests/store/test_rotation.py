@@ -1,0 +1,68 @@
+"""Key rotation re-encrypts everything under the active key; afterwards the
+old key can go. Runs on every store implementation."""
+
+import msgspec
+import pytest
+
+from keys.vault import credentials_aad, new_key_text, parse_keyring
+from proxy import accounts, rotation
+from proxy.oauth_store import ConnectionTokenStore
+from providers.tokens import AccessToken
+
+OLD = new_key_text("old")
+NEW = new_key_text("new")
+
+
+async def make_connections(store, keyring, n=5):
+    tenant = await accounts.create_tenant(store, "t")
+    created = []
+    for i in range(n):
+        conn, _ = await accounts.create_connection(
+            store, keyring, tenant.id, "sandbox", {}, {"size": i + 1}
+        )
+        created.append(conn)
+    return tenant, created
+
+
+async def test_rotate_then_drop_the_old_key(store):
+    old_ring = parse_keyring(OLD)
+    tenant, conns = await make_connections(store, old_ring)
+    tokens = ConnectionTokenStore(store, old_ring, tenant.id, conns[0].id)
+    await tokens.save(AccessToken(access_token="oauth-secret", expires_at=9e9))
+
+    both = parse_keyring(f"{NEW},{OLD}")
+    report = await rotation.rotate(store, both, batch=2)
+    assert (report.rotated, report.already_current, report.undecryptable) == (5, 0, [])
+    again = await rotation.rotate(store, both)  # resumable / idempotent
+    assert (again.rotated, again.already_current) == (0, 5)
+
+    new_only = parse_keyring(NEW)
+    for conn in conns:
+        sealed = await store.connection_credentials(conn.id)
+        assert sealed.key_id == "new"
+        plain = new_only.decrypt(sealed.key_id, sealed.blob, credentials_aad(tenant.id, conn.id))
+        assert msgspec.json.decode(plain) == {}
+    token = await ConnectionTokenStore(store, new_only, tenant.id, conns[0].id).load()
+    assert token is not None and token.access_token == "oauth-secret"
+
+
+async def test_concurrent_update_wins(store):
+    old_ring = parse_keyring(OLD)
+    tenant, conns = await make_connections(store, old_ring, n=1)
+    rows = await store.sealed_rows("", 10)
+    both = parse_keyring(f"{NEW},{OLD}")
+    # Someone replaces the credentials between our read and our swap.
+    key_id, blob = both.encrypt(b"{}", credentials_aad(tenant.id, conns[0].id))
+    from proxy.store.records import Sealed, SealedRow
+
+    await store.update_connection(conns[0].id, "2026-01-01T00:00:00.000Z", credentials=Sealed(key_id, blob))
+    stale_new = SealedRow(connection_id=rows[0].connection_id, tenant_id=rows[0].tenant_id,
+                          credentials=Sealed("new", b"stale"))
+    assert not await store.reseal(rows[0], stale_new)
+    assert (await store.connection_credentials(conns[0].id)).blob == blob
+
+
+async def test_missing_key_is_reported_not_fatal(store):
+    tenant, conns = await make_connections(store, parse_keyring(OLD), n=2)
+    report = await rotation.rotate(store, parse_keyring(NEW))
+    assert report.rotated == 0 and sorted(report.undecryptable) == sorted(c.id for c in conns)
