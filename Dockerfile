@@ -1,0 +1,33 @@
+# shoprelay: the service image. Self-hosting: see README, "Self-hosting with
+# Docker Compose". Build: docker build -t shoprelay .
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY proxy ./proxy
+COPY providers ./providers
+COPY keys ./keys
+RUN pip install . \
+    && rm -rf /src \
+    && useradd --create-home --home-dir /home/shoprelay --uid 10001 --shell /usr/sbin/nologin shoprelay
+
+# Never root at run time. The home directory is writable (an embedded SQLite
+# database, when no SHOPRELAY_DATABASE_URL is given, lands there).
+USER shoprelay
+WORKDIR /home/shoprelay
+
+# Listen on every interface of the container; publish the port with compose.
+ENV SHOPRELAY_HOST=0.0.0.0 \
+    SHOPRELAY_PORT=8080 \
+    SHOPRELAY_LOG_FORMAT=json
+EXPOSE 8080
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('SHOPRELAY_PORT', '8080') + '/health', timeout=2)"]
+
+CMD ["shoprelay", "serve"]

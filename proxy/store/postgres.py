@@ -1,0 +1,762 @@
+"""The PostgreSQL store (asyncpg): several replicas on one database.
+
+- One pool of at most ``pool_size`` connections per process for statements,
+  and one as large for holding OAuth refresh locks (used only while a token
+  is being minted; idle connections close after a minute). Every statement
+  is bounded by ``statement_timeout`` on the server, plus a client-side guard
+  a second longer for a network that stops answering.
+- Migrations run under a transaction-scoped advisory lock, so replicas that
+  start together apply them once, one after the other.
+- Each invalidation is NOTIFY'd in the transaction that appends it (delivered
+  at commit); ``watch_invalidations`` LISTENs on a dedicated connection and
+  reconnects by itself.
+- ``refresh_lock`` is a session advisory lock keyed by the connection id:
+  one OAuth refresh per connection at a time across every replica.
+- Every database failure (refused or lost connection, terminated backend,
+  pool exhausted, statement timeout, server error) is StoreUnavailable,
+  never anything else. An idle pooled connection that died is replaced on
+  the next acquire; a read whose connection died under it is retried once
+  on a fresh one; a write is not retried (its outcome is then unknown, so
+  the caller gets 503 and decides).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+
+import asyncpg
+import msgspec
+
+from . import migrations
+from .base import Conflict, InvalidValue, Store, StoreUnavailable
+from .records import (
+    ApiKey,
+    Connection,
+    ConnectionSecrets,
+    FieldMapping,
+    Invalidation,
+    KeyOwner,
+    Sealed,
+    SealedRow,
+    Tenant,
+)
+
+T = TypeVar("T")
+log = logging.getLogger("shoprelay.store.postgres")
+
+# LISTEN/NOTIFY channel of the invalidation feed. Channels are per database:
+# installations sharing one database in different schemas only wake each
+# other's pollers (dropping a cache entry is always safe).
+CHANNEL = "shoprelay_invalidations"
+
+# Advisory lock keys: (namespace, key) pairs of int4, "SR" + purpose.
+_MIGRATE_LOCK = (0x5352_0001, 0)
+_REFRESH_NAMESPACE = 0x5352_0002
+_REFRESH_POLL = 0.02  # seconds between tries while another process holds the lock
+
+_CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
+_KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
+_MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
+
+# The connection died under a statement: a read may safely be retried once.
+_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,  # pg_terminate_backend, server shutdown
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.IdleSessionTimeoutError,
+    asyncpg.InterfaceError,  # "connection is closed"
+    ConnectionError,
+)
+# Everything else the database or the driver can raise.
+_FAILED = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+# Text PostgreSQL cannot hold (NUL): the caller's input, not an outage.
+_BAD_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+class PostgresStore(Store):
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        statement_timeout: float = 5.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._statement_timeout = statement_timeout
+        self._connect_timeout = connect_timeout
+        # Waiting for a free pooled connection is bounded like a statement.
+        self._acquire_timeout = statement_timeout
+        # Two pools: "main" for statements, "locks" for connections that hold
+        # a refresh lock while the provider mints a token. Apart, so holders
+        # can always get a main connection to load and save the token (one
+        # pool would deadlock once every connection held a lock).
+        self._pools: dict[str, asyncpg.Pool] = {}
+        self._pool_lock = asyncio.Lock()
+        settings = {"statement_timeout": str(max(1, int(statement_timeout * 1000)))}
+        if "application_name" not in _dsn_query(dsn):
+            settings["application_name"] = "shoprelay"
+        self._server_settings = settings
+        self.listening = False  # watch_invalidations is connected and listening
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _connect_args(self) -> dict[str, Any]:
+        return {
+            "timeout": self._connect_timeout,
+            "command_timeout": self._statement_timeout + 1.0,
+            "server_settings": dict(self._server_settings),
+        }
+
+    async def _get_pool(self, kind: str) -> asyncpg.Pool:
+        pool = self._pools.get(kind)
+        if pool is None:
+            async with self._pool_lock:
+                pool = self._pools.get(kind)
+                if pool is None:
+                    try:
+                        # min_size=0: creating the pool never needs the
+                        # database, so a process can start while it is down.
+                        pool = await asyncpg.create_pool(
+                            self._dsn,
+                            min_size=0,
+                            max_size=self._pool_size,
+                            max_inactive_connection_lifetime=60.0,
+                            **self._connect_args(),
+                        )
+                    except (ValueError, asyncpg.ClientConfigurationError) as exc:
+                        raise StoreUnavailable(
+                            f"SHOPRELAY_DATABASE_URL cannot be used: {type(exc).__name__}"
+                        ) from None
+                    self._pools[kind] = pool
+        return pool
+
+    async def _acquire(self, kind: str = "main", timeout: float | None = None) -> asyncpg.Connection:
+        pool = await self._get_pool(kind)
+        timeout = self._acquire_timeout if timeout is None else timeout
+        try:
+            return await pool.acquire(timeout=timeout)
+        except TimeoutError:
+            raise StoreUnavailable(
+                f"postgresql: no connection free or made within {timeout:g}s"
+            ) from None
+        except _FAILED as exc:
+            raise _unavailable(exc) from None
+
+    async def _release(self, conn: asyncpg.Connection, kind: str = "main") -> None:
+        pool = self._pools.get(kind)
+        if pool is None:  # closed: closing terminated it
+            return
+        try:
+            await pool.release(conn)
+        except Exception as exc:
+            # Resetting a connection that died fails; asyncpg has then
+            # terminated it, and the pool makes a new one when needed.
+            log.debug("dropped a broken pooled connection (%s)", type(exc).__name__)
+
+    async def _call(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, read: bool) -> T:
+        attempts = 2 if read else 1
+        for attempt in range(1, attempts + 1):
+            conn = await self._acquire()
+            try:
+                return await fn(conn)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise Conflict(str(exc)) from None
+            except _BAD_TEXT:
+                raise InvalidValue("text values must not contain NUL characters") from None
+            except _LOST as exc:
+                if attempt < attempts:
+                    log.info("retrying a read on a fresh connection (%s)", type(exc).__name__)
+                    continue
+                raise _unavailable(exc) from None
+            except _FAILED as exc:
+                raise _unavailable(exc) from None
+            finally:
+                await self._release(conn)
+        raise AssertionError("unreachable")
+
+    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        return await self._call(fn, read=True)
+
+    async def _write(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run ``fn`` in one transaction (all or nothing)."""
+
+        async def tx(conn: asyncpg.Connection) -> T:
+            async with conn.transaction():
+                return await fn(conn)
+
+        return await self._call(tx, read=False)
+
+    async def close(self) -> None:
+        for kind, pool in list(self._pools.items()):
+            try:
+                # Waits for connections in use to come back (released by
+                # ``_release`` meanwhile), then closes them.
+                await asyncio.wait_for(pool.close(), timeout=self._statement_timeout + 1.0)
+            except Exception:
+                pool.terminate()
+            finally:
+                self._pools.pop(kind, None)
+
+    async def ping(self) -> None:
+        await self._read(lambda c: c.fetchval("SELECT 1"))
+
+    async def migrate(self) -> int:
+        async def apply(conn: asyncpg.Connection) -> int:
+            async with conn.transaction():
+                # DDL and waiting for another replica's migration may take
+                # longer than a request's statement.
+                await conn.execute("SET LOCAL statement_timeout = '120s'")
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock($1, $2)", *_MIGRATE_LOCK, timeout=125.0
+                )
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+                )
+                version = await conn.fetchval("SELECT version FROM schema_version")
+                if version is None:
+                    await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+                    version = 0
+                if version > len(migrations.POSTGRES):
+                    raise StoreUnavailable(
+                        f"database schema {version} is newer than this shoprelay "
+                        f"({len(migrations.POSTGRES)}); upgrade shoprelay"
+                    )
+                for step in migrations.POSTGRES[version:]:
+                    await conn.execute(step, timeout=125.0)
+                    version += 1
+                    await conn.execute("UPDATE schema_version SET version = $1", version)
+                return version
+
+        conn = await self._acquire()
+        try:
+            return await asyncio.wait_for(apply(conn), timeout=130.0)
+        except TimeoutError:
+            conn.terminate()
+            raise StoreUnavailable("postgresql: migrations did not finish within 130s") from None
+        except _FAILED as exc:
+            raise _unavailable(exc) from None
+        finally:
+            await self._release(conn)
+
+    # -- tenants -------------------------------------------------------------
+
+    async def create_tenant(self, tenant: Tenant) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+                tenant.id, tenant.name, tenant.created_at,
+            )
+        )
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        if _nul(tenant_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow("SELECT id, name, created_at FROM tenants WHERE id = $1", tenant_id)
+        )
+        return Tenant(id=row[0], name=row[1], created_at=row[2]) if row else None
+
+    async def list_tenants(self) -> list[Tenant]:
+        rows = await self._read(
+            lambda c: c.fetch("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+        )
+        return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+
+    # -- API keys ------------------------------------------------------------
+
+    async def create_api_key(self, key: ApiKey, digest: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO api_keys (id, tenant_id, name, digest, prefix, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                key.id, key.tenant_id, key.name, digest, key.prefix, key.created_at,
+            )
+        )
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        if _nul(tenant_id):
+            return []
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+                tenant_id,
+            )
+        )
+        return [_api_key(r) for r in rows]
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        if _nul(key_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+        )
+        return _api_key(row) if row else None
+
+    async def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
+        if _nul(key_id):
+            return None
+
+        async def revoke(c: asyncpg.Connection) -> ApiKey | None:
+            digest = await c.fetchval(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+                " RETURNING digest",
+                at, key_id,
+            )
+            if digest is not None:
+                await _invalidate(c, "api_key", digest, at)
+            row = await c.fetchrow(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+            return _api_key(row) if row else None
+
+        return await self._write(revoke)
+
+    async def key_owner(self, digest: str) -> KeyOwner | None:
+        if _nul(digest):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT id, tenant_id FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
+                digest,
+            )
+        )
+        return KeyOwner(row[0], row[1]) if row else None
+
+    async def touch_api_keys(self, last_used: dict[str, str]) -> None:
+        if last_used:
+            await self._write(
+                lambda c: c.executemany(
+                    "UPDATE api_keys SET last_used_at = $1 WHERE id = $2",
+                    [(at, key_id) for key_id, at in sorted(last_used.items())],
+                )
+            )
+
+    # -- connections ---------------------------------------------------------
+
+    async def create_connection(
+        self, connection: Connection, token_digest: str, credentials: Sealed
+    ) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
+                " credentials_key_id, credentials_ciphertext, settings, status, created_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                connection.id,
+                connection.tenant_id,
+                connection.provider,
+                token_digest,
+                connection.token_prefix,
+                credentials.key_id,
+                credentials.blob,
+                msgspec.json.encode(connection.settings).decode(),
+                connection.status,
+                connection.created_at,
+                connection.updated_at,
+            )
+        )
+
+    async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
+        if _nul(tenant_id, token_digest):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {_CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
+                " oauth_key_id, oauth_ciphertext FROM connections"
+                " WHERE tenant_id = $1 AND token_digest = $2",
+                tenant_id, token_digest,
+            )
+        )
+        if row is None:
+            return None
+        return ConnectionSecrets(
+            connection=_connection(row),
+            credentials=Sealed(row[8], bytes(row[9])),
+            oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
+        )
+
+    async def get_connection(self, connection_id: str) -> Connection | None:
+        if _nul(connection_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE id = $1", connection_id
+            )
+        )
+        return _connection(row) if row else None
+
+    async def connection_credentials(self, connection_id: str) -> Sealed | None:
+        if _nul(connection_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT credentials_key_id, credentials_ciphertext FROM connections WHERE id = $1",
+                connection_id,
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def list_connections(
+        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+    ) -> list[Connection]:
+        if _nul(tenant_id) or (after is not None and _nul(*after)):
+            return []  # no stored text holds NUL: nothing matches, no position is that
+        sql = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE tenant_id = $1"
+        args: list[Any] = [tenant_id]
+        if after is not None:
+            sql += " AND (created_at > $2 OR (created_at = $2 AND id > $3))"
+            args += [after[0], after[1]]
+        sql += " ORDER BY created_at, id"
+        if limit is not None:
+            args.append(limit)
+            sql += f" LIMIT ${len(args)}"
+        rows = await self._read(lambda c: c.fetch(sql, *args))
+        return [_connection(r) for r in rows]
+
+    async def update_connection(
+        self,
+        connection_id: str,
+        at: str,
+        credentials: Sealed | None = None,
+        settings: dict | None = None,
+        status: str | None = None,
+    ) -> bool:
+        if _nul(connection_id):
+            return False
+
+        async def update(c: asyncpg.Connection) -> bool:
+            digest = await c.fetchval(
+                "SELECT token_digest FROM connections WHERE id = $1 FOR UPDATE", connection_id
+            )
+            if digest is None:
+                return False
+            if credentials is not None:
+                await c.execute(
+                    "UPDATE connections SET credentials_key_id = $1, credentials_ciphertext = $2,"
+                    " oauth_key_id = NULL, oauth_ciphertext = NULL WHERE id = $3",
+                    credentials.key_id, credentials.blob, connection_id,
+                )
+            if settings is not None:
+                await c.execute(
+                    "UPDATE connections SET settings = $1 WHERE id = $2",
+                    msgspec.json.encode(settings).decode(), connection_id,
+                )
+            if status is not None:
+                await c.execute(
+                    "UPDATE connections SET status = $1 WHERE id = $2", status, connection_id
+                )
+            await c.execute("UPDATE connections SET updated_at = $1 WHERE id = $2", at, connection_id)
+            await _invalidate(c, "connection", digest, at)
+            return True
+
+        return await self._write(update)
+
+    async def rotate_connection_token(
+        self, connection_id: str, token_digest: str, token_prefix: str, at: str
+    ) -> bool:
+        if _nul(connection_id):
+            return False
+
+        async def rotate(c: asyncpg.Connection) -> bool:
+            old = await c.fetchval(
+                "SELECT token_digest FROM connections WHERE id = $1 FOR UPDATE", connection_id
+            )
+            if old is None:
+                return False
+            await c.execute(
+                "UPDATE connections SET token_digest = $1, token_prefix = $2, updated_at = $3"
+                " WHERE id = $4",
+                token_digest, token_prefix, at, connection_id,
+            )
+            await _invalidate(c, "connection", old, at)
+            return True
+
+        return await self._write(rotate)
+
+    async def delete_connection(self, connection_id: str) -> bool:
+        if _nul(connection_id):
+            return False
+
+        async def delete(c: asyncpg.Connection) -> bool:
+            digest = await c.fetchval(
+                "DELETE FROM connections WHERE id = $1 RETURNING token_digest", connection_id
+            )
+            if digest is None:
+                return False
+            await _invalidate(c, "connection", digest, _now_text())
+            return True
+
+        return await self._write(delete)
+
+    async def save_oauth_token(self, connection_id: str, token: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connections SET oauth_key_id = $1, oauth_ciphertext = $2 WHERE id = $3",
+                token.key_id, token.blob, connection_id,
+            )
+        )
+
+    async def load_oauth_token(self, connection_id: str) -> Sealed | None:
+        if _nul(connection_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT oauth_key_id, oauth_ciphertext FROM connections WHERE id = $1",
+                connection_id,
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row and row[0] else None
+
+    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3",
+                status, at, connection_id,
+            )
+        )
+
+    # -- key rotation --------------------------------------------------------
+
+    async def sealed_rows(self, after_id: str, limit: int) -> list[SealedRow]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT id, tenant_id, credentials_key_id, credentials_ciphertext, oauth_key_id,"
+                " oauth_ciphertext FROM connections WHERE id > $1 ORDER BY id LIMIT $2",
+                after_id, limit,
+            )
+        )
+        return [
+            SealedRow(
+                connection_id=r[0], tenant_id=r[1], credentials=Sealed(r[2], bytes(r[3])),
+                oauth_token=Sealed(r[4], bytes(r[5])) if r[4] else None,
+            )
+            for r in rows
+        ]
+
+    async def reseal(self, old: SealedRow, new: SealedRow) -> bool:
+        old_oauth = old.oauth_token
+        new_oauth = new.oauth_token
+        status = await self._write(
+            lambda c: c.execute(
+                "UPDATE connections SET credentials_key_id = $1, credentials_ciphertext = $2,"
+                " oauth_key_id = $3, oauth_ciphertext = $4"
+                " WHERE id = $5 AND credentials_ciphertext = $6"
+                " AND COALESCE(oauth_ciphertext, ''::bytea) = $7",
+                new.credentials.key_id, new.credentials.blob,
+                new_oauth.key_id if new_oauth else None, new_oauth.blob if new_oauth else None,
+                old.connection_id, old.credentials.blob,
+                old_oauth.blob if old_oauth else b"",
+            )
+        )
+        return status == "UPDATE 1"
+
+    # -- field mappings ------------------------------------------------------
+
+    async def create_field_mapping(self, mapping: FieldMapping) -> None:
+        async def create(c: asyncpg.Connection) -> None:
+            await c.execute(
+                "INSERT INTO field_mappings (id, tenant_id, connection_id, object, provider, name,"
+                " expression, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                mapping.id, mapping.tenant_id, mapping.connection_id, mapping.object,
+                mapping.provider, mapping.name, mapping.expression, mapping.created_at,
+            )
+            await _invalidate(c, "field_mappings", mapping.tenant_id, mapping.created_at)
+
+        await self._write(create)
+
+    async def list_field_mappings(self, tenant_id: str) -> list[FieldMapping]:
+        if _nul(tenant_id):
+            return []
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {_MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = $1"
+                " ORDER BY created_at, id",
+                tenant_id,
+            )
+        )
+        return [_mapping(r) for r in rows]
+
+    async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool:
+        if _nul(tenant_id, mapping_id):
+            return False
+
+        async def delete(c: asyncpg.Connection) -> bool:
+            status = await c.execute(
+                "DELETE FROM field_mappings WHERE id = $1 AND tenant_id = $2", mapping_id, tenant_id
+            )
+            if status != "DELETE 1":
+                return False
+            await _invalidate(c, "field_mappings", tenant_id, _now_text())
+            return True
+
+        return await self._write(delete)
+
+    # -- invalidations -------------------------------------------------------
+
+    async def last_invalidation_id(self) -> int:
+        return await self._read(lambda c: c.fetchval("SELECT COALESCE(MAX(id), 0) FROM invalidations"))
+
+    async def invalidations_since(self, after_id: int) -> list[Invalidation]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT id, kind, digest FROM invalidations WHERE id > $1 ORDER BY id LIMIT 1000",
+                after_id,
+            )
+        )
+        return [Invalidation(r[0], r[1], r[2]) for r in rows]
+
+    async def watch_invalidations(self, notify: Callable[[Invalidation | None], None]) -> None:
+        backoff, failures = 0.1, 0
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._dsn, **self._connect_args())
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn: lost.set())
+
+                def on_notification(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+                    notify(_parse_notification(payload))
+
+                await conn.add_listener(CHANNEL, on_notification)
+                self.listening = True
+                if failures:
+                    log.info("invalidation listener is back")
+                backoff, failures = 0.1, 0
+                notify(None)  # anything appended while we were not listening
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), timeout=15.0)
+                    except TimeoutError:
+                        # A silent network never tells us; ask.
+                        await conn.execute("SELECT 1", timeout=self._statement_timeout)
+                reason = "connection closed"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reason = type(exc).__name__
+            finally:
+                self.listening = False
+                if conn is not None:
+                    conn.terminate()
+            failures += 1
+            # Once per outage, not once per reconnect attempt.
+            (log.warning if failures == 1 else log.debug)(
+                "invalidation listener lost the database (%s); polling until it is back", reason
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    # -- OAuth refresh -------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def refresh_lock(self, connection_id: str) -> AsyncIterator[None]:
+        """A session advisory lock on (namespace, hashtext(connection id)),
+        taken with non-blocking tries so a waiting process holds no pooled
+        connection and no backend blocked. Released explicitly; the pool's
+        reset on release (``pg_advisory_unlock_all``) and the server (when a
+        connection dies) release it too, so it never outlives its holder."""
+        loop = asyncio.get_running_loop()
+        # Someone else's refresh is one provider token request: wait for it
+        # as long as for a statement, plus a provider call's worth.
+        deadline = loop.time() + max(30.0, 3 * self._statement_timeout)
+        while True:
+            conn = await self._acquire("locks", timeout=max(0.1, deadline - loop.time()))
+            try:
+                taken = await conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))", _REFRESH_NAMESPACE, connection_id
+                )
+            except BaseException as exc:
+                await self._release(conn, "locks")
+                if isinstance(exc, _FAILED):
+                    raise _unavailable(exc) from None
+                raise
+            if taken:
+                break
+            await self._release(conn, "locks")
+            if loop.time() >= deadline:
+                raise StoreUnavailable("postgresql: timed out waiting for a token refresh lock")
+            await asyncio.sleep(_REFRESH_POLL)
+        try:
+            yield
+        finally:
+            try:
+                await conn.fetchval(
+                    "SELECT pg_advisory_unlock($1, hashtext($2))", _REFRESH_NAMESPACE, connection_id
+                )
+            except asyncio.CancelledError:
+                conn.terminate()  # the server drops a dead session's locks
+                raise
+            except Exception as exc:
+                # The token is saved already; a session that died has lost
+                # its locks with it.
+                log.info("refresh lock released by dropping its connection (%s)", type(exc).__name__)
+                conn.terminate()
+            finally:
+                await self._release(conn, "locks")
+
+
+async def _invalidate(c: asyncpg.Connection, kind: str, digest: str, at: str) -> None:
+    invalidation_id = await c.fetchval(
+        "INSERT INTO invalidations (kind, digest, created_at) VALUES ($1, $2, $3) RETURNING id",
+        kind, digest, at,
+    )
+    # Delivered when (and only if) this transaction commits.
+    await c.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{invalidation_id}:{kind}:{digest}")
+
+
+def _parse_notification(payload: str) -> Invalidation | None:
+    parts = payload.split(":", 2)
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None  # not ours, or garbled: just read the feed
+    return Invalidation(int(parts[0]), parts[1], parts[2])
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    # Server messages name constraints and settings, not values; never the URL.
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return StoreUnavailable(f"postgresql: {type(exc).__name__}" + (f": {detail}" if detail else ""))
+
+
+def _nul(*values: str) -> bool:
+    """PostgreSQL text cannot hold NUL, so no stored value contains one: a
+    lookup by such a value finds nothing (as on SQLite), without asking."""
+    return any("\x00" in value for value in values)
+
+
+def _now_text() -> str:
+    from ..clock import now_text
+
+    return now_text()
+
+
+def _dsn_query(dsn: str) -> dict[str, list[str]]:
+    try:
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(dsn).query)
+    except ValueError:
+        return {}
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row[0], tenant_id=row[1], name=row[2], prefix=row[3],
+        created_at=row[4], revoked_at=row[5], last_used_at=row[6],
+    )
+
+
+def _connection(row: Any) -> Connection:
+    return Connection(
+        id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
+        settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
+    )
+
+
+def _mapping(row: Any) -> FieldMapping:
+    return FieldMapping(
+        id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
+        name=row[5], expression=row[6], created_at=row[7],
+    )
