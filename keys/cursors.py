@@ -29,7 +29,12 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Base64's last character can carry unused bits: without this check two
+    # different strings would open to the same cursor. One cursor, one spelling.
+    if _b64(data) != text:
+        raise ValueError("non-canonical base64")
+    return data
 
 
 def _mac(key: bytes, payload: bytes) -> bytes:
