@@ -74,6 +74,10 @@ class TokenManager:
         self._mint = mint
         self._lock = asyncio.Lock()
         self._token: AccessToken | None = None
+        # Callers queued behind a mint that failed share its error instead of
+        # each minting again: a cold burst makes one token request, not 50.
+        self._attempts = 0
+        self._failure: BaseException | None = None
 
     async def get(self, *, stale: AccessToken | None = None) -> AccessToken:
         """A fresh token. Pass ``stale`` (the token a 401 came back for) to
@@ -81,7 +85,10 @@ class TokenManager:
         token = self._token
         if token is not None and token.fresh() and token is not stale:
             return token
+        attempts_seen = self._attempts
         async with self._lock:
+            if self._attempts != attempts_seen and self._failure is not None:
+                raise self._failure
             token = self._token
             if token is not None and token.fresh() and token is not stale:
                 return token
@@ -94,8 +101,16 @@ class TokenManager:
                 ):
                     self._token = stored
                     return stored
-                token = await self._mint()
-                await self._store.save(token)  # persisted before first use
+                try:
+                    token = await self._mint()
+                    await self._store.save(token)  # persisted before first use
+                except Exception as exc:
+                    self._failure = exc
+                    raise
+                else:
+                    self._failure = None
+                finally:
+                    self._attempts += 1  # counted when done: waiters read it before
                 self._token = token
                 return token
 
