@@ -168,6 +168,8 @@ async def _stored_credentials(request: Request, connection: Connection) -> Any:
     runtime = request.app.state.runtime
     # find_connection needs the digest; read the sealed credentials by id instead.
     found = await runtime.store.connection_credentials(connection.id)
+    if found is None:  # deleted between our read and this one
+        raise ApiError(404, "not_found", "no connection has that id")
     plain = runtime.keyring.decrypt(found.key_id, found.blob, credentials_aad(connection.tenant_id, connection.id))
     return msgspec.json.decode(plain)
 
