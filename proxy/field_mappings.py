@@ -57,6 +57,10 @@ def new_mapping(
         raise InvalidInput("expression must be a non-empty JMESPath expression")
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise InvalidInput(f"expression must be at most {MAX_EXPRESSION_LENGTH} characters")
+    # JMESPath accepts NUL inside a raw string literal, but PostgreSQL text
+    # cannot hold it: refuse it here so both stores answer alike.
+    if "\x00" in expression:
+        raise InvalidInput("expression must not contain NUL characters")
     try:
         compile_expression(expression)
     except jmespath.exceptions.JMESPathError as exc:
