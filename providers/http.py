@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import aiohttp
 import msgspec
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.http_exceptions import ContentEncodingError
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -256,8 +257,12 @@ class UpstreamClient:
             if isinstance(exc, aiohttp.ClientConnectorDNSError):
                 raise ProviderUnavailable("the provider's host name does not resolve") from None
             raise ProviderUnavailable("could not connect to the provider") from None
-        except aiohttp.ClientPayloadError:
-            raise ProviderBadResponse("the provider's response body was cut short") from None
+        except aiohttp.ClientPayloadError as exc:
+            if isinstance(exc.__cause__, ContentEncodingError):
+                raise ProviderBadResponse("the provider's body could not be decoded") from None
+            # The connection ended before the body did: a reset like one
+            # before the answer (so retried), not a bad payload.
+            raise ProviderUnavailable("the connection to the provider broke off") from None
         except aiohttp.InvalidURL:
             raise ConfigurationError("the upstream URL is invalid") from None
         except (aiohttp.ClientError, OSError):
