@@ -58,9 +58,12 @@ def make_upstream(fault_rate: float, tally: collections.Counter) -> web.Applicat
         if fault == "slow":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             await response.prepare(request)
-            for byte in ONE[:40]:
-                await response.write(bytes([byte]))
-                await asyncio.sleep(0.25)
+            try:
+                for byte in ONE[:40]:
+                    await response.write(bytes([byte]))
+                    await asyncio.sleep(0.25)
+            except ConnectionResetError:
+                pass  # shoprelay gave up at its deadline, as it should
             return response
         if fault == "truncated":
             return web.Response(body=ONE[: len(ONE) // 2], content_type="application/json")

@@ -75,22 +75,49 @@ class CircuitOpen(ProviderUnavailable):
 
 
 class _Circuit:
-    __slots__ = ("failures", "opened_at", "probing")
+    __slots__ = ("consecutive", "window_start", "calls", "failures", "opened_at", "probing")
 
-    def __init__(self) -> None:
+    def __init__(self, now: float) -> None:
+        self.consecutive = 0
+        self.window_start = now
+        self.calls = 0
         self.failures = 0
         self.opened_at: float | None = None
         self.probing = False
 
+    def count(self, failed: bool, now: float, window: float) -> None:
+        if now - self.window_start >= window:
+            self.window_start, self.calls, self.failures = now, 0, 0
+        self.calls += 1
+        self.failures += failed
+        self.consecutive = self.consecutive + 1 if failed else 0
+
 
 class CircuitBreaker:
-    """Per (provider, origin): ``threshold`` consecutive failures open the
-    circuit for ``cooldown`` seconds; then one probe is let through, and its
-    outcome closes or re-opens the circuit."""
+    """Per (provider, origin). The circuit opens for ``cooldown`` seconds when
+    a store looks down, not merely flaky: after ``threshold`` consecutive
+    failures (a dead store with little traffic), or when at least
+    ``failure_ratio`` of the ``min_calls`` or more calls of the current
+    ``window`` failed (a dead store under load). A store failing one call in
+    five keeps being called: each call there still has a good chance, and
+    tripping on runs of bad luck would turn 80% success into 0%. After the
+    cool-down one probe is let through; its outcome closes or re-opens it."""
 
-    def __init__(self, threshold: int = 5, cooldown: float = 30.0, max_keys: int = 10_000) -> None:
+    def __init__(
+        self,
+        threshold: int = 10,
+        cooldown: float = 30.0,
+        *,
+        failure_ratio: float = 0.5,
+        min_calls: int = 40,
+        window: float = 10.0,
+        max_keys: int = 10_000,
+    ) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
+        self.failure_ratio = failure_ratio
+        self.min_calls = min_calls
+        self.window = window
         self.max_keys = max_keys
         self._circuits: dict[tuple[str, str], _Circuit] = {}
 
@@ -105,22 +132,35 @@ class CircuitBreaker:
         circuit.probing = True  # half-open: this call is the probe
 
     def success(self, key: tuple[str, str]) -> None:
-        circuit = self._circuits.get(key)
-        if circuit is not None:
-            circuit.failures = 0
-            circuit.opened_at = None
-            circuit.probing = False
+        now = time.monotonic()
+        circuit = self._circuit(key, now)
+        if circuit.opened_at is not None and not circuit.probing:
+            return  # a call from before the circuit opened: only the probe may close it
+        circuit.count(False, now, self.window)
+        circuit.opened_at = None
+        circuit.probing = False
 
     def failure(self, key: tuple[str, str]) -> None:
+        now = time.monotonic()
+        circuit = self._circuit(key, now)
+        circuit.count(True, now, self.window)
+        if circuit.probing or self._tripped(circuit):
+            circuit.opened_at = now
+            circuit.probing = False
+            circuit.window_start, circuit.calls, circuit.failures = now, 0, 0
+
+    def _circuit(self, key: tuple[str, str], now: float) -> _Circuit:
         circuit = self._circuits.get(key)
         if circuit is None:
             if len(self._circuits) >= self.max_keys:
                 self._circuits.clear()  # rare; losing breaker state is harmless
-            circuit = self._circuits[key] = _Circuit()
-        circuit.failures += 1
-        if circuit.probing or circuit.failures >= self.threshold:
-            circuit.opened_at = time.monotonic()
-            circuit.probing = False
+            circuit = self._circuits[key] = _Circuit(now)
+        return circuit
+
+    def _tripped(self, circuit: _Circuit) -> bool:
+        if circuit.consecutive >= self.threshold:
+            return True
+        return circuit.calls >= self.min_calls and circuit.failures >= self.failure_ratio * circuit.calls
 
     def state(self, key: tuple[str, str]) -> str:
         circuit = self._circuits.get(key)

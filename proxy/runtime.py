@@ -45,7 +45,7 @@ class Runtime:
             await store.migrate()
             policy = upstream_policy(config)
             session = create_session(policy)
-            breaker = CircuitBreaker(threshold=5, cooldown=30.0)
+            breaker = CircuitBreaker()
             runtime = cls(config, store, keyring, UpstreamClient(session, policy, breaker))
             try:
                 await runtime.directory.start()

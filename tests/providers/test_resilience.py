@@ -133,3 +133,58 @@ def test_rate_limit_headers_are_normalised():
     generic = calls.rate_limit_from_headers({"RateLimit-Limit": "100", "RateLimit-Remaining": "5", "RateLimit-Reset": "7"})
     assert (generic.limit, generic.remaining, generic.reset_seconds) == (100, 5, 7)
     assert calls.rate_limit_from_headers({"Content-Type": "x"}) is None
+
+
+def test_breaker_opens_when_most_calls_of_a_window_fail(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker(threshold=100, cooldown=10, failure_ratio=0.5, min_calls=20, window=10)
+    key = ("wix", "https://www.wixapis.com")
+    for n in range(19):  # alternating: never 100 in a row, half of them failing
+        (breaker.failure if n % 2 == 0 else breaker.success)(key)
+    assert breaker.state(key) == "closed"  # too few calls to judge yet
+    breaker.success(key)
+    breaker.failure(key)  # 21 calls, 11 failed
+    assert breaker.state(key) == "open"
+
+
+def test_a_flaky_store_keeps_being_called(monkeypatch):
+    # One call in five failing, in runs of bad luck of up to 9: the store still
+    # answers most calls, so the circuit must stay closed.
+    clock = [1000.0]
+    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker(threshold=10, cooldown=10, failure_ratio=0.5, min_calls=40, window=10)
+    key = ("shopify", "https://a")
+    for _ in range(50):
+        for _ in range(9):
+            breaker.failure(key)
+        for _ in range(36):
+            breaker.success(key)
+        clock[0] += 1
+    assert breaker.state(key) == "closed"
+
+
+def test_the_window_forgets_old_failures(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker(threshold=100, cooldown=10, failure_ratio=0.5, min_calls=20, window=10)
+    key = ("shopify", "https://a")
+    for _ in range(15):  # too few calls to judge, but they would count below
+        breaker.failure(key)
+    clock[0] += 10
+    for _ in range(11):
+        breaker.success(key)
+    for _ in range(9):  # 9 of 20 in this window; 24 of 35 had the old ones counted
+        breaker.failure(key)
+    assert breaker.state(key) == "closed"
+
+
+def test_a_call_finishing_after_the_circuit_opened_does_not_close_it(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+    breaker = CircuitBreaker(threshold=2, cooldown=10)
+    key = ("shopify", "https://a")
+    breaker.failure(key)
+    breaker.failure(key)
+    breaker.success(key)  # started before the circuit opened
+    assert breaker.state(key) == "open"

@@ -480,16 +480,17 @@ async def test_private_destinations_are_refused_through_the_app(
 
 async def test_breaker_opens_per_store_host_and_fails_fast(relay):
     relay.shop.script = [reply(text="Internal Server Error", status=500)]  # one failure per call
-    for _ in range(5):  # the runtime's threshold
+    threshold = relay.api.runtime.http.breaker.threshold
+    for _ in range(threshold):
         response, _ = await relay.get()
         assert_problem(response, 502, "provider_unavailable", 500)
-    assert relay.shop.hits == 5
+    assert relay.shop.hits == threshold
 
     relay.shop.script = []  # the shop has recovered, but the cool-down is 30 s
     response, _ = await relay.get()
     problem = assert_problem(response, 502, "provider_unavailable", None)
     assert "paused" in problem["detail"]
-    assert relay.shop.hits == 5  # failed fast, without reaching the upstream
+    assert relay.shop.hits == threshold  # failed fast, without reaching the upstream
     metrics = (await relay.api.client.get("/metrics")).text
     assert "shoprelay_circuits_open 1.0" in metrics
 
@@ -501,5 +502,5 @@ async def test_breaker_opens_per_store_host_and_fails_fast(relay):
     )
     response, _ = await relay.get(other)
     assert response.status_code == 200 and response.json()["id"] == CUSTOMER_ID
-    assert relay.shop.hits == 6
+    assert relay.shop.hits == threshold + 1
     await relay.assert_healthy(serves=False)
