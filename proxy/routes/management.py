@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from keys import secrets
 from keys.vault import credentials_aad
-from providers import registry
+from providers import calls, registry
 from providers.errors import ProviderAuthFailed, ProviderError, ProviderTimeout
 from providers.tokens import MemoryTokenStore
 
@@ -73,6 +73,9 @@ async def _verify(request: Request, provider: str, credentials: Any, settings: A
     runtime = request.app.state.runtime
     provider_cls = registry.get(provider)
     instance = provider_cls(credentials, settings, runtime.http, MemoryTokenStore())
+    # A record of its own, as call_provider opens for reads: else the HTTP
+    # layer would use whatever record (and expired deadline) the context holds.
+    calls.begin(runtime.config.request_timeout, provider)
     try:
         async with asyncio.timeout(runtime.config.request_timeout):
             await instance.verify()
