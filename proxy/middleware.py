@@ -110,11 +110,15 @@ def _too_long(scope: Scope) -> ApiError | None:
     return None
 
 
+_SECRET_PREFIXES = ("sk_", "ct_")
+
+
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            if _CLIENT_REQUEST_ID.match(candidate):
+            # A key or token pasted into the wrong header must not be logged.
+            if _CLIENT_REQUEST_ID.match(candidate) and not candidate.startswith(_SECRET_PREFIXES):
                 return candidate
             break
     return "req_" + uuid.uuid4().hex

@@ -83,6 +83,13 @@ async def test_problem_envelope(api):
     assert problem["request_id"] == response.headers["x-request-id"] == "client-id-123"
 
 
+async def test_a_secret_in_the_request_id_header_is_not_adopted(api):
+    tenant = await api.tenant()
+    response = await api.client.get("/ecommerce/customers/1", headers={"x-request-id": tenant.api_key})
+    assert response.headers["x-request-id"].startswith("req_")
+    assert tenant.api_key not in response.text
+
+
 async def test_missing_and_unknown_token(api):
     tenant = await api.tenant()
     missing = await api.client.get("/ecommerce/customers/1", headers={"x-api-key": tenant.api_key})
