@@ -43,6 +43,12 @@ from .records import (
     Sealed,
     SealedRow,
     Tenant,
+    CONNECTION_COLUMNS,
+    KEY_COLUMNS,
+    MAPPING_COLUMNS,
+    api_key_from_row,
+    connection_from_row,
+    mapping_from_row,
 )
 
 T = TypeVar("T")
@@ -58,9 +64,6 @@ _MIGRATE_LOCK = (0x5352_0001, 0)
 _REFRESH_NAMESPACE = 0x5352_0002
 _REFRESH_POLL = 0.02  # seconds between tries while another process holds the lock
 
-_CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
-_KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
-_MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
 
 # The connection died under a statement: a read may safely be retried once.
 _LOST = (
@@ -286,19 +289,19 @@ class PostgresStore(Store):
             return []
         rows = await self._read(
             lambda c: c.fetch(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
                 tenant_id,
             )
         )
-        return [_api_key(r) for r in rows]
+        return [api_key_from_row(r) for r in rows]
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         if _nul(key_id):
             return None
         row = await self._read(
-            lambda c: c.fetchrow(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+            lambda c: c.fetchrow(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
         )
-        return _api_key(row) if row else None
+        return api_key_from_row(row) if row else None
 
     async def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
         if _nul(key_id):
@@ -312,8 +315,8 @@ class PostgresStore(Store):
             )
             if digest is not None:
                 await _invalidate(c, "api_key", digest, at)
-            row = await c.fetchrow(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
-            return _api_key(row) if row else None
+            row = await c.fetchrow(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1", key_id)
+            return api_key_from_row(row) if row else None
 
         return await self._write(revoke)
 
@@ -366,7 +369,7 @@ class PostgresStore(Store):
             return None
         row = await self._read(
             lambda c: c.fetchrow(
-                f"SELECT {_CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
+                f"SELECT {CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
                 " oauth_key_id, oauth_ciphertext FROM connections"
                 " WHERE tenant_id = $1 AND token_digest = $2",
                 tenant_id, token_digest,
@@ -375,7 +378,7 @@ class PostgresStore(Store):
         if row is None:
             return None
         return ConnectionSecrets(
-            connection=_connection(row),
+            connection=connection_from_row(row),
             credentials=Sealed(row[8], bytes(row[9])),
             oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
         )
@@ -385,10 +388,10 @@ class PostgresStore(Store):
             return None
         row = await self._read(
             lambda c: c.fetchrow(
-                f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE id = $1", connection_id
+                f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = $1", connection_id
             )
         )
-        return _connection(row) if row else None
+        return connection_from_row(row) if row else None
 
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         if _nul(connection_id):
@@ -406,7 +409,7 @@ class PostgresStore(Store):
     ) -> list[Connection]:
         if _nul(tenant_id) or (after is not None and _nul(*after)):
             return []  # no stored text holds NUL: nothing matches, no position is that
-        sql = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE tenant_id = $1"
+        sql = f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE tenant_id = $1"
         args: list[Any] = [tenant_id]
         if after is not None:
             sql += " AND (created_at > $2 OR (created_at = $2 AND id > $3))"
@@ -416,7 +419,7 @@ class PostgresStore(Store):
             args.append(limit)
             sql += f" LIMIT ${len(args)}"
         rows = await self._read(lambda c: c.fetch(sql, *args))
-        return [_connection(r) for r in rows]
+        return [connection_from_row(r) for r in rows]
 
     async def update_connection(
         self,
@@ -574,12 +577,12 @@ class PostgresStore(Store):
             return []
         rows = await self._read(
             lambda c: c.fetch(
-                f"SELECT {_MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = $1"
+                f"SELECT {MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = $1"
                 " ORDER BY created_at, id",
                 tenant_id,
             )
         )
-        return [_mapping(r) for r in rows]
+        return [mapping_from_row(r) for r in rows]
 
     async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool:
         if _nul(tenant_id, mapping_id):
@@ -741,22 +744,4 @@ def _dsn_query(dsn: str) -> dict[str, list[str]]:
         return {}
 
 
-def _api_key(row: Any) -> ApiKey:
-    return ApiKey(
-        id=row[0], tenant_id=row[1], name=row[2], prefix=row[3],
-        created_at=row[4], revoked_at=row[5], last_used_at=row[6],
-    )
 
-
-def _connection(row: Any) -> Connection:
-    return Connection(
-        id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
-        settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
-    )
-
-
-def _mapping(row: Any) -> FieldMapping:
-    return FieldMapping(
-        id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
-        name=row[5], expression=row[6], created_at=row[7],
-    )

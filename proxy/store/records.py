@@ -94,3 +94,31 @@ class Invalidation(msgspec.Struct, frozen=True):
 
 CONNECTION_ACTIVE = "active"
 CONNECTION_NEEDS_REAUTH = "needs_reauth"
+
+
+# Both stores select these columns, in this order, and decode rows with the
+# functions below: one definition keeps SQLite and PostgreSQL in step.
+CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
+KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
+MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
+
+
+def api_key_from_row(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row[0], tenant_id=row[1], name=row[2], prefix=row[3],
+        created_at=row[4], revoked_at=row[5], last_used_at=row[6],
+    )
+
+
+def connection_from_row(row: Any) -> Connection:
+    return Connection(
+        id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
+        settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
+    )
+
+
+def mapping_from_row(row: Any) -> FieldMapping:
+    return FieldMapping(
+        id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
+        name=row[5], expression=row[6], created_at=row[7],
+    )

@@ -29,13 +29,16 @@ from .records import (
     Sealed,
     SealedRow,
     Tenant,
+    CONNECTION_COLUMNS,
+    KEY_COLUMNS,
+    MAPPING_COLUMNS,
+    api_key_from_row,
+    connection_from_row,
+    mapping_from_row,
 )
 
 T = TypeVar("T")
 
-_CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
-_KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
-_MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
 
 
 class SQLiteStore(Store):
@@ -165,19 +168,19 @@ class SQLiteStore(Store):
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id",
                 (tenant_id,),
             ).fetchall()
         )
-        return [_api_key(r) for r in rows]
+        return [api_key_from_row(r) for r in rows]
 
     async def get_api_key(self, key_id: str) -> ApiKey | None:
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
+                f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)
             ).fetchone()
         )
-        return _api_key(row) if row else None
+        return api_key_from_row(row) if row else None
 
     async def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
         def revoke(c: sqlite3.Connection) -> ApiKey | None:
@@ -187,8 +190,8 @@ class SQLiteStore(Store):
             if row[1] is None:
                 c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (at, key_id))
                 _invalidate(c, "api_key", row[0], at)
-            return _api_key(
-                c.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            return api_key_from_row(
+                c.execute(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
             )
 
         return await self._write(revoke)
@@ -240,7 +243,7 @@ class SQLiteStore(Store):
     async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT {_CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
+                f"SELECT {CONNECTION_COLUMNS}, credentials_key_id, credentials_ciphertext,"
                 " oauth_key_id, oauth_ciphertext FROM connections"
                 " WHERE tenant_id = ? AND token_digest = ?",
                 (tenant_id, token_digest),
@@ -249,7 +252,7 @@ class SQLiteStore(Store):
         if row is None:
             return None
         return ConnectionSecrets(
-            connection=_connection(row[:8]),
+            connection=connection_from_row(row[:8]),
             credentials=Sealed(row[8], bytes(row[9])),
             oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
         )
@@ -257,10 +260,10 @@ class SQLiteStore(Store):
     async def get_connection(self, connection_id: str) -> Connection | None:
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE id = ?", (connection_id,)
+                f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = ?", (connection_id,)
             ).fetchone()
         )
-        return _connection(row) if row else None
+        return connection_from_row(row) if row else None
 
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         row = await self._run(
@@ -274,7 +277,7 @@ class SQLiteStore(Store):
     async def list_connections(
         self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
     ) -> list[Connection]:
-        sql = f"SELECT {_CONNECTION_COLUMNS} FROM connections WHERE tenant_id = ?"
+        sql = f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE tenant_id = ?"
         args: list[Any] = [tenant_id]
         if after is not None:
             sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
@@ -284,7 +287,7 @@ class SQLiteStore(Store):
             sql += " LIMIT ?"
             args.append(limit)
         rows = await self._run(lambda c: c.execute(sql, args).fetchall())
-        return [_connection(r) for r in rows]
+        return [connection_from_row(r) for r in rows]
 
     async def update_connection(
         self,
@@ -432,12 +435,12 @@ class SQLiteStore(Store):
     async def list_field_mappings(self, tenant_id: str) -> list[FieldMapping]:
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT {_MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = ?"
+                f"SELECT {MAPPING_COLUMNS} FROM field_mappings WHERE tenant_id = ?"
                 " ORDER BY created_at, id",
                 (tenant_id,),
             ).fetchall()
         )
-        return [_mapping(r) for r in rows]
+        return [mapping_from_row(r) for r in rows]
 
     async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool:
         def delete(c: sqlite3.Connection) -> bool:
@@ -495,22 +498,4 @@ def _now_text(c: sqlite3.Connection) -> str:
     return c.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetchone()[0]
 
 
-def _api_key(row: Any) -> ApiKey:
-    return ApiKey(
-        id=row[0], tenant_id=row[1], name=row[2], prefix=row[3],
-        created_at=row[4], revoked_at=row[5], last_used_at=row[6],
-    )
 
-
-def _connection(row: Any) -> Connection:
-    return Connection(
-        id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
-        settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
-    )
-
-
-def _mapping(row: Any) -> FieldMapping:
-    return FieldMapping(
-        id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
-        name=row[5], expression=row[6], created_at=row[7],
-    )
