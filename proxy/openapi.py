@@ -96,7 +96,8 @@ def _op(
     if model is None:
         responses[status] = {"description": "Done."}
     else:
-        responses[status] = {"description": "OK.", "content": {"application/json": {"schema": ref(model)}}}
+        schema = model if isinstance(model, dict) else ref(model)
+        responses[status] = {"description": "OK.", "content": {"application/json": {"schema": schema}}}
     for code in errors:
         responses[code] = {"description": _ERRORS[code], "content": _PROBLEM}
     operation: dict[str, Any] = {
@@ -115,6 +116,32 @@ def _op(
 _READ_ERRORS = ["400", "401", "404", "429", "502", "503", "504"]
 _MGMT = ["400", "401", "429", "503"]
 
+# fields/exclude_fields keep a subset of Customer's properties, and
+# response_format=raw returns the provider's record verbatim: neither is a
+# full Customer, so a read's 200 is one of these or the unified model.
+_SHAPED = {
+    "ShapedCustomer": {
+        "title": "ShapedCustomer", "type": "object",
+        "description": "A customer read with fields or exclude_fields (the chosen Customer properties only) "
+                       "or with response_format=raw (the provider's record, verbatim).",
+    },
+    "ShapedCustomerPage": {
+        "title": "ShapedCustomerPage", "type": "object",
+        "description": "A page of shaped or raw customers.",
+        "properties": {
+            "prev_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "data": {"type": "array", "items": {"$ref": _REF.format(name="ShapedCustomer")}},
+        },
+        "required": ["prev_cursor", "next_cursor", "data"],
+    },
+}
+
+
+def _read(model: type) -> tuple[str, dict[str, Any]]:
+    shaped = {"$ref": _REF.format(name=f"Shaped{model.__name__}")}
+    return "200", {"anyOf": [ref(model), shaped]}
+
 
 def _paths() -> dict[str, Any]:
     c = ["ecommerce/customers"]
@@ -124,14 +151,14 @@ def _paths() -> dict[str, Any]:
     return {
         "/ecommerce/customers": {"get": _op(
             "listEcommerceCustomers", "List customers, live from the store", CONNECTION,
-            ("200", CustomerPage), _READ_ERRORS,
+            _read(CustomerPage), _READ_ERRORS,
             [_TOKEN_HEADER, _REMOTE_DATA,
              _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Page size."),
              _param("cursor", "query", _STRING, "An opaque cursor from next_cursor or prev_cursor."),
              *_SHAPING, _REMOTE_QUERY], tags=c)},
         "/ecommerce/customers/{id}": {"get": _op(
             "retrieveEcommerceCustomer", "Retrieve a customer, live from the store", CONNECTION,
-            ("200", Customer), _READ_ERRORS,
+            _read(Customer), _READ_ERRORS,
             [_TOKEN_HEADER, _param("id", "path", _STRING, "The provider's customer id.", True),
              _REMOTE_DATA, *_SHAPING, _REMOTE_QUERY], tags=c)},
         "/connections": {
@@ -196,7 +223,7 @@ def _components() -> dict[str, Any]:
         # Output Structs encode every field, null included: say so.
         if "properties" in schema and model not in _INPUTS and not omits:
             schema["required"] = list(schema["properties"])
-    return schemas
+    return {**schemas, **_SHAPED}
 
 
 @lru_cache(maxsize=1)
