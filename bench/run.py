@@ -90,6 +90,21 @@ def wrk(url: str, seconds: int, connections: int, env: dict[str, str], script: s
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_measured(pid: int, url: str, seconds: int, connections: int, env: dict[str, str], script: str) -> dict:
+    """wrk, plus the CPU time the serving process spent per request: on a
+    shared 2-core machine that is the fair measure of what each layer costs."""
+    before = cpu_seconds(pid)
+    result = wrk(url, seconds, connections, env, script)
+    result["cpu_us_per_request"] = (cpu_seconds(pid) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
 def cli(env: dict[str, str], *args: str) -> dict:
     out = subprocess.run(
         [PYTHON, "-m", "proxy.cli", *args], capture_output=True, text=True, env=env, check=True, cwd=ROOT
@@ -177,8 +192,12 @@ def main() -> None:
         for name, (url, extra) in targets.items():
             wrk(url, 2, args.connections, extra, str(script))  # warm up
         misses_before = metric(base, "shoprelay_cache_lookups_total", 'result="miss"')
-        results = {name: wrk(url, args.seconds, args.connections, extra, str(script))
+        pids = {"direct": procs[0].pid, "forwarder": procs[1].pid, "shoprelay": shoprelay.pid}
+        results = {name: wrk_measured(pids[name], url, args.seconds, args.connections, extra, str(script))
                    for name, (url, extra) in targets.items()}
+        # Unloaded latency (one connection): what each layer adds to a single call.
+        for name, (url, extra) in targets.items():
+            results[name]["p50_ms_one_connection"] = wrk(url, max(3, args.seconds // 2), 1, extra, str(script))["p50_ms"]
         misses_after = metric(base, "shoprelay_cache_lookups_total", 'result="miss"')
         results["forwarder"]["peak_rss_mb"] = peak_rss_mb(procs[1].pid)
         results["shoprelay"]["peak_rss_mb"] = peak_rss_mb(shoprelay.pid)
@@ -187,10 +206,15 @@ def main() -> None:
             "shoprelay_vs_forwarder_rps": results["shoprelay"]["rps"] / results["forwarder"]["rps"],
             "forwarder_vs_direct_rps": results["forwarder"]["rps"] / results["direct"]["rps"],
             "added_p50_ms_over_forwarder": results["shoprelay"]["p50_ms"] - results["forwarder"]["p50_ms"],
+            "added_p50_ms_over_forwarder_one_connection":
+                results["shoprelay"]["p50_ms_one_connection"] - results["forwarder"]["p50_ms_one_connection"],
+            "shoprelay_vs_forwarder_cpu_per_request":
+                results["shoprelay"]["cpu_us_per_request"] / results["forwarder"]["cpu_us_per_request"],
         }
         report["store_lookups_while_warm"] = misses_after - misses_before
         report["list"] = {
-            "shoprelay": wrk(f"{base}/ecommerce/customers?limit=50", args.seconds, args.connections, auth, str(script)),
+            "shoprelay": wrk_measured(shoprelay.pid, f"{base}/ecommerce/customers?limit=50", args.seconds,
+                                      args.connections, auth, str(script)),
         }
         shoprelay.terminate()
         shoprelay.wait(10)
@@ -220,13 +244,16 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     print()
     g = report["get"]
-    print(f"{'target':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}")
+    print(f"{'target':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MB':>9}{'CPU us/req':>12}{'p50 ms @1':>11}")
     for name in ("direct", "forwarder", "shoprelay"):
         r = g[name]
-        print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r.get('peak_rss_mb', float('nan')):>9.1f}")
+        print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+              f"{r.get('peak_rss_mb', float('nan')):>9.1f}{r['cpu_us_per_request']:>12.0f}{r['p50_ms_one_connection']:>11.2f}")
     ratios = report["ratios"]
     print(f"shoprelay/forwarder throughput: {ratios['shoprelay_vs_forwarder_rps']:.2f}x; "
-          f"p50 added: {ratios['added_p50_ms_over_forwarder']:.2f} ms; "
+          f"p50 added: {ratios['added_p50_ms_over_forwarder']:.2f} ms under load, "
+          f"{ratios['added_p50_ms_over_forwarder_one_connection']:.2f} ms on one connection; "
+          f"CPU per request: {ratios['shoprelay_vs_forwarder_cpu_per_request']:.2f}x; "
           f"store lookups while warm: {report['store_lookups_while_warm']:.0f}")
     print("list (limit=50):", {k: round(v, 2) for k, v in report["list"]["shoprelay"].items()})
     for n, r in report["connections_scaling"].items():

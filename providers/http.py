@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import ipaddress
 import socket
 from datetime import datetime, timezone
@@ -287,6 +288,7 @@ class UpstreamClient:
         return b"".join(chunks)
 
 
+@functools.lru_cache(maxsize=4096)  # store hosts repeat on every call
 def _is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%", 1)[0])

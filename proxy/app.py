@@ -33,13 +33,14 @@ def create_app(config: Config | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # The hot path first: Starlette tries routes in order.
+            Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
+            Route("/ecommerce/customers", list_customers, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", reference.openapi_json, methods=["GET"]),
             Route("/docs", reference.docs, methods=["GET"]),
             Route("/metrics", reference.metrics, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
-            Route("/ecommerce/customers", list_customers, methods=["GET"]),
-            Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
             Route("/connections", management.create_connection, methods=["POST"]),
             Route("/connections", management.list_connections, methods=["GET"]),
             Route("/connections/{id}", management.get_connection, methods=["GET"]),
