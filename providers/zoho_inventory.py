@@ -13,8 +13,11 @@ endpoint returned with the access token, else ``https://www.zohoapis.{dc}``):
   "page_context": {"page", "per_page", "has_more_page", ...}}`` (at most 200
   a page). Rows are partial (no addresses or contact persons; the primary
   person's ``first_name``/``last_name``/``email``/``phone``/``mobile`` are
-  flattened onto the row) and vendors are dropped from the page, so a page
-  may hold fewer rows than asked for.
+  flattened onto the row). Vendors are dropped after the fetch (the list
+  cannot filter on contact type), and a page left short is topped up from
+  the next Zoho pages, reading at most ``MAX_LIST_CALLS`` of them, so the
+  cursor may point inside a Zoho page. Going back returns the records just
+  before the current position, at most one Zoho page of them.
 * verify: ``GET /inventory/v1/contacts?organization_id={org}&per_page=1``
   (needs only the contacts scope the connection needs anyway, and proves
   the organization id; ``/organizations`` would need ``settings.READ``).
@@ -144,6 +147,7 @@ DATA_CENTERS: dict[str, tuple[str, str]] = {
 }
 CONTACTS_PATH = "/inventory/v1/contacts"
 TOKEN_PATH = "/oauth/v2/token"
+MAX_LIST_CALLS = 5  # Zoho pages read for one API page at most
 MAX_PAGE_SIZE = 200  # List contacts: per_page "Default value is 200"; pagination page: max 200
 TOKEN_LIFETIME = 3600  # "expires_in": 3600 in every documented refresh response
 TOKEN_THROTTLE_RETRY_AFTER = 60.0  # ours: Zoho's "Access Denied" throttle names no wait
@@ -261,19 +265,53 @@ class ZohoInventoryProvider(Provider):
         return contact
 
     async def list_customers(self, request: PageRequest) -> Page:
+        # A position is (Zoho page, customers of that page already served):
+        # vendors are dropped after the fetch (Zoho's list cannot filter on
+        # contact_type), so a short page is topped up from the next Zoho page
+        # and the cursor may point into the middle of one.
         state = request.state or {}
-        page = state.get("page", 1)
         per_page = state.get("per_page", min(request.limit, MAX_PAGE_SIZE))
-        if not _positive_int(page):
-            page = 1
         if not _positive_int(per_page) or per_page > MAX_PAGE_SIZE:
             per_page = min(request.limit, MAX_PAGE_SIZE)
-        params = {
-            **request.query,
-            "page": str(page),
-            "per_page": str(per_page),
-            "sort_column": "created_time",
-        }
+        start = _position(state.get("page"), state.get("skip", 0)) or (1, 0)
+        stop = _position(*state["stop"]) if _is_pair(state.get("stop")) else None
+        items: list[dict[str, Any]] = []
+        page, skip = start
+        for call in range(1, MAX_LIST_CALLS + 1):
+            customers, more = await self._customer_page(request.query, page, per_page)
+            end = stop[1] if stop is not None and stop[0] == page else len(customers)
+            chunk = customers[skip:end]
+            room = request.limit - len(items)
+            if len(chunk) > room:
+                items += chunk[:room]
+                resume: tuple[int, int] | None = (page, skip + room)
+                break
+            items += chunk
+            if stop is not None and stop[0] == page:
+                resume = stop
+                break
+            if stop is not None and stop == (page + 1, 0):
+                resume = stop
+                break
+            if not more:
+                resume = None
+                break
+            resume = (page + 1, 0)
+            # Bounded: a store of mostly vendors gives a short page, not a slow one.
+            if len(items) == request.limit or call == MAX_LIST_CALLS:
+                break
+            page, skip = page + 1, 0
+        return Page(
+            items=items,
+            # per_page travels with the position: pages only line up under one size.
+            next=_state(resume, per_page) if resume is not None else None,
+            prev=_back(start, per_page),
+        )
+
+    async def _customer_page(
+        self, query: Mapping[str, str], page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        params = {**query, "page": str(page), "per_page": str(per_page), "sort_column": "created_time"}
         body = await self._get(CONTACTS_PATH, params)
         contacts = body.get("contacts")
         if not isinstance(contacts, list) or not all(isinstance(c, dict) for c in contacts):
@@ -282,12 +320,7 @@ class ZohoInventoryProvider(Provider):
         more = context.get("has_more_page") if isinstance(context, dict) else None
         if not isinstance(more, bool):  # the doc example omits page_context
             more = len(contacts) >= per_page
-        return Page(
-            items=[c for c in contacts if _is_customer(c)],
-            # per_page travels with the page number: pages only line up under one size.
-            next={"page": page + 1, "per_page": per_page} if more else None,
-            prev={"page": page - 1, "per_page": per_page} if page > 1 else None,
-        )
+        return [c for c in contacts if _is_customer(c)], more
 
     async def verify(self) -> None:
         body = await self._get(CONTACTS_PATH, {"per_page": "1"})
@@ -539,6 +572,34 @@ def _is_origin(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _position(page: Any, skip: Any) -> tuple[int, int] | None:
+    if _positive_int(page) and isinstance(skip, int) and not isinstance(skip, bool) and skip >= 0:
+        return page, skip
+    return None
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2
+
+
+def _state(position: tuple[int, int], per_page: int) -> dict[str, Any]:
+    page, skip = position
+    return {"page": page, "per_page": per_page, **({"skip": skip} if skip else {})}
+
+
+def _back(start: tuple[int, int], per_page: int) -> dict[str, Any] | None:
+    """The records just before ``start``: the rest of the Zoho page it is in,
+    or else the whole previous Zoho page, stopping where ``start`` begins so
+    that going back never repeats a record. Where vendors were dropped that
+    page can be shorter than the limit; it is never a guess."""
+    page, skip = start
+    if skip:
+        return {"page": page, "per_page": per_page, "stop": [page, skip]}
+    if page > 1:
+        return {"page": page - 1, "per_page": per_page, "stop": [page, 0]}
+    return None
 
 
 def _positive_int(value: Any) -> bool:

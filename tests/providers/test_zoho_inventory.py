@@ -816,38 +816,104 @@ async def test_unexpected_bodies_are_bad_responses(upstream_client, handler):
 # -- list and verify -------------------------------------------------------------
 
 
-async def test_list_first_page_request_drops_vendors(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
-        provider = provider_at(origin, upstream_client)
-        page = await provider.list_customers(PageRequest(limit=2))
-    request = zoho.recorder.requests[-1]
-    assert request.path == CONTACTS_PATH
-    assert dict(request.query) == {
-        "page": "1",
-        "per_page": "2",
-        "sort_column": "created_time",
-        "organization_id": ORG_ID,
-    }
-    assert [c["contact_id"] for c in page.items] == [460000000026049]  # the vendor is dropped
-    assert page.next == {"page": 2, "per_page": 2} and page.prev is None
+def mixed_store(pattern: str) -> list[dict[str, Any]]:
+    """Contacts in list-row shape (from the documented page), ``C`` a customer
+    and ``V`` a vendor, numbered in order."""
+    customer, vendor = fixture("contacts-list-page.json")["contacts"]
+    rows = []
+    for n, kind in enumerate(pattern, start=1):
+        row = copy.deepcopy(customer if kind == "C" else vendor)
+        row["contact_id"] = 460000000030000 + n
+        rows.append(row)
+    return rows
 
 
-async def test_list_next_page_keeps_its_size_and_forwards_filters(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+def paged(rows: list[dict[str, Any]]):
+    """A list endpoint paging ``rows`` by ``page``/``per_page`` as Zoho does."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        page, per_page = int(request.query["page"]), int(request.query["per_page"])
+        chunk = rows[(page - 1) * per_page : page * per_page]
+        more = page * per_page < len(rows)
+        context = {"page": page, "per_page": per_page, "has_more_page": more}
+        return web.json_response({"code": 0, "message": "success", "contacts": chunk, "page_context": context})
+
+    return handler
+
+
+def ids(page) -> list[int]:
+    return [c["contact_id"] - 460000000030000 for c in page.items]
+
+
+async def test_list_sends_zoho_paging_and_forwards_filters(upstream_client):
+    recorder = Recorder()
+    async with serve(api_app(paged(mixed_store("CCCC")), recorder)) as origin:
         provider = provider_at(origin, upstream_client)
         page = await provider.list_customers(
-            PageRequest(limit=50, state={"page": 2, "per_page": 2}, query={"filter_by": "Status.Active"})
+            PageRequest(limit=2, state={"page": 2, "per_page": 2}, query={"filter_by": "Status.Active"})
         )
-    assert dict(zoho.recorder.requests[-1].query) == {
+    assert dict(recorder.requests[-1].query) == {
         "filter_by": "Status.Active",
         "page": "2",
         "per_page": "2",
         "sort_column": "created_time",
         "organization_id": ORG_ID,
     }
-    assert page.next == {"page": 3, "per_page": 2} and page.prev == {"page": 1, "per_page": 2}
+    assert ids(page) == [3, 4]
+    assert page.next is None and page.prev == {"page": 1, "per_page": 2, "stop": [2, 0]}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4])
+async def test_vendors_are_dropped_and_short_pages_topped_up(upstream_client, limit):
+    # Customers at 1, 3, 4, 6, 9, 11: every Zoho page holds vendors.
+    rows = mixed_store("CVCCVCVVCVC")
+    customers = [1, 3, 4, 6, 9, 11]
+    recorder = Recorder()
+    async with serve(api_app(paged(rows), recorder)) as origin:
+        provider = provider_at(origin, upstream_client)
+        seen, pages, state = [], [], None
+        while True:
+            page = await provider.list_customers(PageRequest(limit=limit, state=state))
+            pages.append(page)
+            seen += ids(page)
+            if page.next is None:
+                break
+            state = page.next
+        # Going back from each page yields the records just before it, never a repeat.
+        for before, page in zip(pages, pages[1:]):
+            back = await provider.list_customers(PageRequest(limit=limit, state=page.prev))
+            assert ids(back) and set(ids(back)) <= set(ids(before))
+            assert ids(back) == ids(before)[-len(ids(back)):]
+    assert seen == customers
+    assert all(len(p.items) == limit for p in pages[:-1])  # full while more exist
+    assert pages[0].prev is None
+
+
+async def test_a_store_of_vendors_gives_a_bounded_short_page(upstream_client):
+    recorder = Recorder()
+    async with serve(api_app(paged(mixed_store("V" * 20 + "C")), recorder)) as origin:
+        provider = provider_at(origin, upstream_client)
+        page = await provider.list_customers(PageRequest(limit=2))
+        rest = await provider.list_customers(PageRequest(limit=2, state=page.next))
+    assert page.items == [] and page.next == {"page": 6, "per_page": 2}  # 5 Zoho calls at most
+    assert len([r for r in recorder.requests if r.path == CONTACTS_PATH]) == 5 + 5
+    assert ids(rest) == []  # rows 11..20 are vendors too
+    async with serve(api_app(paged(mixed_store("V" * 20 + "C")), Recorder())) as origin:
+        last = await provider_at(origin, upstream_client).list_customers(
+            PageRequest(limit=2, state={"page": 11, "per_page": 2})
+        )
+    assert ids(last) == [21] and last.next is None
+
+
+async def test_a_cursor_can_point_inside_a_zoho_page(upstream_client):
+    async with serve(api_app(paged(mixed_store("CCCC")), Recorder())) as origin:
+        provider = provider_at(origin, upstream_client)
+        first = await provider.list_customers(PageRequest(limit=1, state={"page": 1, "per_page": 3}))
+        second = await provider.list_customers(PageRequest(limit=1, state=first.next))
+        back = await provider.list_customers(PageRequest(limit=1, state=second.prev))
+    assert ids(first) == [1] and first.next == {"page": 1, "per_page": 3, "skip": 1}
+    assert ids(second) == [2] and second.next == {"page": 1, "per_page": 3, "skip": 2}
+    assert ids(back) == [1] and back.next == {"page": 1, "per_page": 3, "skip": 1}
 
 
 async def test_list_page_size_is_capped_at_200(upstream_client):
