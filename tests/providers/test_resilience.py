@@ -96,9 +96,15 @@ async def test_wait_beyond_the_deadline_returns_the_429_at_once():
     assert info.value.retry_after == 30 and script.calls == 1
 
 
-def test_breaker_opens_fails_fast_then_probes(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+@pytest.fixture
+def clock(monkeypatch):
+    """The breaker's monotonic clock, moved by hand: clock[0] += seconds."""
+    now = [1000.0]
+    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: now[0])
+    return now
+
+
+def test_breaker_opens_fails_fast_then_probes(clock):
     breaker = CircuitBreaker(threshold=3, cooldown=10)
     key, other = ("shopify", "https://a"), ("shopify", "https://b")
     for _ in range(3):
@@ -135,9 +141,7 @@ def test_rate_limit_headers_are_normalised():
     assert calls.rate_limit_from_headers({"Content-Type": "x"}) is None
 
 
-def test_breaker_opens_when_most_calls_of_a_window_fail(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+def test_breaker_opens_when_most_calls_of_a_window_fail(clock):
     breaker = CircuitBreaker(threshold=100, cooldown=10, failure_ratio=0.5, min_calls=20, window=10)
     key = ("wix", "https://www.wixapis.com")
     for n in range(19):  # alternating: never 100 in a row, half of them failing
@@ -148,11 +152,9 @@ def test_breaker_opens_when_most_calls_of_a_window_fail(monkeypatch):
     assert breaker.state(key) == "open"
 
 
-def test_a_flaky_store_keeps_being_called(monkeypatch):
+def test_a_flaky_store_keeps_being_called(clock):
     # One call in five failing, in runs of bad luck of up to 9: the store still
     # answers most calls, so the circuit must stay closed.
-    clock = [1000.0]
-    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
     breaker = CircuitBreaker(threshold=10, cooldown=10, failure_ratio=0.5, min_calls=40, window=10)
     key = ("shopify", "https://a")
     for _ in range(50):
@@ -164,9 +166,7 @@ def test_a_flaky_store_keeps_being_called(monkeypatch):
     assert breaker.state(key) == "closed"
 
 
-def test_the_window_forgets_old_failures(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+def test_the_window_forgets_old_failures(clock):
     breaker = CircuitBreaker(threshold=100, cooldown=10, failure_ratio=0.5, min_calls=20, window=10)
     key = ("shopify", "https://a")
     for _ in range(15):  # too few calls to judge, but they would count below
@@ -179,9 +179,7 @@ def test_the_window_forgets_old_failures(monkeypatch):
     assert breaker.state(key) == "closed"
 
 
-def test_a_call_finishing_after_the_circuit_opened_does_not_close_it(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr("providers.resilience.time.monotonic", lambda: clock[0])
+def test_a_call_finishing_after_the_circuit_opened_does_not_close_it(clock):
     breaker = CircuitBreaker(threshold=2, cooldown=10)
     key = ("shopify", "https://a")
     breaker.failure(key)
