@@ -15,6 +15,7 @@ from starlette.routing import Route
 from .config import Config
 from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
+from . import gc_tuning
 from .routes import admin, management, reference
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
@@ -29,6 +30,7 @@ def create_app(config: Config | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Runtime.running(config) as runtime:
             app.state.runtime = runtime
+            gc_tuning.settle()
             yield
 
     app = Starlette(

@@ -183,3 +183,12 @@ async def test_database_holds_no_plaintext_secret(api, tmp_path):
         "SELECT credentials_ciphertext FROM connections"
     ).fetchall()
     assert rows and all(secret_value.encode() not in bytes(r[0]) for r in rows)
+
+
+async def test_a_started_service_collects_garbage_less_often(api):
+    import gc
+
+    from proxy import gc_tuning
+
+    assert gc.get_threshold()[0] == gc_tuning.YOUNG_THRESHOLD
+    assert gc.get_freeze_count() > 0  # startup objects are out of the collector's sight
