@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
 
+from .field_mappings import MAX_EXPRESSION_LENGTH, NAME_PATTERN
 from .problems import ApiError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -25,10 +26,15 @@ class ConnectionPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FieldMappingCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    # field_mappings.new_mapping enforces these rules with clearer messages;
+    # they are stated here (schema only) so the OpenAPI document generated
+    # from this Struct tells clients about them.
+    name: Annotated[str, msgspec.Meta(extra_json_schema={"pattern": NAME_PATTERN})]
     provider: str
-    expression: str
-    object: str = "customer"
+    expression: Annotated[
+        str, msgspec.Meta(extra_json_schema={"minLength": 1, "maxLength": MAX_EXPRESSION_LENGTH})
+    ]
+    object: Literal["customer"] = "customer"
     connection_id: str | None = None
 
 

@@ -26,7 +26,8 @@ from .store.records import FieldMapping
 
 OBJECTS = frozenset({"customer"})
 MAX_EXPRESSION_LENGTH = 1000
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 @lru_cache(maxsize=4096)
