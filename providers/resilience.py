@@ -143,6 +143,8 @@ class CircuitBreaker:
     def failure(self, key: tuple[str, str]) -> None:
         now = time.monotonic()
         circuit = self._circuit(key, now)
+        if circuit.opened_at is not None and not circuit.probing:
+            return  # a call from before the circuit opened: it must not extend the cool-down
         circuit.count(True, now, self.window)
         if circuit.probing or self._tripped(circuit):
             circuit.opened_at = now

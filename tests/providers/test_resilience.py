@@ -179,10 +179,14 @@ def test_the_window_forgets_old_failures(clock):
     assert breaker.state(key) == "closed"
 
 
-def test_a_call_finishing_after_the_circuit_opened_does_not_close_it(clock):
+def test_calls_finishing_after_the_circuit_opened_neither_close_nor_extend_it(clock):
     breaker = CircuitBreaker(threshold=2, cooldown=10)
     key = ("shopify", "https://a")
     breaker.failure(key)
     breaker.failure(key)
     breaker.success(key)  # started before the circuit opened
     assert breaker.state(key) == "open"
+    clock[0] += 5
+    breaker.failure(key)  # so did this one: the cool-down still ends on time
+    clock[0] += 5
+    assert breaker.state(key) == "half_open"
