@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keys import secrets
+
 from .problems import ApiError
 
 access_log = logging.getLogger("shoprelay.access")
@@ -110,7 +112,7 @@ def _too_long(scope: Scope) -> ApiError | None:
     return None
 
 
-_SECRET_PREFIXES = ("sk_", "ct_")
+_SECRET_PREFIXES = (secrets.API_KEY_PREFIX, secrets.CONNECTION_TOKEN_PREFIX)
 
 
 def _request_id(scope: Scope) -> str:
