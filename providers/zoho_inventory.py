@@ -287,11 +287,8 @@ class ZohoInventoryProvider(Provider):
                 resume: tuple[int, int] | None = (page, skip + room)
                 break
             items += chunk
-            if stop is not None and stop[0] == page:
-                resume = stop
-                break
-            if stop is not None and stop == (page + 1, 0):
-                resume = stop
+            if stop is not None and (stop[0] == page or stop == (page + 1, 0)):
+                resume = stop  # a page going back ends where the one it came from begins
                 break
             if not more:
                 resume = None
