@@ -132,8 +132,10 @@ class CircuitBreaker:
         circuit.probing = True  # half-open: this call is the probe
 
     def success(self, key: tuple[str, str]) -> None:
+        circuit = self._circuits.get(key)
+        if circuit is None:
+            return  # a store that never failed needs no state: keeps the table to failing ones
         now = time.monotonic()
-        circuit = self._circuit(key, now)
         if circuit.opened_at is not None and not circuit.probing:
             return  # a call from before the circuit opened: only the probe may close it
         circuit.count(False, now, self.window)
@@ -142,7 +144,11 @@ class CircuitBreaker:
 
     def failure(self, key: tuple[str, str]) -> None:
         now = time.monotonic()
-        circuit = self._circuit(key, now)
+        circuit = self._circuits.get(key)
+        if circuit is None:
+            if len(self._circuits) >= self.max_keys:
+                self._circuits.clear()  # rare; losing breaker state is harmless
+            circuit = self._circuits[key] = _Circuit(now)
         if circuit.opened_at is not None and not circuit.probing:
             return  # a call from before the circuit opened: it must not extend the cool-down
         circuit.count(True, now, self.window)
@@ -150,14 +156,6 @@ class CircuitBreaker:
             circuit.opened_at = now
             circuit.probing = False
             circuit.window_start, circuit.calls, circuit.failures = now, 0, 0
-
-    def _circuit(self, key: tuple[str, str], now: float) -> _Circuit:
-        circuit = self._circuits.get(key)
-        if circuit is None:
-            if len(self._circuits) >= self.max_keys:
-                self._circuits.clear()  # rare; losing breaker state is harmless
-            circuit = self._circuits[key] = _Circuit(now)
-        return circuit
 
     def _tripped(self, circuit: _Circuit) -> bool:
         if circuit.consecutive >= self.threshold:
