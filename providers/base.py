@@ -36,6 +36,7 @@ from . import calls
 from .http import UpstreamClient, UpstreamResponse, retry_after_seconds
 from .resilience import RetryPolicy, with_retries
 from .models import Customer
+from .query_names import QueryNames, as_sent, read_name
 from .tokens import TokenStore
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
@@ -106,11 +107,17 @@ class Provider:
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
     default_origin: ClassVar[str] = ""
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    remote_query_supported: ClassVar[bool] = True
+    # How the platform reads query names: "php" for PHP platforms, which
+    # rewrite them (see providers.query_names); None reads them verbatim.
+    query_names: ClassVar[QueryNames | None] = None
+    # When set, the only names (as the platform reads them, exact case) a
+    # client may forward: the platform's documented read filters.
+    remote_query_allowed: ClassVar[frozenset[str] | None] = None
     # remote_query: names a client may not forward (auth, ids, paging, anything
     # that changes which resource or tenant is read). Lower-case; a name is
     # also denied when its base before ':', '[' or '.' is ("id:in" by "id").
-    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
-    remote_query_supported: ClassVar[bool] = True
     remote_query_denied: ClassVar[frozenset[str]] = frozenset(
         {
             "id", "ids", "include", "exclude", "page", "per_page", "limit", "offset", "cursor",
@@ -148,6 +155,26 @@ class Provider:
     @property
     def origin(self) -> str:
         return getattr(self.settings, "base_url", None) or self.default_origin
+
+    @classmethod
+    def remote_query_refusal(cls, name: str) -> str | None:
+        """Why ``remote_query[name]`` may not be forwarded, or None. The
+        lists are checked against the name as the platform will read it, so
+        a spelling the platform rewrites cannot slip past them."""
+        read = read_name(name, cls.query_names)
+        if read is None:
+            return f"{cls.display_name} would drop a parameter named {name!r}"
+        if read != as_sent(name, cls.query_names):
+            # Refused even when harmless: what we check must be what it reads.
+            return f"{name!r} reaches {cls.display_name} as {read!r}; only names it reads as sent are forwarded"
+        lowered = read.lower()
+        base = re.split(r"[:\[.]", lowered, maxsplit=1)[0]
+        if lowered in cls.remote_query_denied or base in cls.remote_query_denied:
+            return f"{name!r} cannot be forwarded to {cls.display_name}"
+        if cls.remote_query_allowed is not None and read not in cls.remote_query_allowed:
+            allowed = ", ".join(sorted(cls.remote_query_allowed))
+            return f"{name!r} cannot be forwarded to {cls.display_name} (it takes: {allowed})"
+        return None
 
     # -- hooks ---------------------------------------------------------------
 

@@ -168,8 +168,16 @@ class WooCommerceProvider(Provider):
     display_name = "WooCommerce"
     credentials_type = WooCommerceCredentials
     settings_type = WooCommerceSettings
-    # _fields/context could drop the fields the mapping reads; the oauth_* and
-    # _wpnonce names belong to the other WordPress auth schemes.
+    # WordPress is PHP: ".method", " method" and "x[method" all reach it as
+    # "_method" (an HTTP method override, so a read could become a DELETE).
+    query_names = "php"
+    # Only the documented read filters of GET /wc/v3/customers a client may
+    # choose (the others page, sort or pick resources: ours to set) and
+    # WordPress's _locale. Anything else is refused, in every spelling.
+    remote_query_allowed = frozenset({"search", "email", "role", "_locale"})
+    # Kept under the allow-list as a second guard: _fields/context could drop
+    # the fields the mapping reads; the oauth_* and _wpnonce names belong to
+    # the other WordPress auth schemes.
     remote_query_denied = Provider.remote_query_denied | {
         "_fields", "context", "_wpnonce", "oauth_nonce", "oauth_timestamp",
         "oauth_signature_method", "oauth_version", "oauth_callback",

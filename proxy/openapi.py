@@ -66,7 +66,8 @@ _REMOTE_QUERY = {
     "name": "remote_query", "in": "query", "style": "deepObject", "explode": True,
     "schema": {"type": "object", "additionalProperties": {"type": "string"}},
     "description": "remote_query[name]=value is forwarded to the provider's query string, except "
-                   "names that touch auth, ids, paging or the tenant (400).",
+                   "names that touch auth, ids, paging or the tenant (400), checked as the "
+                   "platform reads them; WooCommerce takes only search, email, role and _locale.",
 }
 _TOKEN_HEADER = _param("x-connection-token", "header", _STRING, "The connection token (ct_...).", True)
 

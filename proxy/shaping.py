@@ -9,7 +9,7 @@ silently returning less.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 from starlette.datastructures import QueryParams
@@ -46,7 +46,9 @@ class Shape(msgspec.Struct, frozen=True, kw_only=True):
         return self.include is None and self.exclude is None
 
 
-def parse(params: QueryParams, denied_remote_keys: frozenset[str]) -> Shape:
+def parse(params: QueryParams, remote_query_refusal: Callable[[str], str | None]) -> Shape:
+    """``remote_query_refusal`` is the provider's: why a name may not be
+    forwarded (checked as the platform reads it), or None."""
     include = _paths(params, "fields")
     exclude = _paths(params, "exclude_fields")
     response_format = _single(params, "response_format") or "unified"
@@ -56,7 +58,7 @@ def parse(params: QueryParams, denied_remote_keys: frozenset[str]) -> Shape:
         include=include,
         exclude=exclude,
         raw=response_format == "raw",
-        remote_query=_remote_query(params, denied_remote_keys),
+        remote_query=_remote_query(params, remote_query_refusal),
     )
 
 
@@ -136,7 +138,7 @@ def _drop(value: Any, tree: Tree) -> Any:
     return result
 
 
-def _remote_query(params: QueryParams, denied: frozenset[str]) -> dict[str, str]:
+def _remote_query(params: QueryParams, refusal: Callable[[str], str | None]) -> dict[str, str]:
     forwarded: dict[str, str] = {}
     for key, value in params.multi_items():
         if not key.startswith("remote_query"):
@@ -145,8 +147,8 @@ def _remote_query(params: QueryParams, denied: frozenset[str]) -> dict[str, str]
         if match is None:
             raise invalid_parameter(key, "use remote_query[name]=value")
         name = match.group(1)
-        if name.lower() in denied or _denied_prefix(name.lower(), denied):
-            raise invalid_parameter(key, f"{name!r} cannot be forwarded to this provider")
+        if (reason := refusal(name)) is not None:
+            raise invalid_parameter(key, reason)
         if name in forwarded:
             raise invalid_parameter(key, "give it once")
         if len(value) > MAX_REMOTE_QUERY_LENGTH:
@@ -156,8 +158,3 @@ def _remote_query(params: QueryParams, denied: frozenset[str]) -> dict[str, str]
         raise invalid_parameter("remote_query", f"at most {MAX_REMOTE_QUERY_PARAMS} parameters")
     return forwarded
 
-
-def _denied_prefix(name: str, denied: frozenset[str]) -> bool:
-    # "id:in" is denied, so are "id:not_in", "page[size]"-style variants of "page"...
-    base = re.split(r"[:\[.]", name, maxsplit=1)[0]
-    return base in denied

@@ -41,7 +41,7 @@ async def authorize(request: Request) -> LiveConnection:
 
 def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Shape]:
     include_remote = params.boolean(request.query_params, "remote_data")
-    shape = shaping.parse(request.query_params, live.provider.remote_query_denied)
+    shape = shaping.parse(request.query_params, live.provider.remote_query_refusal)
     if shape.remote_query and not live.provider.remote_query_supported:
         raise invalid_parameter(
             "remote_query", f"{live.provider_name} takes no forwarded query parameters"

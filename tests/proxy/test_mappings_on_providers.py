@@ -243,6 +243,43 @@ async def test_woocommerce_denied_remote_query_never_reaches_the_store(api, name
     assert recorder.requests == []
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        # PHP files each of these under "_method" (WordPress's method
+        # override), "rest_route", "per_page" or "consumer_key".
+        ".method", " method", "x[method", "_method[]", "rest.route", "per.page", "consumer.key",
+        "[method",   # an empty name PHP drops
+        "_METHOD",   # the deny list ignores case
+        "force",     # not a documented read filter
+        "role[",     # an allowed name, but PHP reads it as "role_"
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["one", "list"])
+async def test_woocommerce_names_are_checked_as_php_reads_them(api, name, endpoint):
+    """``remote_query[.method]=DELETE`` reached the store as ``?.method=DELETE``,
+    which PHP hands WordPress as ``_method=DELETE``: a delete with a write key."""
+    tenant = await api.tenant()
+    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+        params = {f"remote_query[{name}]": "DELETE"}
+        if endpoint == "one":
+            response = await api.get_customer(tenant, token, WOO_ID, **params)
+        else:
+            response = await list_customers(api, tenant, token, **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_parameter"
+    assert response.json()["parameter"] == f"remote_query[{name}]"
+    assert recorder.requests == []
+
+
+async def test_woocommerce_forwards_an_allowed_filter_in_array_syntax(api):
+    tenant = await api.tenant()
+    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+        page = await list_customers(api, tenant, token, **{"remote_query[role[]]": "all"})
+    assert page.status_code == 200, page.text
+    assert recorder.requests[0].query.getall("role[]") == ["all"]
+
+
 @pytest.mark.parametrize("provider", ["shopify", "sandbox"])
 @pytest.mark.parametrize("endpoint", ["one", "list"])
 async def test_remote_query_is_refused_where_unsupported(api, provider, endpoint):
