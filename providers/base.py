@@ -107,6 +107,11 @@ class Provider:
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
     default_origin: ClassVar[str] = ""
+    # Settings that decide where the credentials go: the origins they are sent
+    # to and which store they open there. Changing one needs the credentials
+    # given again, so that whoever may edit a connection cannot redirect
+    # credentials it never saw (a merchant typed them through Connect).
+    destination_settings: ClassVar[frozenset[str]] = frozenset({"base_url", "auth_url"})
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
     remote_query_supported: ClassVar[bool] = True
     # How the platform reads query names: "php" for PHP platforms, which
@@ -141,6 +146,17 @@ class Provider:
         self.tokens = tokens
 
     # -- configuration -------------------------------------------------------
+
+    @classmethod
+    def destination(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of ``destination_settings`` in raw ``settings``,
+        normalised when they parse (one store_url written two ways is one
+        destination), as given when they do not."""
+        try:
+            parsed = _convert(dict(settings), cls.settings_type, "settings")
+        except ConfigurationError:
+            return {name: settings.get(name) for name in cls.destination_settings}
+        return {name: getattr(parsed, name, None) for name in cls.destination_settings}
 
     @classmethod
     def parse_config(

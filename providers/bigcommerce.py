@@ -110,6 +110,7 @@ class BigCommerceProvider(Provider):
     # include_fields/exclude_fields could drop `id` or `addresses` from the
     # payload the mapping and the id check rely on.
     remote_query_denied = Provider.remote_query_denied | {"include_fields", "exclude_fields"}
+    destination_settings = Provider.destination_settings | {"store_hash"}
     address_page_size = MAX_PAGE_SIZE
 
     credentials: BigCommerceCredentials

@@ -150,6 +150,7 @@ class Commerce7Provider(Provider):
     credentials_type = Commerce7Credentials
     settings_type = Commerce7Settings
     default_origin = "https://api.commerce7.com"
+    destination_settings = Provider.destination_settings | {"tenant"}
 
     credentials: Commerce7Credentials
     settings: Commerce7Settings

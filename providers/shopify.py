@@ -196,6 +196,7 @@ class ShopifyProvider(Provider):
     display_name = "Shopify"
     credentials_type = ShopifyCredentials
     settings_type = ShopifySettings
+    destination_settings = Provider.destination_settings | {"shop"}
     # A GraphQL POST has no query string to forward parameters to.
     remote_query_supported = False
 

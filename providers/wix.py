@@ -178,6 +178,7 @@ class WixProvider(Provider):
     default_origin = WIX_ORIGIN
     # fields/fieldsets could drop the info the mapping reads; paging.* is ours.
     remote_query_denied = Provider.remote_query_denied | {"fields", "fieldsets", "paging"}
+    destination_settings = Provider.destination_settings | {"site_id", "instance_id"}
 
     credentials: WixCredentials
     settings: WixSettings

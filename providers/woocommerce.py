@@ -168,6 +168,7 @@ class WooCommerceProvider(Provider):
     display_name = "WooCommerce"
     credentials_type = WooCommerceCredentials
     settings_type = WooCommerceSettings
+    destination_settings = Provider.destination_settings | {"store_url"}
     # WordPress is PHP: ".method", " method" and "x[method" all reach it as
     # "_method" (an HTTP method override, so a read could become a DELETE).
     query_names = "php"

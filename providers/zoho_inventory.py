@@ -217,6 +217,7 @@ class ZohoInventoryProvider(Provider):
     default_origin = "https://www.zohoapis.com"
     # Paging and ordering are ours (page numbers only hold under one order).
     remote_query_denied = Provider.remote_query_denied | {"sort_column", "sort_order"}
+    destination_settings = Provider.destination_settings | {"data_center", "organization_id"}
 
     credentials: ZohoInventoryCredentials
     settings: ZohoInventorySettings

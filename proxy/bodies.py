@@ -21,6 +21,10 @@ class ConnectionCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ConnectionPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Settings replace the stored ones whole. A change of a setting that
+    decides where the credentials go (base_url, auth_url, the store...) needs
+    the credentials in the same request."""
+
     credentials: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
 

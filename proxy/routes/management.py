@@ -149,6 +149,8 @@ async def patch_connection(request: Request) -> Response:
         )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
+    if body.credentials is None and body.settings is not None:
+        _same_destination(connection, body.settings)
     if verify:
         await _verify(request, connection.provider, credentials, settings)
     if body.credentials is not None:
@@ -165,6 +167,23 @@ async def patch_connection(request: Request) -> Response:
     )
     await runtime.directory.poll_once()  # drop the stale live connection now
     return json_response(connection_view(await own_connection(request, owner)))
+
+
+def _same_destination(connection: Connection, new_settings: dict[str, Any]) -> None:
+    """Stored credentials stay where they were given: a settings-only change
+    of where they are sent (origin, store) is refused. Credentials sent along
+    replace the stored ones, and the store drops the OAuth token with them."""
+    provider_cls = registry.get(connection.provider)
+    before = provider_cls.destination(connection.settings)
+    after = provider_cls.destination(new_settings)
+    changed = sorted(name for name in before if before[name] != after[name])
+    if changed:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"changing {', '.join(changed)} decides where the stored credentials are sent: "
+            "give the credentials again in the same request",
+        )
 
 
 async def _stored_credentials(request: Request, connection: Connection) -> Any:
