@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -11,7 +12,39 @@ from .field_mappings import MAX_EXPRESSION_LENGTH, NAME_PATTERN
 from .problems import ApiError
 
 MAX_BODY_BYTES = 64 * 1024
+# Credentials and settings are flat objects; 32 levels is generous. Checked
+# before decoding, because decoders recurse: 32,000 levels raised
+# RecursionError (a 500) in msgspec and a traceback in the CLI's json.loads.
+MAX_JSON_DEPTH = 32
 T = TypeVar("T")
+
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
+
+
+def json_too_deep(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``data`` (JSON text, valid or not) opens more than ``limit``
+    arrays/objects inside one another. Iterative, over the structural
+    characters only; brackets inside strings do not count."""
+    depth, in_string, skip = 0, False, -1
+    for match in _STRUCTURE.finditer(data):
+        at = match.start()
+        if at == skip:  # the character after a backslash in a string
+            continue
+        char = data[at]
+        if in_string:
+            if char == 0x5C:  # backslash
+                skip = at + 1
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 class ConnectionCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -58,6 +91,8 @@ async def read_json(request: Request, type_: type[T], *, optional: bool = False)
         if optional:
             return msgspec.convert({}, type_)
         raise ApiError(400, "invalid_request", "send a JSON object body")
+    if json_too_deep(body):
+        raise ApiError(400, "invalid_request", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:

@@ -22,6 +22,7 @@ from providers import registry
 from keys.vault import new_key_text
 
 from . import accounts, field_mappings, logs, rotation
+from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
 from .config import Config, ConfigError
 from .keyring import load_keyring
@@ -77,6 +78,10 @@ def _with_store(fn: Callable[[Store], Awaitable[Any]], config: Config) -> Any:
 
 
 def _json_arg(text: str, what: str) -> Any:
+    # Bounded before parsing: json.loads recurses, and deep nesting would be
+    # a RecursionError traceback instead of one line.
+    if json_too_deep(text.encode("utf-8", "surrogateescape")):
+        raise CliError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

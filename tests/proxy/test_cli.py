@@ -72,6 +72,11 @@ def test_create_list_revoke_delete(tmp_path):
         (["--provider", "sandbox", "--credentials", "{}", "--settings", '{"size": "many"}'], "size"),
         (["--provider", "sandbox", "--credentials", "[]"], "JSON object"),
         (["--provider", "sandbox", "--credentials", '{"extra": 1}'], "extra"),
+        # 32,000 levels were a 22-line RecursionError traceback (issue 11).
+        (["--provider", "sandbox", "--credentials", '{"a":' + "[" * 32_000 + "]" * 32_000 + "}"],
+         "--credentials nests deeper than 32 levels"),
+        (["--provider", "sandbox", "--credentials", "{}", "--settings", "[" * 32_000],
+         "--settings nests deeper than 32 levels"),
     ],
 )
 def test_bad_connection_input_writes_nothing(tmp_path, args, message):

@@ -66,6 +66,36 @@ async def test_malformed_body(api):
     assert response.status_code == 413
 
 
+NESTED = "[" * 32_000 + "]" * 32_000
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [
+        ("POST", '{"provider": "sandbox", "credentials": {"a": %s}}' % NESTED),
+        ("POST", '{"provider": "sandbox", "credentials": {}, "settings": {"a": %s}}' % NESTED),
+        ("PATCH", '{"credentials": {"a": %s}}' % NESTED),
+        ("POST", '{"provider": "sandbox", "credentials": {"a": %s}}' % ("[" * 32 + "]" * 32)),
+        ("POST", "[" * 32_000),  # not even valid JSON
+    ],
+)
+async def test_deeply_nested_json_is_400_not_a_500(api, tmp_path, method, body):
+    """32,000 levels of nesting in credentials raised RecursionError (a 500)."""
+    tenant = await api.tenant()
+    created = (await create(api, tenant)).json()
+    path = "/connections" if method == "POST" else f"/connections/{created['id']}"
+    response = await api.client.request(method, path, content=body.encode(), headers=h(tenant))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert response.json()["detail"] == "the body nests deeper than 32 levels"
+    count = sqlite3.connect(tmp_path / "shoprelay.db").execute("SELECT COUNT(*) FROM connections").fetchone()[0]
+    assert count == 1
+    # 32 levels in all (the body, credentials and 30 arrays) is within the bound.
+    fits = '{"provider": "sandbox", "credentials": {"a": %s}}' % ("[" * 30 + "]" * 30)
+    decoded = await api.client.post("/connections", content=fits.encode(), headers=h(tenant))
+    assert decoded.status_code == 400 and "credentials" in decoded.json()["detail"]  # sandbox takes none
+
+
 async def test_list_is_paged_and_shows_no_secrets(api):
     tenant = await api.tenant()
     tokens = [(await create(api, tenant)).json()["connection_token"] for _ in range(3)]
