@@ -31,6 +31,8 @@ from .errors import (
     ProviderError,
     ProviderRateLimited,
     ProviderUnavailable,
+    basic_auth,
+    scrub,
 )
 from . import calls
 from .http import UpstreamClient, UpstreamResponse, retry_after_seconds
@@ -222,6 +224,38 @@ class Provider:
         """The default table; providers refine it from their error bodies."""
         return default_error(response, self.display_name)
 
+    def basic_auth_pair(self) -> tuple[str, str] | None:
+        """``(user, password)`` for providers that authenticate with HTTP Basic."""
+        return None
+
+    # -- secrets in messages ------------------------------------------------------
+
+    def basic_auth(self) -> str:
+        pair = self.basic_auth_pair()
+        assert pair is not None, f"{self.name} does not use HTTP Basic"
+        return basic_auth(*pair)
+
+    def redact(self, text: str, limit: int = 200) -> str:
+        """Text from the platform (an error message...) scrubbed of every form
+        of this connection's secrets, then cut to ``limit``: scrubbed first,
+        so the cut cannot leave half a secret behind."""
+        # Every credential value (identifiers too: a client_id beside its
+        # secret helps no one) and, for Basic, the header's base64 form.
+        values = [v for v in msgspec.structs.astuple(self.credentials) if isinstance(v, str)]
+        encoded = []
+        if (pair := self.basic_auth_pair()) is not None:
+            header = basic_auth(*pair)
+            encoded.append(header.removeprefix("Basic "))
+            values.append(header)
+        return scrub(text, values, encoded)[:limit]
+
+    def _scrubbed(self, exc: ProviderError) -> ProviderError:
+        """The error with its message scrubbed: the net under every message a
+        provider builds, whatever it quoted."""
+        exc.message = self.redact(exc.message, limit=len(exc.message))
+        exc.args = (exc.message,)
+        return exc
+
     # -- the template method -------------------------------------------------
 
     async def get_customer(
@@ -230,10 +264,13 @@ class Provider:
         if not self.valid_customer_id(customer_id):
             raise CustomerNotFound(f"no {self.display_name} customer has id {customer_id!r}")
         calls.current().provider = self.name
-        raw = await with_retries(
-            lambda: self.fetch_customer(customer_id, query) if query else self.fetch_customer(customer_id),
-            self.retry_policy,
-        )
+        try:
+            raw = await with_retries(
+                lambda: self.fetch_customer(customer_id, query) if query else self.fetch_customer(customer_id),
+                self.retry_policy,
+            )
+        except ProviderError as exc:
+            raise self._scrubbed(exc) from exc.__cause__
         try:
             customer = self.map_customer(raw)
         except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
@@ -245,7 +282,10 @@ class Provider:
     async def list_page(self, request: PageRequest) -> "MappedPage":
         """A page of raw customers with their unified mapping."""
         calls.current().provider = self.name
-        page = await with_retries(lambda: self.list_customers(request), self.retry_policy)
+        try:
+            page = await with_retries(lambda: self.list_customers(request), self.retry_policy)
+        except ProviderError as exc:
+            raise self._scrubbed(exc) from exc.__cause__
         try:
             customers = [self.map_customer(raw) for raw in page.items]
         except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
@@ -253,6 +293,13 @@ class Provider:
                 f"{self.display_name} answered with customers of an unexpected shape"
             ) from None
         return MappedPage(raws=page.items, customers=customers, next=page.next, prev=page.prev)
+
+    async def verify_credentials(self) -> None:
+        """``verify``, its failures scrubbed like those of reads."""
+        try:
+            await self.verify()
+        except ProviderError as exc:
+            raise self._scrubbed(exc) from exc.__cause__
 
     def ok_json(self, response: UpstreamResponse) -> Any:
         """The JSON body of a 2xx response, or the classified error."""

@@ -248,7 +248,7 @@ class BigCommerceProvider(Provider):
         title = text(body.get("title")) if isinstance(body, dict) else None
         if title is None:
             return None
-        return title.replace(self.credentials.access_token, "[redacted]")[:200]
+        return self.redact(title)
 
     # -- mapping ---------------------------------------------------------------
 

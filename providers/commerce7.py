@@ -77,9 +77,8 @@ the mirror ``skynet-watcher/Commerce7`` ``docs/developer/``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import msgspec
 
@@ -234,7 +233,7 @@ class Commerce7Provider(Provider):
             # The customer collection always exists: the base URL is wrong.
             raise ProviderBadResponse(
                 "Commerce7 answered 404 for its customer collection: check base_url"
-                + _detail(response, self._secrets()),
+                + _detail(response, self.redact),
                 remote_status=404,
             )
         return response
@@ -258,16 +257,14 @@ class Commerce7Provider(Provider):
             self.origin + API_PATH + path,
             headers={
                 "Accept": "application/json",
-                "Authorization": self._basic_auth(),
+                "Authorization": self.basic_auth(),
                 "tenant": self.settings.tenant,
             },
             params=params,
         )
 
-    def _basic_auth(self) -> str:
-        # Built here rather than with aiohttp.BasicAuth, deprecated in aiohttp 3.14.
-        pair = f"{self.credentials.app_id}:{self.credentials.app_secret}"
-        return "Basic " + base64.b64encode(pair.encode("ascii")).decode("ascii")
+    def basic_auth_pair(self) -> tuple[str, str]:
+        return self.credentials.app_id, self.credentials.app_secret
 
     def _body(self, response: UpstreamResponse) -> Any:
         """The JSON of a 2xx answer, or the classified error."""
@@ -279,7 +276,7 @@ class Commerce7Provider(Provider):
 
     def classify_error(self, response: UpstreamResponse) -> ProviderError:
         status = response.status
-        detail = _detail(response, self._secrets())
+        detail = _detail(response, self.redact)
         if status in (401, 403):
             return ProviderAuthFailed(
                 "Commerce7 rejected the app credentials for this tenant (check app_id, "
@@ -297,9 +294,6 @@ class Commerce7Provider(Provider):
         if status >= 500:
             return ProviderUnavailable("Commerce7 failed" + detail, remote_status=status)
         return ProviderBadResponse("Commerce7 refused the request" + detail, remote_status=status)
-
-    def _secrets(self) -> tuple[str, ...]:
-        return (self.credentials.app_secret, self._basic_auth().removeprefix("Basic "))
 
     # -- mapping ---------------------------------------------------------------
 
@@ -382,9 +376,10 @@ def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return value
 
 
-def _detail(response: UpstreamResponse, secrets: tuple[str, ...]) -> str:
+def _detail(response: UpstreamResponse, redact: Callable[..., str]) -> str:
     """`` (401 unauthorized: Unauthorized user)`` from a Commerce7 error body,
-    short and scrubbed of the credentials; `` (status)`` otherwise."""
+    short and scrubbed of the credentials (``redact``, the provider's);
+    `` (status)`` otherwise."""
     try:
         body = msgspec.json.decode(response.body)
     except msgspec.DecodeError:
@@ -393,10 +388,9 @@ def _detail(response: UpstreamResponse, secrets: tuple[str, ...]) -> str:
         return f" ({response.status})"
     kind = text(body.get("type")) or ""
     message = text(body.get("message")) or ""
-    for secret in secrets:
-        kind, message = kind.replace(secret, "[redacted]"), message.replace(secret, "[redacted]")
-    parts = " ".join(part for part in (str(response.status), kind[:60]) if part)
-    return f" ({parts}: {message[:200]})" if message else f" ({parts})"
+    kind, message = redact(kind, 60), redact(message)
+    parts = " ".join(part for part in (str(response.status), kind) if part)
+    return f" ({parts}: {message})" if message else f" ({parts})"
 
 
 def _cursor_state(state: dict[str, Any] | None) -> tuple[str, int]:

@@ -388,7 +388,7 @@ class ShopifyProvider(Provider):
         """`` (code: message)``, short, with the token scrubbed."""
         words = text(message) if isinstance(message, str) else None
         if words:
-            words = words.replace(self.credentials.access_token, "[redacted]")[:200]
+            words = self.redact(words)
         parts = [p for p in (code, words) if p]
         return f" ({': '.join(parts)})" if parts else ""
 

@@ -65,7 +65,6 @@ woocommerce/woocommerce ``class-wc-rest-customers-v1-controller.php`` (route
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -255,14 +254,12 @@ class WooCommerceProvider(Provider):
         return await self.http.request(
             "GET",
             self.api_root + path,
-            headers={"Accept": "application/json", "Authorization": self._basic_auth()},
+            headers={"Accept": "application/json", "Authorization": self.basic_auth()},
             params=params,
         )
 
-    def _basic_auth(self) -> str:
-        # Built here rather than with aiohttp.BasicAuth, deprecated in aiohttp 3.14.
-        pair = f"{self.credentials.consumer_key}:{self.credentials.consumer_secret}"
-        return "Basic " + base64.b64encode(pair.encode("ascii")).decode("ascii")
+    def basic_auth_pair(self) -> tuple[str, str]:
+        return self.credentials.consumer_key, self.credentials.consumer_secret
 
     def _body(self, response: UpstreamResponse) -> Any:
         """The JSON of a 2xx answer (a leading BOM skipped), or the error."""
@@ -340,10 +337,7 @@ class WooCommerceProvider(Provider):
             return None
         if not isinstance(decoded, dict) or not isinstance(decoded.get("code"), str):
             return None
-        code, message = decoded["code"][:100], text(decoded.get("message")) or ""
-        for secret in (self.credentials.consumer_key, self.credentials.consumer_secret):
-            code, message = code.replace(secret, "[redacted]"), message.replace(secret, "[redacted]")
-        return code, message[:200]
+        return self.redact(decoded["code"], 100), self.redact(text(decoded.get("message")) or "")
 
     # -- mapping ---------------------------------------------------------------
 

@@ -78,7 +78,7 @@ async def _verify(request: Request, provider: str, credentials: Any, settings: A
     calls.begin(runtime.config.request_timeout, provider)
     try:
         async with asyncio.timeout(runtime.config.request_timeout):
-            await instance.verify()
+            await instance.verify_credentials()
     except TimeoutError:
         raise from_provider_error(ProviderTimeout(f"{provider} did not answer in time"), provider) from None
     except ProviderAuthFailed as exc:
