@@ -18,7 +18,7 @@ Hooks, in the order a request meets them:
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Mapping
+from typing import Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
 
 import msgspec
 from yarl import URL
@@ -41,6 +41,7 @@ from .models import Customer
 from .query_names import QueryNames, as_sent, read_name
 from .tokens import TokenStore
 
+T = TypeVar("T")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
 _DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -264,13 +265,12 @@ class Provider:
         if not self.valid_customer_id(customer_id):
             raise CustomerNotFound(f"no {self.display_name} customer has id {customer_id!r}")
         calls.current().provider = self.name
-        try:
-            raw = await with_retries(
+        raw = await self._guarded(
+            lambda: with_retries(
                 lambda: self.fetch_customer(customer_id, query) if query else self.fetch_customer(customer_id),
                 self.retry_policy,
             )
-        except ProviderError as exc:
-            raise self._scrubbed(exc) from exc.__cause__
+        )
         try:
             customer = self.map_customer(raw)
         except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
@@ -282,10 +282,7 @@ class Provider:
     async def list_page(self, request: PageRequest) -> "MappedPage":
         """A page of raw customers with their unified mapping."""
         calls.current().provider = self.name
-        try:
-            page = await with_retries(lambda: self.list_customers(request), self.retry_policy)
-        except ProviderError as exc:
-            raise self._scrubbed(exc) from exc.__cause__
+        page = await self._guarded(lambda: with_retries(lambda: self.list_customers(request), self.retry_policy))
         try:
             customers = [self.map_customer(raw) for raw in page.items]
         except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
@@ -295,11 +292,21 @@ class Provider:
         return MappedPage(raws=page.items, customers=customers, next=page.next, prev=page.prev)
 
     async def verify_credentials(self) -> None:
-        """``verify``, its failures scrubbed like those of reads."""
+        """``verify``, its failures handled like those of reads."""
+        await self._guarded(self.verify)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Every call into the hooks: errors leave scrubbed of the secrets."""
         try:
-            await self.verify()
+            return await call()
         except ProviderError as exc:
             raise self._scrubbed(exc) from exc.__cause__
+        except RecursionError:
+            # JSON nested past what the decoder recurses through: any store
+            # can send it (a self-hosted WooCommerce is anyone's).
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with JSON nested too deeply"
+            ) from None
 
     def ok_json(self, response: UpstreamResponse) -> Any:
         """The JSON body of a 2xx response, or the classified error."""

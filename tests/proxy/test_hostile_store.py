@@ -1,8 +1,13 @@
-"""Issue 11 item 11: a store that echoes the ``Authorization`` header in its
-error body. Every provider using HTTP Basic (WooCommerce, Commerce7) must
-keep every form of the credentials out of problem+json bodies and logs: the
-raw key and secret, ``key:secret`` in base64 (padded or not), ``Basic
-<b64>``, and a piece of the base64 (an echo the store cut short)."""
+"""A hostile store (issue 11): anyone can run a WooCommerce site.
+
+Item 11: a store that echoes the ``Authorization`` header in its error body.
+Every provider using HTTP Basic (WooCommerce, Commerce7) must keep every form
+of the credentials out of problem+json bodies and logs: the raw key and
+secret, ``key:secret`` in base64 (padded or not), ``Basic <b64>``, and a
+piece of the base64 (an echo the store cut short).
+
+Item 10, the store's side: JSON nested past what the decoder recurses
+through is a bad response, not a 500."""
 
 from __future__ import annotations
 
@@ -116,3 +121,27 @@ async def test_an_echoed_authorization_header_never_comes_out(tmp_path, trap, pr
     for line in trap.texts:
         leaked = [name for name, value in forms.items() if value in line]
         assert not leaked, f"{leaked} in a log line: {line[:300]}"
+
+
+async def test_json_nested_past_the_decoder_is_a_bad_response(tmp_path):
+    """A store answering 100,000 levels of nesting was a 500 (RecursionError)."""
+    recorder = Recorder()
+    deep = b'{"id": 25, "meta_data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    async def nested(request: web.Request) -> web.Response:
+        return web.Response(body=deep, content_type="application/json")
+
+    app = recorder.app()
+    for path in PROVIDERS["woocommerce"]["paths"]:
+        app.router.add_get(path, nested)
+    async with serve(app) as origin, running_app(tmp_path) as api:
+        tenant = await api.tenant()
+        settings = {**PROVIDERS["woocommerce"]["settings"], "base_url": origin}
+        _, token = await api.connection(tenant, "woocommerce", PROVIDERS["woocommerce"]["credentials"], settings)
+        headers = {"x-api-key": tenant.api_key, "x-connection-token": token}
+        one = await api.client.get("/ecommerce/customers/25", headers=headers)
+        listed = await api.client.get("/ecommerce/customers", headers=headers)
+    for response in (one, listed):
+        assert response.status_code == 502, response.text
+        assert response.json()["code"] == "provider_bad_response"
+        assert "nested too deeply" in response.json()["detail"]
