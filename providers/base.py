@@ -229,19 +229,20 @@ class Provider:
         """``(user, password)`` for providers that authenticate with HTTP Basic."""
         return None
 
-    # -- secrets in messages ------------------------------------------------------
-
     def basic_auth(self) -> str:
         pair = self.basic_auth_pair()
         assert pair is not None, f"{self.name} does not use HTTP Basic"
         return basic_auth(*pair)
 
-    def redact(self, text: str, limit: int = 200) -> str:
+    # -- secrets in messages ------------------------------------------------------
+
+    def redact(self, text: str, limit: int | None = 200) -> str:
         """Text from the platform (an error message...) scrubbed of every form
         of this connection's secrets, then cut to ``limit``: scrubbed first,
         so the cut cannot leave half a secret behind."""
-        # Every credential value (identifiers too: a client_id beside its
-        # secret helps no one) and, for Basic, the header's base64 form.
+        # Every credential value (identifiers too: an app id is harmless to
+        # hide and one list cannot forget a secret) and, for Basic, the
+        # header's base64 form.
         values = [v for v in msgspec.structs.astuple(self.credentials) if isinstance(v, str)]
         encoded = []
         if (pair := self.basic_auth_pair()) is not None:
@@ -253,7 +254,7 @@ class Provider:
     def _scrubbed(self, exc: ProviderError) -> ProviderError:
         """The error with its message scrubbed: the net under every message a
         provider builds, whatever it quoted."""
-        exc.message = self.redact(exc.message, limit=len(exc.message))
+        exc.message = self.redact(exc.message, limit=None)
         exc.args = (exc.message,)
         return exc
 
