@@ -58,16 +58,67 @@ class BlockedAddress(OSError):
     """Raised inside the resolver; aiohttp wraps it, we unwrap it."""
 
 
+# The interpreter's ``is_global`` tables differ between Python versions and
+# miss ranges (192.0.0.0/24 is partly "global" in 3.11, fec0::/10 and
+# ::/96 are "global" everywhere), so the ranges no upstream may ever be in
+# are also written down here, from IANA's special-purpose registries.
+_NEVER_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+)
+_GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
+_NEVER_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    # Within 2000::/3: IETF protocol assignments (Teredo 2001::/32, ORCHID,
+    # benchmarking), documentation.
+    for n in ("2001::/23", "2001:db8::/32", "3fff::/20")
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # well-known prefix, RFC 6052
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")  # RFC 3056
+
+
+def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries and would be delivered to:
+    mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4 (2002:AABB:CCDD::)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _SIXTOFOUR:
+        return ip.sixtofour
+    return None
+
+
+def _v4_public(ip: ipaddress.IPv4Address) -> bool:
+    return ip.is_global and not any(ip in net for net in _NEVER_V4)
+
+
 def address_allowed(address: str, allow_private: bool) -> bool:
+    """Whether an upstream may be at this address. IPv6 forms that carry an
+    IPv4 address are judged by that address; every other IPv6 address must
+    be global unicast (2000::/3), which leaves out the IPv4-compatible
+    ::a.b.c.d, SIIT ::ffff:0:a.b.c.d, local-use NAT64 64:ff9b:1::/48,
+    site-local fec0::/10, unique-local, link-local and multicast."""
     if allow_private:
         return True
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _v4_public(ip)
+    embedded = _embedded_v4(ip)
+    if embedded is not None:
+        return _v4_public(embedded)
+    return (
+        ip in _GLOBAL_UNICAST_V6
+        and ip.is_global
+        and not any(ip in net for net in _NEVER_V6)
+    )
 
 
 class GuardedResolver(AbstractResolver):

@@ -3,6 +3,7 @@ redirects, size cap, timeouts, classification."""
 
 import asyncio
 import gzip
+from ipaddress import ip_address
 
 import pytest
 from aiohttp import web
@@ -39,6 +40,56 @@ async def strict_client():
 def test_address_policy(address, allowed):
     assert address_allowed(address, allow_private=False) is allowed
     assert address_allowed(address, allow_private=True) is True
+
+
+# IPv6 forms that carry an IPv4 address, and ranges the interpreter's
+# is_global calls global: each is judged by where it would really go.
+EMBEDDED_AND_RESERVED = [
+    # NAT64 well-known prefix: the embedded IPv4 decides.
+    ("64:ff9b::7f00:1", False), ("64:ff9b::a9fe:a9fe", False), ("64:ff9b::10.0.0.1", False),
+    ("64:ff9b::808:808", True),
+    # Local-use NAT64 (RFC 8215): the embedding depends on the operator's prefix.
+    ("64:ff9b:1::a00:1", False), ("64:ff9b:1::808:808", False),
+    # 6to4: 2002:AABB:CCDD:: goes to AA.BB.CC.DD.
+    ("2002:7f00:1::", False), ("2002:a9fe:a9fe::1", False), ("2002:c0a8:101::", False),
+    ("2002:808:808::1", True),
+    # IPv4-compatible (deprecated) and SIIT forms: never an upstream.
+    ("::127.0.0.1", False), ("::7f00:1", False), ("::8.8.8.8", False),
+    ("::ffff:0:127.0.0.1", False), ("::ffff:0:808:808", False),
+    # IPv4-mapped: the mapped address decides.
+    ("::ffff:169.254.169.254", False), ("::ffff:8.8.8.8", True),
+    # Site-local, Teredo, documentation, discard, unique-local.
+    ("fec0::1", False), ("feff::1", False), ("2001::1", False), ("2001:0:4136:e378::1", False),
+    ("2001:db8::1", False), ("3fff::1", False), ("100::1", False), ("fd00::1", False),
+    ("ff02::1", False), ("::", False),
+    # IPv4 special-purpose ranges, 192.0.0.0/24 whole (3.11 calls .9 global).
+    ("192.0.0.1", False), ("192.0.0.9", False), ("192.0.0.170", False), ("192.88.99.1", False),
+    ("198.18.0.1", False), ("240.0.0.1", False), ("255.255.255.255", False),
+    ("203.0.113.5", False), ("198.51.100.7", False), ("192.0.2.1", False),
+    # Public addresses still pass.
+    ("8.8.8.8", True), ("1.1.1.1", True), ("2606:4700:4700::1111", True),
+    ("2a00:1450:4001:82a::200e", True), ("2001:4860:4860::8888", True),
+]
+
+
+@pytest.mark.parametrize("address, allowed", EMBEDDED_AND_RESERVED)
+def test_embedded_ipv4_and_reserved_ranges(address, allowed):
+    assert address_allowed(address, allow_private=False) is allowed
+    assert address_allowed(address, allow_private=True) is True
+
+
+@pytest.mark.parametrize("address, allowed", EMBEDDED_AND_RESERVED)
+def test_check_url_judges_ip_literals_the_same_way(address, allowed):
+    """check_url refuses before any connection is asked for (no I/O at all)."""
+    policy = UpstreamPolicy()
+    client = UpstreamClient(session=None, policy=policy)  # type: ignore[arg-type]
+    host = f"[{address}]" if ":" in address else address
+    url = f"https://{host}:8443/admin/customers"
+    if allowed:
+        assert client.check_url(url).host.strip("[]") == str(ip_address(address))
+    else:
+        with pytest.raises(UpstreamBlocked, match="not a public address"):
+            client.check_url(url)
 
 
 @pytest.mark.parametrize(
