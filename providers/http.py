@@ -54,6 +54,11 @@ class UpstreamPolicy(msgspec.Struct, frozen=True, kw_only=True):
     pool_size_per_host: int = 20
 
 
+# One answer for a name that does not resolve and for one that resolves to
+# a refused address: callers must not be able to tell them apart.
+HOST_REFUSED = "the upstream host does not resolve to a public address"
+
+
 class BlockedAddress(OSError):
     """Raised inside the resolver; aiohttp wraps it, we unwrap it."""
 
@@ -131,10 +136,18 @@ class GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
+        try:
+            results = await self._inner.resolve(host, port, family)
+        except OSError:
+            if self._allow_private:
+                raise  # nothing is refused, so there is nothing to hide
+            # A name that does not resolve must look exactly like one that
+            # resolves to an internal address (same error, no retry, no
+            # breaker count), or the guard's answers map internal DNS.
+            results = []
         allowed = [r for r in results if address_allowed(r["host"], self._allow_private)]
         if not allowed:
-            raise BlockedAddress(f"{host} resolves only to non-public addresses")
+            raise BlockedAddress("no public address")
         return allowed
 
     async def close(self) -> None:
@@ -305,7 +318,7 @@ class UpstreamClient:
             raise ProviderTimeout("the provider did not answer in time") from None
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, BlockedAddress):
-                raise UpstreamBlocked("the upstream host resolves to a non-public address") from None
+                raise UpstreamBlocked(HOST_REFUSED) from None
             if isinstance(exc, aiohttp.ClientConnectorDNSError):
                 raise ProviderUnavailable("the provider's host name does not resolve") from None
             raise ProviderUnavailable("could not connect to the provider") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import socket
 import time
 import tracemalloc
 import zlib
@@ -442,7 +443,7 @@ SSRF_CASES = [
     ("http://127.0.0.1:{port}", "plain http upstreams are refused; use https", False),
     ("https://127.0.0.1:{port}", NOT_PUBLIC, False),
     # https, so it is the resolved address that is refused, not the scheme.
-    ("https://localhost:{port}", "the upstream host resolves to a non-public address", True),
+    ("https://localhost:{port}", "the upstream host does not resolve to a public address", True),
     ("https://169.254.169.254", NOT_PUBLIC, False),
     ("https://[::1]:{port}", NOT_PUBLIC, False),
     ("https://10.0.0.1", NOT_PUBLIC, False),
@@ -473,6 +474,42 @@ async def test_private_destinations_are_refused_through_the_app(
     assert not api.runtime.http.session.connector._acquired
     assert relay_tasks() - baseline == set()
     assert (await api.client.get("/health")).status_code == 200
+
+
+async def test_unresolvable_and_internal_names_get_one_answer(strict):
+    """A tenant probing base_url values must not learn which internal names
+    exist: a name that does not resolve is answered exactly like one that
+    resolves to a private address, and neither is retried or trips the
+    breaker (the relay's resolver is told the name does not exist, so no
+    DNS query leaves the machine)."""
+    api, recorder, port = strict
+    resolver = api.runtime.http.session.connector._resolver
+    inner = resolver._inner
+    real_resolve = inner.resolve
+    asked: list[str] = []
+
+    async def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        if host == "nowhere.internal.example":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return await real_resolve(host, *args, **kwargs)
+
+    inner.resolve = resolve
+    tenant = await api.tenant()
+    answers = []
+    threshold = api.runtime.http.breaker.threshold
+    for host in ("nowhere.internal.example", f"localhost:{port}"):
+        _, token = await api.connection(
+            tenant, "shopify", {"access_token": TOKEN}, {"shop": "probe", "base_url": f"https://{host}"}
+        )
+        for _ in range(threshold + 1):
+            problem = assert_problem(await api.get_customer(tenant, token, CUSTOMER_ID), 502, "provider_unavailable", None)
+            answers.append({k: v for k, v in problem.items() if k != "request_id"})
+    assert all(answer == answers[0] for answer in answers), answers
+    assert answers[0]["detail"] == "the upstream host does not resolve to a public address"
+    # One resolution per call: not retried, and no circuit opened ("paused").
+    assert asked.count("nowhere.internal.example") == threshold + 1
+    assert recorder.requests == []
 
 
 # -- the circuit breaker ---------------------------------------------------------------
