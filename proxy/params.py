@@ -8,18 +8,26 @@ from starlette.datastructures import QueryParams
 
 from .problems import invalid_parameter
 
-_WHOLE = re.compile(r"^(\d{1,9})(?:\.0+)?$")
+# ASCII digits only: \d and int() also take other scripts' digits ("١٠").
+_WHOLE = re.compile(r"^([0-9]{1,9})(?:\.0+)?$")
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
 
-def boolean(params: QueryParams, name: str, default: bool = False) -> bool:
+def single(params: QueryParams, name: str) -> str | None:
+    """The parameter's one value, or None. Given twice it is refused rather
+    than one copy picked: a proxy in front may have read the other one."""
     values = params.getlist(name)
-    if not values:
-        return default
     if len(values) > 1:
         raise invalid_parameter(name, "give it once")
-    value = values[0].strip().lower()
+    return values[0] if values else None
+
+
+def boolean(params: QueryParams, name: str, default: bool = False) -> bool:
+    raw = single(params, name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -28,13 +36,11 @@ def boolean(params: QueryParams, name: str, default: bool = False) -> bool:
 
 
 def integer(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
-    values = params.getlist(name)
-    if not values:
+    raw = single(params, name)
+    if raw is None:
         return default
-    if len(values) > 1:
-        raise invalid_parameter(name, "give it once")
     # Panora's SDK types limit as a JSON number and sends "10.0".
-    match = _WHOLE.match(values[0].strip())
+    match = _WHOLE.match(raw.strip())
     if match is None:
         raise invalid_parameter(name, f"must be a whole number from {low} to {high}")
     value = int(match.group(1))

@@ -140,7 +140,7 @@ async def list_customers(request: Request) -> Response:
         request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT
     )
     runtime = request.app.state.runtime
-    state = paging.read(runtime.keyring, live.id, request.query_params.get("cursor"))
+    state = paging.read(runtime.keyring, live.id, params.single(request.query_params, "cursor"))
     page_request = PageRequest(limit=limit, state=state, query=shape.remote_query)
     page = await call_provider(request, live, lambda: live.provider.list_page(page_request))
     next_cursor = paging.issue(runtime.keyring, live.id, page.next)

@@ -117,7 +117,7 @@ async def create_connection(request: Request) -> Response:
 async def list_connections(request: Request) -> Response:
     owner = await tenant_of(request)
     limit = params.integer(request.query_params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    after = _decode_position(request.query_params.get("cursor"))
+    after = _decode_position(params.single(request.query_params, "cursor"))
     rows = await request.app.state.runtime.store.list_connections(owner.tenant_id, limit + 1, after)
     page, more = rows[:limit], len(rows) > limit
     next_cursor = _encode_position(page[-1]) if more and page else None
@@ -270,7 +270,7 @@ async def create_field_mapping(request: Request) -> Response:
 
 async def list_field_mappings(request: Request) -> Response:
     owner = await tenant_of(request)
-    connection_id = request.query_params.get("connection_id")
+    connection_id = params.single(request.query_params, "connection_id")
     mappings = await request.app.state.runtime.store.list_field_mappings(owner.tenant_id)
     if connection_id is not None:
         mappings = [m for m in mappings if m.connection_id == connection_id]

@@ -75,6 +75,41 @@ async def test_bad_limits(api, limit):
     assert response.status_code == 400 and response.json()["parameter"] == "limit"
 
 
+# Non-ASCII digits that int() and \d accept: Arabic-Indic, Devanagari,
+# fullwidth, and a mix.
+@pytest.mark.parametrize("limit", ["\u0661\u0660", "\u0967\u0966", "\uff11\uff10", "1\u0660"])
+async def test_non_ascii_digits_in_limit_are_400(api, limit):
+    tenant = await api.tenant()
+    _, token = await api.connection(tenant, "sandbox", {}, {"size": 30})
+    response = await list_page(api, tenant, token, limit=limit)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_parameter" and response.json()["parameter"] == "limit"
+    connections = await api.client.get(
+        "/connections", params={"limit": limit}, headers={"x-api-key": tenant.api_key}
+    )
+    assert connections.status_code == 400 and connections.json()["parameter"] == "limit"
+
+
+@pytest.mark.parametrize("name", ["cursor", "limit"])
+async def test_a_repeated_cursor_or_limit_is_400(api, name):
+    tenant = await api.tenant()
+    _, token = await api.connection(tenant, "sandbox", {}, {"size": 30})
+    cursor = (await list_page(api, tenant, token, limit=5)).json()["next_cursor"]
+    value = cursor if name == "cursor" else "5"
+    query = [(name, value), (name, value)]
+    for path, headers in (
+        ("/ecommerce/customers", {"x-api-key": tenant.api_key, "x-connection-token": token}),
+        ("/connections", {"x-api-key": tenant.api_key}),
+    ):
+        if name == "cursor" and path == "/connections":
+            query = [("cursor", "bm90LXVzZWQ"), ("cursor", "bm90LXVzZWQ")]
+        response = await api.client.get(path, params=query, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        problem = response.json()
+        assert problem["code"] == "invalid_parameter" and problem["parameter"] == name
+        assert "once" in problem["detail"]
+
+
 async def test_tampered_and_foreign_cursors_are_400(api):
     tenant, other = await api.tenant("a"), await api.tenant("b")
     _, token = await api.connection(tenant, "sandbox", {}, {"size": 30})
