@@ -40,6 +40,22 @@ from .records import (
 T = TypeVar("T")
 
 
+def _create_private(path: str) -> None:
+    """Create the database file owner-only (0600) before SQLite opens it: it
+    holds key digests and sealed credentials. Race-free with O_EXCL."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _make_private(path: str) -> None:
+    with contextlib.suppress(OSError):  # absent, or another user's file
+        mode = os.stat(path).st_mode & 0o777
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+
 
 class SQLiteStore(Store):
     def __init__(self, path: str) -> None:
@@ -52,12 +68,18 @@ class SQLiteStore(Store):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             directory = os.path.dirname(os.path.abspath(self.path))
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            _create_private(self.path)
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # SQLite gives the -wal and -shm files the database file's mode
+            # when it creates them; files left by an older version are
+            # tightened here too (where this user owns them).
+            for name in (self.path, self.path + "-wal", self.path + "-shm"):
+                _make_private(name)
             self._conn = conn
         return self._conn
 

@@ -15,13 +15,13 @@ import pytest
 from tests.harness import TEST_KEYRING
 
 
-def run(tmp_path, *args, env_extra=None, check=True):
+def run(tmp_path, *args, env_extra=None, check=True, umask=-1):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
     env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
     env.update(env_extra or {})
     result = subprocess.run(
         [sys.executable, "-m", "proxy.cli", *args],
-        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
+        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path, umask=umask,
     )
     if check:
         assert result.returncode == 0, result.stderr
@@ -134,6 +134,18 @@ def test_key_file_is_created_0600_with_a_warning(tmp_path):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert "SHOPRELAY_ENCRYPTION_KEYS is not set" in result.stderr
     assert key_file.read_text().strip() not in result.stderr
+
+
+def test_database_file_is_created_0600_even_with_a_lax_umask(tmp_path):
+    run(tmp_path, "tenants", "create", "--name", "Acme", umask=0)
+    assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path):
+    run(tmp_path, "tenants", "create", "--name", "Acme")
+    (tmp_path / "cli.db").chmod(0o644)
+    run(tmp_path, "tenants", "list", check=False)
+    assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600
 
 
 def _free_port():
