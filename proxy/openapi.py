@@ -202,7 +202,7 @@ def _paths() -> dict[str, Any]:
         "/admin/api-keys/{id}": {"delete": _op(
             "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), ["401", "404", "503"], [_ID], tags=a)},
         "/health": {"get": _op("health", "Liveness", [], ("200", Health), [], tags=["operations"])},
-        "/ready": {"get": _op("ready", "Readiness: the store answers", [], ("200", Health), ["503"], tags=["operations"])},
+        "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [], ("200", Health), ["503"], tags=["operations"])},
         "/metrics": {"get": {
             "operationId": "metrics", "summary": "Prometheus metrics (admin token if "
             "SHOPRELAY_METRICS_REQUIRE_ADMIN=true)", "tags": ["operations"], "parameters": [],

@@ -25,4 +25,11 @@ async def ready(request: Request) -> Response:
             await runtime.store.ping()
     except (StoreUnavailable, TimeoutError):
         raise ApiError(503, "store_unavailable", "the store does not answer") from None
+    # A store that answers reads but refuses writes would serve cached
+    # customers yet fail every key, connection and token refresh write.
+    try:
+        async with asyncio.timeout(2.0):
+            await runtime.store.probe_write()
+    except (StoreUnavailable, TimeoutError):
+        raise ApiError(503, "store_unavailable", "the store answers but cannot write") from None
     return Response(_READY, media_type="application/json")

@@ -53,6 +53,12 @@ class Store(abc.ABC):
     async def ping(self) -> None: ...
 
     @abc.abstractmethod
+    async def probe_write(self) -> None:
+        """Raise StoreUnavailable if the store answers but cannot take
+        writes (read-only file or server, standby after a failover).
+        Cheap and leaves nothing behind: readiness checks call it."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
     # tenants

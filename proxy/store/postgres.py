@@ -211,6 +211,20 @@ class PostgresStore(Store):
     async def ping(self) -> None:
         await self._read(lambda c: c.fetchval("SELECT 1"))
 
+    async def probe_write(self) -> None:
+        # A standby (after a failover, or a replica URL by mistake) and a
+        # server or database set read-only both answer reads; neither takes
+        # a write. Asked without writing, so it takes no lock and makes no
+        # WAL however often a load balancer asks.
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT pg_is_in_recovery() AS standby,"
+                " current_setting('transaction_read_only') = 'on' AS read_only"
+            )
+        )
+        if row["standby"] or row["read_only"]:
+            raise StoreUnavailable("postgresql: the server takes no writes (standby or read-only)")
+
     async def migrate(self) -> int:
         async def apply(conn: asyncpg.Connection) -> int:
             async with conn.transaction():

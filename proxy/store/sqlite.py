@@ -121,6 +121,18 @@ class SQLiteStore(Store):
     async def ping(self) -> None:
         await self._run(lambda c: c.execute("SELECT 1").fetchone())
 
+    async def probe_write(self) -> None:
+        # A write that is rolled back: it takes the write lock and fails on
+        # a read-only file, yet touches no page on disk.
+        def probe(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("UPDATE schema_version SET version = version")
+            finally:
+                conn.execute("ROLLBACK")
+
+        await self._run(probe)
+
     async def migrate(self) -> int:
         def apply(conn: sqlite3.Connection) -> int:
             conn.execute("BEGIN IMMEDIATE")

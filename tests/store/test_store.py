@@ -162,3 +162,11 @@ async def test_lookups_by_text_no_row_can_hold_find_nothing(store):
     assert not await store.delete_field_mapping("t1", nul)
     assert await store.list_connections("t1", 10, ("2026\x00", nul)) in ([], [connection(1)])
     assert (await store.get_connection("c1")) == connection(1)
+
+
+async def test_probe_write_passes_on_a_writable_store_and_leaves_nothing(store):
+    version = await store.migrate()
+    for _ in range(3):
+        await store.probe_write()
+    assert await store.migrate() == version
+    assert await store.list_tenants() == []
