@@ -18,6 +18,7 @@ class ConfigError(ValueError):
     pass
 
 
+MIN_ADMIN_TOKEN_LENGTH = 32
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -57,6 +58,12 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         if get("ENCRYPTION_KEYS"):
             values["encryption_keys"] = get("ENCRYPTION_KEYS")
         if get("ADMIN_TOKEN"):
+            if len(get("ADMIN_TOKEN")) < MIN_ADMIN_TOKEN_LENGTH:
+                # A short bearer can be guessed; never echo it.
+                raise ConfigError(
+                    f"SHOPRELAY_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                    "(make one with: python3 -c \"import secrets; print(secrets.token_urlsafe(32))\")"
+                )
             values["admin_token"] = get("ADMIN_TOKEN")
         if get("METRICS_REQUIRE_ADMIN") is not None:
             values["metrics_require_admin"] = _bool("SHOPRELAY_METRICS_REQUIRE_ADMIN", get("METRICS_REQUIRE_ADMIN"))

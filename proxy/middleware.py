@@ -119,8 +119,21 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            # A key or token pasted into the wrong header must not be logged.
-            if _CLIENT_REQUEST_ID.match(candidate) and not candidate.startswith(_SECRET_PREFIXES):
+            # A key, token or the admin token pasted into the wrong header
+            # must not be logged or echoed. (Equality, not containment, for
+            # the admin token: this answer is an oracle, and one guess per
+            # request at a 32+ character token is as good as none.)
+            if (
+                _CLIENT_REQUEST_ID.match(candidate)
+                and not candidate.startswith(_SECRET_PREFIXES)
+                and candidate != _admin_token(scope)
+            ):
                 return candidate
             break
     return "req_" + uuid.uuid4().hex
+
+
+def _admin_token(scope: Scope) -> str | None:
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    config = getattr(runtime, "config", None)
+    return getattr(config, "admin_token", None)

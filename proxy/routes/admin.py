@@ -14,22 +14,35 @@ from starlette.responses import Response
 from .. import accounts
 from ..bodies import ApiKeyCreate, TenantCreate, read_json
 from ..clock import now_text
+from ..middleware import client_address
 from ..problems import ApiError
+from ..ratelimit import limited
 from ..views import ApiKeyWithSecret, TenantList
 from .management import json_response
 
 
 def require_admin(request: Request) -> None:
-    expected = request.app.state.runtime.config.admin_token
+    """The admin bearer, or 401. Wrong tokens spend the caller's address's
+    failed-authentication budget (shared with API keys); once it is spent,
+    wrong tokens get 429, while the right one is always accepted."""
+    runtime = request.app.state.runtime
+    expected = runtime.config.admin_token
     if not expected:
         raise ApiError(404, "not_found", "no such route")
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise ApiError(
-            401, "invalid_admin_token", "send Authorization: Bearer <admin token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return
+    throttle = runtime.directory.auth_failures
+    address = client_address(request)
+    blocked = throttle.blocked(address)
+    if blocked is not None:
+        raise limited(blocked, "too many failed authentications from this address")
+    throttle.failed(address)
+    raise ApiError(
+        401, "invalid_admin_token", "send Authorization: Bearer <admin token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def create_tenant(request: Request) -> Response:
