@@ -13,6 +13,8 @@ from typing import Mapping
 
 import msgspec
 
+from . import forwarded
+
 
 class ConfigError(ValueError):
     pass
@@ -44,6 +46,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     tenant_rps: float = 200.0
     connection_rps: float = 50.0
     auth_failures_per_minute: float = 30.0
+    # Peers whose X-Forwarded-For is believed (normalised CIDRs); empty: none.
+    trusted_proxies: tuple[str, ...] = ()
     metrics_require_admin: bool = False
     log_level: str = "INFO"
     log_format: str = "auto"
@@ -89,6 +93,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             raw = get(name)
             if raw is not None and raw != "":
                 values[key] = _number(f"SHOPRELAY_{name}", raw, kind, low, high)
+        if get("TRUSTED_PROXIES"):
+            try:
+                values["trusted_proxies"] = forwarded.parse_networks(get("TRUSTED_PROXIES"))
+            except ValueError as exc:
+                raise ConfigError(f"SHOPRELAY_TRUSTED_PROXIES: {exc}") from None
         if get("HOST"):
             values["host"] = get("HOST").strip()
         if get("LOG_LEVEL"):

@@ -54,6 +54,9 @@ log = logging.getLogger("shoprelay.directory")
 GAP_GRACE = 30.0  # seconds an unseen id below seen ones may still commit
 STALE_AFTER = 30.0  # seconds without reading the feed before the caches go
 START_WINDOW = 100  # ids re-read at start, in case some were still committing
+UNKNOWN_KEYS_SIZE = 10_000  # digests remembered as unknown (LRU)
+UNKNOWN_KEYS_TTL = 60.0  # seconds
+THROTTLED_LOOKUPS = 2  # key reads in flight for addresses over their failure budget
 
 _MISSING_KEY = "send your API key in the x-api-key header"
 _BAD_KEY = "the API key is not valid (unknown or revoked)"
@@ -116,6 +119,10 @@ class Directory:
         self.auth_failures = AuthFailureThrottle(
             config.auth_failures_per_minute / 60, config.auth_failures_per_minute
         )
+        # Digests found unknown: a repeated wrong key is answered without
+        # the store. Keys are random, so none can exist before it is made.
+        self.unknown_keys: TTLCache[str, bool] = TTLCache(UNKNOWN_KEYS_SIZE, UNKNOWN_KEYS_TTL)
+        self._throttled_lookups = asyncio.Semaphore(THROTTLED_LOOKUPS)
         self._last_used: dict[str, str] = {}
         self._last_touched: dict[str, float] = {}
         self._invalidation_cursor = 0
@@ -128,27 +135,41 @@ class Directory:
     # -- the hot path -------------------------------------------------------
 
     async def owner_of(self, api_key: str | None, client: str = "") -> KeyOwner:
-        """The tenant behind an API key. Failed attempts from one address are
-        throttled; keys already known valid pass even then."""
+        """The tenant behind an API key. A key that exists is always
+        accepted: it is looked up first, and only a failure is judged
+        against the address's budget (401, or 429 once it is spent), so
+        clients sharing an address with a guesser are not locked out."""
         if not api_key:
             raise ApiError(401, "missing_api_key", _MISSING_KEY, headers=_challenge())
         digest = secrets.digest(api_key) if secrets.looks_like(api_key, secrets.API_KEY_PREFIX) else None
         owner = self.keys.get(digest) if digest else None
         (self._key_hit if owner is not None else self._key_miss).inc()
         if owner is None:
-            blocked = self.auth_failures.blocked(client)
-            if blocked is not None:
-                raise limited(blocked, "too many failed authentications from this address")
-            if digest is not None:
-                self.store_queries += 1
-                owner = await self.store.key_owner(digest)
+            if digest is not None and self.unknown_keys.get(digest) is None:
+                owner = await self._look_up_key(digest, client)
             if owner is None:
+                if digest is not None:
+                    self.unknown_keys.put(digest, True)
+                blocked = self.auth_failures.blocked(client)
+                if blocked is not None:
+                    raise limited(blocked, "too many failed authentications from this address")
                 self.auth_failures.failed(client)
                 raise ApiError(401, "invalid_api_key", _BAD_KEY, headers=_challenge())
             self.keys.put(digest, owner)  # type: ignore[arg-type]
         self.tenant_limits.check(owner.tenant_id, "tenant")
         self._note_used(owner.key_id)
         return owner
+
+    async def _look_up_key(self, digest: str, client: str) -> KeyOwner | None:
+        """One indexed read by digest. From an address over its budget
+        (a guesser, or anyone behind the same proxy) the reads queue for a
+        few slots, so a flood of fresh guesses costs the store a bounded
+        number of queries in flight while real keys still get through."""
+        self.store_queries += 1
+        if self.auth_failures.blocked(client) is None:
+            return await self.store.key_owner(digest)
+        async with self._throttled_lookups:
+            return await self.store.key_owner(digest)
 
     async def connection_for(self, owner: KeyOwner, token: str | None) -> LiveConnection:
         if not token:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keys import secrets
 
+from . import forwarded
 from .problems import ApiError
 
 access_log = logging.getLogger("shoprelay.access")
@@ -26,8 +27,15 @@ MAX_QUERY_BYTES = 8192
 
 
 def client_address(request: Any) -> str:
+    """Who is asking, for per-address throttling: the peer, or the client
+    behind it when the peer is one of SHOPRELAY_TRUSTED_PROXIES."""
     client = request.scope.get("client")
-    return client[0] if client else ""
+    peer = client[0] if client else ""
+    runtime = getattr(request.app.state, "runtime", None)
+    trusted = getattr(runtime, "trusted_proxies", ())
+    if not trusted:
+        return peer
+    return forwarded.client_of(peer, request.headers.getlist("x-forwarded-for"), trusted)
 
 
 def request_context(scope: Scope) -> dict[str, Any]:

@@ -8,6 +8,7 @@ replicas the effective limit is up to N times the configured one.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -92,9 +93,13 @@ def limited(bucket: TokenBucket, detail: str) -> ApiError:
 
 
 class AuthFailureThrottle:
-    """Slows down key guessing from one address: each failed authentication
-    spends a token; with none left, unknown credentials are refused without
-    being looked up. Keys already known to be valid still pass."""
+    """Slows down guessing from one address: each failed authentication
+    spends a token; with none left, wrong credentials are answered 429
+    instead of 401. It only ever judges failures: a valid credential is
+    accepted whatever the address's budget (callers check it first).
+
+    IPv6 clients are counted per /64, the block one subscriber usually
+    holds, so walking through its addresses does not buy new budgets."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self._limiter = Limiter(rate, burst)
@@ -102,9 +107,21 @@ class AuthFailureThrottle:
     def blocked(self, address: str) -> TokenBucket | None:
         if not self._limiter.enabled:
             return None
-        bucket = self._limiter.bucket(address)
+        bucket = self._limiter.bucket(_subscriber(address))
         return bucket if bucket.empty() else None
 
     def failed(self, address: str) -> None:
         if self._limiter.enabled:
-            self._limiter.bucket(address).take()
+            self._limiter.bucket(_subscriber(address)).take()
+
+
+def _subscriber(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return address

@@ -11,6 +11,7 @@ from keys.vault import Keyring
 from providers.http import UpstreamClient, UpstreamPolicy, create_session
 from providers.resilience import CircuitBreaker
 
+from . import forwarded
 from .config import Config
 from .directory import Directory
 from .keyring import load_keyring
@@ -27,6 +28,7 @@ class Runtime:
         self.keyring = keyring
         self.http = http
         self.metrics = Metrics()
+        self.trusted_proxies = forwarded.networks(config.trusted_proxies)
         self.directory = Directory(store, keyring, http, config, self.metrics)
         if http.breaker is not None:
             self.metrics.watch_circuits(http.breaker.open_count)
