@@ -96,7 +96,7 @@ def new_mapping(
     except jmespath.exceptions.JMESPathError as exc:
         raise InvalidInput(f"expression is not valid JMESPath: {_first_line(exc)}") from None
     except mapping_limits.Refused as exc:
-        raise InvalidInput(f"expression refused: {exc}") from None
+        raise InvalidInput(str(exc)) from None  # names the rule
     return FieldMapping(
         id=str(uuid.uuid4()),
         tenant_id=tenant_id,

@@ -165,13 +165,14 @@ class _Walker:
         result = self._cost(node, depth + 1)
         if result.a > MAX_GROWTH or result.b > MAX_CONSTANT:
             raise Refused(
-                f"expression could grow its input more than {MAX_GROWTH:g}-fold "
-                "(fan-out such as [@,@,...] or a projection feeding to_string, join or the result)"
+                f"expression could grow its input more than {MAX_GROWTH:g}-fold, or by more than "
+                f"{MAX_CONSTANT:.0f} characters (fan-out such as [@,@,...] or projections feeding "
+                "to_string, join or the result)"
             )
         if result.c > MAX_WORK or result.d > MAX_CONSTANT:
             raise Refused(
-                f"expression could cost more than {MAX_WORK:g} steps per input character "
-                "(fan-out feeding projections, filters, map or sorts)"
+                f"expression could cost more than {MAX_WORK:g} steps per input character, or "
+                f"{MAX_CONSTANT:.0f} steps in all (fan-out feeding projections, filters, map or sorts)"
             )
         return result
 
@@ -226,22 +227,22 @@ class _Walker:
         if kind == "function_expression":
             return self._function(node["value"], children, depth)
         if kind == "expref":
-            raise Refused("&expression is only allowed as the expression argument of map, sort_by, min_by or max_by")
+            raise Refused("expression may use &expr only as the expression argument of map, sort_by, min_by or max_by")
         raise Refused(f"expression uses an unsupported construct ({kind})")
 
     def _function(self, name: str, args: list[dict[str, Any]], depth: int) -> Cost:
         signature = _SIGNATURES.get(name)
         if signature is None:
-            raise Refused(f"unknown function {name}()")
+            raise Refused(f"expression calls an unknown function, {name}()")
         variadic = bool(signature) and signature[-1].get("variadic", False)
         if len(args) < len(signature) or (not variadic and len(args) > len(signature)):
-            raise Refused(f"{name}() takes {len(signature)}{' or more' if variadic else ''} arguments")
+            raise Refused(f"expression calls {name}() with {len(args)} arguments; it takes {len(signature)}{' or more' if variadic else ''}")
         expref_at = _TAKES_EXPREF.get(name)
         costs: list[Cost] = []
         for position, arg in enumerate(args):
             if position == expref_at:
                 if arg["type"] != "expref":
-                    raise Refused(f"argument {position + 1} of {name}() must be an &expression")
+                    raise Refused(f"expression must give {name}() an &expr as argument {position + 1}")
                 costs.append(self.cost(arg["children"][0], depth))
             else:
                 costs.append(self.cost(arg, depth))
@@ -264,7 +265,7 @@ class _Walker:
         if name == "join":
             separator, array = costs
             if separator.a > 0:
-                raise Refused("join() separator must not depend on the payload (use a literal string)")
+                raise Refused("expression must give join() a literal separator (one taken from the payload is repeated per element)")
             factor = 1 + separator.b / 2
             built = Cost(array.a * factor, array.b * factor, 0.0, 0.0)
             return Cost(built.a, built.b, inputs.c + built.a, inputs.d + built.b)
@@ -280,7 +281,7 @@ class _Walker:
                 array.c + (per_element.c + sort) * array.a,
                 array.d + (per_element.c + sort) * array.b + 1,
             )
-        raise Refused(f"function {name}() is not allowed in field mappings")
+        raise Refused(f"expression may not call {name}() in a field mapping")
 
 
 def _literal_size(value: Any) -> int:

@@ -65,12 +65,12 @@ async def create(api: Harness, tenant: Tenant, name: str, expression: str, provi
          "64-fold"),
         (f"sort_by({F8} | {F8}, &to_string(@))", "steps per input character"),
         (f"{F8} | {F8} | [?contains(to_string(@), 'x')] | length(@)", "steps per input character"),
-        ("join(to_string(@), tags)", "separator"),
-        ("&given_name", "&expression"),
-        ("[given_name, &family_name]", "&expression"),
-        ("sort_by(addresses, city)", "must be an &expression"),
+        ("join(to_string(@), tags)", "literal separator"),
+        ("&given_name", "&expr only"),
+        ("[given_name, &family_name]", "&expr only"),
+        ("sort_by(addresses, city)", "an &expr as argument 2"),
         ("no_such_function(@)", "unknown function"),
-        ("length(@, @)", "takes 1 arguments"),
+        ("length(@, @)", "with 2 arguments; it takes 1"),
         # Deep forms: each was a RecursionError (500) in the parser or the interpreter.
         ("(" * 499 + "a" + ")" * 499, "nest at most"),  # 999 characters
         ("!" * 900 + "given_name", "nest at most"),
