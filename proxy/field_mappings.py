@@ -2,17 +2,26 @@
 
 A mapping says "the unified customer's custom field ``name`` comes from
 this JMESPath ``expression`` over the provider's raw payload". Expressions
-are compiled once (validated at creation, cached by text) and evaluated
-per response; one that yields nothing, or fails on the payload's types,
-gives ``null`` for that name, never an error.
+are compiled once (validated at creation, cost-bounded by
+`proxy.mapping_limits`, cached by text) and evaluated per response; one that
+yields nothing, or fails on the payload's types, gives ``null`` for that
+name, never an error.
+
+A field that goes over its evaluation budget (or whose stored expression no
+longer passes the rules) also gives ``null``, and the reason is reported
+beside the body, not in it (``field_mappings`` values stay plain values):
+`problems_header` names each such field once per response in the
+``x-field-mapping-errors`` header, ``name=reason`` pairs, and the request's
+log line carries the same text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import jmespath
 import jmespath.exceptions
@@ -20,6 +29,7 @@ from jmespath.parser import ParsedResult
 
 from providers import registry
 
+from . import mapping_limits
 from .accounts import InvalidInput
 from .clock import now_text
 from .store.records import FieldMapping
@@ -30,9 +40,28 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 _NAME = re.compile(NAME_PATTERN)
 
 
+# Work done between two yields to the event loop while evaluating a page.
+SLICE_WORK = 2_000
+MAX_HEADER_FIELDS = 16
+
+
+class Compiled(NamedTuple):
+    name: str
+    ast: dict[str, Any] | None  # None: the stored expression no longer passes the rules
+
+
 @lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> ParsedResult:
-    return jmespath.compile(expression)
+    """Parse and bound an expression: JMESPathError or Refused if it may not be stored."""
+    mapping_limits.check_nesting(expression)
+    try:
+        parsed = jmespath.compile(expression)
+    except RecursionError:  # a deep form check_nesting does not count, e.g. !!!!...
+        raise mapping_limits.Refused(
+            f"expression must nest at most {mapping_limits.MAX_DEPTH} levels deep"
+        ) from None
+    mapping_limits.check(parsed.parsed)
+    return parsed
 
 
 def new_mapping(
@@ -66,6 +95,8 @@ def new_mapping(
         compile_expression(expression)
     except jmespath.exceptions.JMESPathError as exc:
         raise InvalidInput(f"expression is not valid JMESPath: {_first_line(exc)}") from None
+    except mapping_limits.Refused as exc:
+        raise InvalidInput(str(exc)) from None  # names the rule
     return FieldMapping(
         id=str(uuid.uuid4()),
         tenant_id=tenant_id,
@@ -80,7 +111,7 @@ def new_mapping(
 
 def effective(
     mappings: Iterable[FieldMapping], provider: str, connection_id: str, object: str = "customer"
-) -> list[tuple[str, ParsedResult]]:
+) -> list[Compiled]:
     """The mappings that apply to one connection; per-connection ones win."""
     chosen: dict[str, FieldMapping] = {}
     for mapping in mappings:
@@ -91,17 +122,73 @@ def effective(
         current = chosen.get(mapping.name)
         if current is None or (current.connection_id is None and mapping.connection_id):
             chosen[mapping.name] = mapping
-    return [(name, compile_expression(m.expression)) for name, m in sorted(chosen.items())]
+    return [Compiled(name, _stored(m.expression)) for name, m in sorted(chosen.items())]
 
 
-def evaluate(compiled: list[tuple[str, ParsedResult]], raw: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, expression in compiled:
-        try:
-            values[name] = expression.search(raw)
-        except jmespath.exceptions.JMESPathError:
-            values[name] = None
-    return values
+def _stored(expression: str) -> dict[str, Any] | None:
+    # Rows stored before a rule existed are checked again, not trusted.
+    try:
+        return compile_expression(expression).parsed
+    except (jmespath.exceptions.JMESPathError, mapping_limits.Refused):
+        return None
+
+
+async def evaluate_page(
+    compiled: list[Compiled], raws: list[Any]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each raw payload's custom fields, within one response's budget, and
+    the fields that came back null for a reason (name -> reason).
+
+    Yields to the event loop after every `SLICE_WORK` units of work, so a
+    costly page delays other requests by at most one field's budget."""
+    budget = mapping_limits.Budget()
+    interpreter = mapping_limits.Interpreter()
+    problems: dict[str, str] = {}
+    pages: list[dict[str, Any]] = []
+    since_yield = 0
+    for raw in raws:
+        values: dict[str, Any] = {}
+        for name, ast in compiled:
+            value, reason, work = _evaluate(interpreter, ast, raw, budget)
+            values[name] = value
+            if reason is not None:
+                problems.setdefault(name, reason)
+            since_yield += work
+            if since_yield >= SLICE_WORK:
+                since_yield = 0
+                await asyncio.sleep(0)
+        pages.append(values)
+    return pages, problems
+
+
+def _evaluate(
+    interpreter: mapping_limits.Interpreter, ast: dict[str, Any] | None, raw: Any, budget: mapping_limits.Budget
+) -> tuple[Any, str | None, int]:
+    """(value, reason it is null or None, work done)."""
+    if ast is None:
+        return None, mapping_limits.REFUSED, 1
+    if budget.steps <= 0 or budget.chars <= 0:
+        return None, mapping_limits.RESPONSE_BUDGET, 1
+    meter = mapping_limits.Meter(budget)
+    try:
+        return interpreter.run(ast, raw, meter), None, meter.settle()
+    except jmespath.exceptions.JMESPathError:
+        return None, None, meter.settle()  # the payload's types did not fit: plain null
+    except mapping_limits.OverBudget as exc:
+        return None, exc.reason, meter.settle()
+    except RecursionError:
+        return None, mapping_limits.TOO_DEEP, meter.settle()
+    except (ValueError, TypeError, OverflowError):  # e.g. an integer too long to print
+        return None, mapping_limits.FAILED, meter.settle()
+
+
+def problems_header(problems: dict[str, str]) -> str:
+    """``name=reason, ...`` for the x-field-mapping-errors header (names are slugs)."""
+    names = sorted(problems)
+    text = ", ".join(f"{name}={problems[name]}" for name in names[:MAX_HEADER_FIELDS])
+    if len(names) > MAX_HEADER_FIELDS:
+        text += f", +{len(names) - MAX_HEADER_FIELDS}"
+    return text
 
 
 def _first_line(exc: Exception) -> str:

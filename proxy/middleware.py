@@ -108,6 +108,7 @@ class RequestContextMiddleware:
                     "upstream_status": context.get("upstream_status"),
                     "attempts": context.get("attempts"),
                     "error_code": context.get("error_code"),
+                    "field_mapping_errors": context.get("field_mapping_errors"),
                 },
             )
 

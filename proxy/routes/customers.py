@@ -105,11 +105,26 @@ def provider_rate_limit_headers(state: calls.RateLimitState) -> dict[str, str]:
     return headers
 
 
+async def custom_fields(request: Request, live: LiveConnection, raws: list[Any]) -> list[dict[str, Any]]:
+    """Each payload's custom fields; fields that came back null for a reason
+    are named in a response header and on the request's log line."""
+    compiled = await request.app.state.runtime.directory.mappings_for(live)
+    if not compiled:
+        return [{} for _ in raws]
+    values, problems = await field_mappings.evaluate_page(compiled, raws)
+    if problems:
+        text = field_mappings.problems_header(problems)
+        context = request_context(request.scope)
+        context.setdefault("response_headers", {})["x-field-mapping-errors"] = text
+        context["field_mapping_errors"] = text
+    return values
+
+
 def unified(
-    customer: Any, raw: dict[str, Any], compiled: list[Any], include_remote: bool, shape: shaping.Shape
+    customer: Any, raw: dict[str, Any], values: dict[str, Any], include_remote: bool, shape: shaping.Shape
 ) -> Any:
     """The unified customer with custom fields, remote data and shaping."""
-    customer.field_mappings = field_mappings.evaluate(compiled, raw) if compiled else {}
+    customer.field_mappings = values
     if include_remote:
         customer.remote_data = raw
     if shape.identity:
@@ -128,8 +143,8 @@ async def retrieve_customer(request: Request) -> Response:
     )
     if shape.raw:
         return Response(_encode(raw), media_type="application/json")
-    compiled = await request.app.state.runtime.directory.mappings_for(live)
-    body = unified(customer, raw, compiled, include_remote, shape)
+    [values] = await custom_fields(request, live, [raw])
+    body = unified(customer, raw, values, include_remote, shape)
     return Response(_encode(body), media_type="application/json")
 
 
@@ -148,10 +163,10 @@ async def list_customers(request: Request) -> Response:
     if shape.raw:
         raw_page = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": page.raws}
         return Response(_encode(raw_page), media_type="application/json")
-    compiled = await runtime.directory.mappings_for(live)
+    values = await custom_fields(request, live, page.raws)
     data = [
-        unified(customer, raw, compiled, include_remote, shape)
-        for raw, customer in zip(page.raws, page.customers)
+        unified(customer, raw, fields, include_remote, shape)
+        for raw, customer, fields in zip(page.raws, page.customers, values)
     ]
     if shape.identity:
         body: Any = CustomerPage(prev_cursor=prev_cursor, next_cursor=next_cursor, data=data)

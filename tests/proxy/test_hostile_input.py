@@ -77,6 +77,7 @@ async def test_attack_query_values(world, name, value):
     "`1`", "@", "*", "**", "[?a==`1`] | [0]", "join(',', @)", "to_string(@)", "length(@)",
     "sort_by(addresses, &city)", "a" * 1000, "\u0000", "foo[?bar=='baz' || `true`]",
     "not_null(given_name, family_name)", "reverse(@)", "max_by(addresses, &address_id)",
+    "&given_name", "(" * 499 + "a" + ")" * 499, "!" * 900 + "a", "a" + "[]" * 400,
 ])
 async def test_jmespath_expressions_never_break_reads(world, expression):
     created = await world.api.client.post(
