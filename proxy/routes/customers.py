@@ -117,6 +117,10 @@ def unified(
     return shaping.apply(shape, msgspec.to_builtins(customer))
 
 
+_SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
+
+
+@params.accepts(*_SHAPING)
 async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)
@@ -133,6 +137,7 @@ async def retrieve_customer(request: Request) -> Response:
     return Response(_encode(body), media_type="application/json")
 
 
+@params.accepts(*_SHAPING, "limit", "cursor")
 async def list_customers(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)
