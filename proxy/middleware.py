@@ -96,8 +96,9 @@ class RequestContextMiddleware:
             status = status_holder[0] or 500
             metrics = self.metrics(scope)
             if metrics is not None:
-                metrics.requests.labels(route_path, scope.get("method", ""), str(status)).inc()
-                metrics.latency.labels(route_path).observe(elapsed)
+                method = scope.get("method", "")
+                metrics.requests.labels(route_path, method, str(status)).inc()
+                metrics.latency.labels(route_path, method).observe(elapsed)
             level = logging.DEBUG if route_path in _PROBE_ROUTES and status < 400 else logging.INFO
             access_log.log(
                 level,
