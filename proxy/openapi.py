@@ -60,7 +60,8 @@ _SHAPING = [
     _param("fields", "query", _STRING, "Comma-separated dot paths to keep, e.g. id,email,addresses.city."),
     _param("exclude_fields", "query", _STRING, "Comma-separated dot paths to drop."),
     _param("response_format", "query", {"type": "string", "enum": ["unified", "raw"]},
-           "unified (default) or raw: the provider's payload verbatim."),
+           "unified (default) or raw: the provider's payload verbatim (so not with fields or "
+           "exclude_fields, which name unified fields: 400)."),
 ]
 _REMOTE_QUERY = {
     "name": "remote_query", "in": "query", "style": "deepObject", "explode": True,
