@@ -105,6 +105,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
         port=args.port if args.port is not None else config.port,
         workers=args.workers if args.workers is not None else config.workers,
         log_level=config.log_level.lower(),
+        log_config=logs.server_config(config.log_level, config.log_format),
         access_log=False,
         server_header=False,
         proxy_headers=False,

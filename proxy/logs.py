@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# color_message: uvicorn's ANSI-coloured copy of msg, for its own formatter.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +31,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return msgspec.json.encode(entry).decode()
+        # str() what JSON cannot hold: a log line must never fail to encode.
+        return msgspec.json.encode(entry, enc_hook=str).decode()
 
 
 class TextFormatter(logging.Formatter):
@@ -48,11 +50,39 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def _use_json(fmt: str) -> bool:
+    return fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+
+
 def configure(level: str = "INFO", fmt: str = "auto") -> None:
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.setFormatter(JsonFormatter() if _use_json(fmt) else TextFormatter())
     root = logging.getLogger("shoprelay")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+def server_config(level: str = "INFO", fmt: str = "auto") -> dict[str, Any]:
+    """The ``log_config`` for ``uvicorn.run``: uvicorn's own loggers (startup,
+    shutdown, errors), ours and any library's go through one formatter, so
+    in JSON mode every line is JSON. uvicorn applies it in each worker
+    process it spawns as well, where ``configure`` never ran. The format is
+    decided here, in the parent, so workers agree with it."""
+    formatter = f"{__name__}.{'JsonFormatter' if _use_json(fmt) else 'TextFormatter'}"
+    stderr = {"handlers": ["stderr"], "level": level, "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"shoprelay": {"()": formatter}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "shoprelay", "stream": "ext://sys.stderr"}
+        },
+        "loggers": {
+            "shoprelay": stderr,
+            "uvicorn": stderr,
+            # Our middleware writes the access log; uvicorn's would be a second, plain one.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+    }

@@ -24,6 +24,9 @@ error_log = logging.getLogger("shoprelay.error")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 MAX_PATH_BYTES = 2048
 MAX_QUERY_BYTES = 8192
+# Probes and scrapes (a compose healthcheck every 10 s): DEBUG when they
+# succeed, so they do not bury the requests that matter.
+_PROBE_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 
 def client_address(request: Any) -> str:
@@ -90,11 +93,15 @@ class RequestContextMiddleware:
             route = scope.get("route")
             elapsed = time.perf_counter() - started
             route_path = getattr(route, "path", None) or "unmatched"
+            status = status_holder[0] or 500
             metrics = self.metrics(scope)
             if metrics is not None:
-                metrics.requests.labels(route_path, scope.get("method", ""), str(status_holder[0] or 500)).inc()
-                metrics.latency.labels(route_path).observe(elapsed)
-            access_log.info(
+                method = scope.get("method", "")
+                metrics.requests.labels(route_path, method, str(status)).inc()
+                metrics.latency.labels(route_path, method).observe(elapsed)
+            level = logging.DEBUG if route_path in _PROBE_ROUTES and status < 400 else logging.INFO
+            access_log.log(
+                level,
                 "request",
                 extra={
                     "request_id": request_id,

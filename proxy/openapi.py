@@ -60,7 +60,8 @@ _SHAPING = [
     _param("fields", "query", _STRING, "Comma-separated dot paths to keep, e.g. id,email,addresses.city."),
     _param("exclude_fields", "query", _STRING, "Comma-separated dot paths to drop."),
     _param("response_format", "query", {"type": "string", "enum": ["unified", "raw"]},
-           "unified (default) or raw: the provider's payload verbatim."),
+           "unified (default) or raw: the provider's payload verbatim (so not with fields or "
+           "exclude_fields, which name unified fields: 400)."),
 ]
 _REMOTE_QUERY = {
     "name": "remote_query", "in": "query", "style": "deepObject", "explode": True,
@@ -73,7 +74,8 @@ _TOKEN_HEADER = _param("x-connection-token", "header", _STRING, "The connection 
 
 _PROBLEM = {"application/problem+json": {"schema": ref(Problem)}}
 _ERRORS = {
-    "400": "Invalid parameter or body (`invalid_parameter`, `invalid_request`).",
+    "400": "Invalid parameter or body (`invalid_parameter`, `invalid_request`); a query parameter "
+           "the operation does not list is refused too.",
     "401": "Missing or invalid credentials (`missing_api_key`, `invalid_api_key`, "
            "`missing_connection_token`, `invalid_connection_token`, `invalid_admin_token`).",
     "404": "Not found (`customer_not_found`, `not_found`).",
@@ -194,15 +196,15 @@ def _paths() -> dict[str, Any]:
         "/admin/tenants": {
             "post": _op("createTenant", "Create a tenant", ADMIN, ("201", Tenant), ["400", "401", "404", "413", "503"],
                         body=TenantCreate, tags=a),
-            "get": _op("listTenants", "List tenants", ADMIN, ("200", TenantList), ["401", "404", "503"], tags=a),
+            "get": _op("listTenants", "List tenants", ADMIN, ("200", TenantList), ["400", "401", "404", "503"], tags=a),
         },
         "/admin/tenants/{id}/api-keys": {"post": _op(
             "createApiKey", "Create an API key (shown once)", ADMIN, ("201", ApiKeyWithSecret),
             ["400", "401", "404", "413", "503"], [_ID], ApiKeyCreate, a)},
         "/admin/api-keys/{id}": {"delete": _op(
-            "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), ["401", "404", "503"], [_ID], tags=a)},
-        "/health": {"get": _op("health", "Liveness", [], ("200", Health), [], tags=["operations"])},
-        "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [], ("200", Health), ["503"], tags=["operations"])},
+            "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), ["400", "401", "404", "503"], [_ID], tags=a)},
+        "/health": {"get": _op("health", "Liveness", [], ("200", Health), ["400"], tags=["operations"])},
+        "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [], ("200", Health), ["400", "503"], tags=["operations"])},
         "/metrics": {"get": {
             "operationId": "metrics", "summary": "Prometheus metrics (admin token if "
             "SHOPRELAY_METRICS_REQUIRE_ADMIN=true)", "tags": ["operations"], "parameters": [],
@@ -210,6 +212,7 @@ def _paths() -> dict[str, Any]:
             "responses": {
                 "200": {"description": "Prometheus text format.",
                         "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "400": {"description": _ERRORS["400"], "content": _PROBLEM},
                 "401": {"description": _ERRORS["401"], "content": _PROBLEM},
             },
         }},

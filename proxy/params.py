@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Awaitable, Callable
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keys import secrets
 
 from .problems import invalid_parameter
 
@@ -12,6 +18,53 @@ from .problems import invalid_parameter
 _WHOLE = re.compile(r"^([0-9]{1,9})(?:\.0+)?$")
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+REMOTE_QUERY = "remote_query"
+# The auth headers, sent as query parameters by mistake: say where they go.
+_HEADERS = {"x-api-key", "x-connection-token", "api_key", "connection_token"}
+_SHOWN = 64
+
+
+def accepts(*names: str) -> Callable[[Handler], Handler]:
+    """Declare the query parameters a route reads. Any other one answers 400
+    ``invalid_parameter`` naming it: a filter we do not support
+    (``?email=...``) must fail, not silently return every customer.
+    ``remote_query`` admits the ``remote_query[name]`` family, which
+    shaping validates."""
+    allowed = frozenset(names)
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                refuse_unknown(request.query_params, allowed)
+            return await handler(request)
+
+        checked.query_parameters = allowed  # type: ignore[attr-defined]
+        return checked
+
+    return decorate
+
+
+def refuse_unknown(params: QueryParams, allowed: frozenset[str]) -> None:
+    for name in params.keys():
+        if name in allowed or (REMOTE_QUERY in allowed and name.startswith(REMOTE_QUERY)):
+            continue
+        shown = _shown(name)
+        if name.lower() in _HEADERS:
+            raise invalid_parameter(shown, "credentials go in headers (x-api-key, x-connection-token), not the query")
+        known = ", ".join(sorted(n + "[name]" if n == REMOTE_QUERY else n for n in allowed))
+        raise invalid_parameter(
+            shown, f"unknown parameter; this route reads {known}" if known else "this route takes no query parameters"
+        )
+
+
+def _shown(name: str) -> str:
+    # The name goes back in the error body: never a pasted key or token, and bounded.
+    if name.startswith((secrets.API_KEY_PREFIX, secrets.CONNECTION_TOKEN_PREFIX)):
+        return "(a parameter shaped like a key or token)"
+    return name if len(name) <= _SHOWN else name[:_SHOWN] + "..."
 
 
 def single(params: QueryParams, name: str) -> str | None:

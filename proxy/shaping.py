@@ -54,6 +54,15 @@ def parse(params: QueryParams, remote_query_refusal: Callable[[str], str | None]
     response_format = _single(params, "response_format") or "unified"
     if response_format not in ("unified", "raw"):
         raise invalid_parameter("response_format", "must be unified or raw")
+    if response_format == "raw" and (include is not None or exclude is not None):
+        # Dot paths name unified fields; raw is the provider's record as it
+        # came, so they would be silently ignored: say so instead.
+        name = "fields" if include is not None else "exclude_fields"
+        raise invalid_parameter(
+            name,
+            "selects fields of the unified shape, but response_format=raw returns the provider's "
+            "record verbatim; drop one of the two",
+        )
     return Shape(
         include=include,
         exclude=exclude,

@@ -5,16 +5,18 @@ Disabled (every route answers 404) while the variable is unset.
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts
+from .. import accounts, params
 from ..bodies import ApiKeyCreate, TenantCreate, read_json
 from ..clock import now_text
 from ..middleware import client_address
+from ..params import Handler
 from ..problems import ApiError
 from ..ratelimit import limited
 from ..views import ApiKeyWithSecret, TenantList
@@ -45,8 +47,21 @@ def require_admin(request: Request) -> None:
     )
 
 
+def admin_route(handler: Handler) -> Handler:
+    """The admin token first (the whole surface is 404 while it is unset),
+    then the query check: admin routes read no query parameters."""
+    checked = params.accepts()(handler)
+
+    @functools.wraps(checked)
+    async def guarded(request: Request) -> Response:
+        require_admin(request)
+        return await checked(request)
+
+    return guarded
+
+
+@admin_route
 async def create_tenant(request: Request) -> Response:
-    require_admin(request)
     body = await read_json(request, TenantCreate)
     try:
         tenant = await accounts.create_tenant(request.app.state.runtime.store, body.name)
@@ -55,14 +70,14 @@ async def create_tenant(request: Request) -> Response:
     return json_response(tenant, 201)
 
 
+@admin_route
 async def list_tenants(request: Request) -> Response:
-    require_admin(request)
     tenants = await request.app.state.runtime.store.list_tenants()
     return json_response(TenantList(tenants))
 
 
+@admin_route
 async def create_api_key(request: Request) -> Response:
-    require_admin(request)
     body = await read_json(request, ApiKeyCreate, optional=True)
     try:
         key, secret = await accounts.create_api_key(
@@ -75,8 +90,8 @@ async def create_api_key(request: Request) -> Response:
     return json_response(ApiKeyWithSecret(**msgspec.structs.asdict(key), api_key=secret), 201)
 
 
+@admin_route
 async def revoke_api_key(request: Request) -> Response:
-    require_admin(request)
     runtime = request.app.state.runtime
     key = await runtime.store.revoke_api_key(request.path_params["id"], now_text())
     if key is None:

@@ -65,7 +65,8 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
     record = calls.begin(timeout, live.provider_name)
     context = request_context(request.scope)
     started = time.perf_counter()
-    outcome = "error"
+    # The metric's outcome: "ok" or the error table's code (a bounded set).
+    outcome = "internal_error"
     try:
         # The HTTP layer enforces the deadline per hop; this outer bound only
         # catches work outside it (e.g. waiting for a connection slot).
@@ -75,12 +76,18 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
                 outcome = "ok"
                 return result
     except TimeoutError:
-        raise from_provider_error(
+        error = from_provider_error(
             ProviderTimeout(f"{live.provider.display_name} did not answer in time"), live.provider_name
-        ) from None
+        )
+        outcome = error.code
+        raise error from None
     except ProviderError as exc:
-        outcome = type(exc).__name__
-        raise from_provider_error(exc, live.provider_name) from None
+        error = from_provider_error(exc, live.provider_name)
+        outcome = error.code
+        raise error from None
+    except asyncio.CancelledError:
+        outcome = "cancelled"  # the request went away: not the provider's failure, nor ours
+        raise
     finally:
         metrics = runtime.metrics
         metrics.upstream.labels(live.provider_name, outcome).inc()
@@ -132,6 +139,10 @@ def unified(
     return shaping.apply(shape, msgspec.to_builtins(customer))
 
 
+_SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
+
+
+@params.accepts(*_SHAPING)
 async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)
@@ -148,6 +159,7 @@ async def retrieve_customer(request: Request) -> Response:
     return Response(_encode(body), media_type="application/json")
 
 
+@params.accepts(*_SHAPING, "limit", "cursor")
 async def list_customers(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)

@@ -7,6 +7,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import params
 from ..problems import ApiError
 from ..store import StoreUnavailable
 
@@ -14,10 +15,12 @@ _OK = b'{"status":"ok"}'
 _READY = b'{"status":"ready"}'
 
 
+@params.accepts()
 async def health(request: Request) -> Response:
     return Response(_OK, media_type="application/json")
 
 
+@params.accepts()
 async def ready(request: Request) -> Response:
     runtime = request.app.state.runtime
     try:

@@ -96,6 +96,7 @@ async def _verify(request: Request, provider: str, credentials: Any, settings: A
 # -- connections ---------------------------------------------------------------
 
 
+@params.accepts("verify")
 async def create_connection(request: Request) -> Response:
     owner = await tenant_of(request)
     verify = params.boolean(request.query_params, "verify")
@@ -114,6 +115,7 @@ async def create_connection(request: Request) -> Response:
     return json_response(connection_view(connection, token), 201)
 
 
+@params.accepts("limit", "cursor")
 async def list_connections(request: Request) -> Response:
     owner = await tenant_of(request)
     limit = params.integer(request.query_params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
@@ -124,11 +126,13 @@ async def list_connections(request: Request) -> Response:
     return json_response(ConnectionList([connection_view(c) for c in page], next_cursor))
 
 
+@params.accepts()
 async def get_connection(request: Request) -> Response:
     owner = await tenant_of(request)
     return json_response(connection_view(await own_connection(request, owner)))
 
 
+@params.accepts("verify")
 async def patch_connection(request: Request) -> Response:
     owner = await tenant_of(request)
     verify = params.boolean(request.query_params, "verify")
@@ -196,6 +200,7 @@ async def _stored_credentials(request: Request, connection: Connection) -> Any:
     return msgspec.json.decode(plain)
 
 
+@params.accepts()
 async def rotate_token(request: Request) -> Response:
     owner = await tenant_of(request)
     connection = await own_connection(request, owner)
@@ -208,6 +213,7 @@ async def rotate_token(request: Request) -> Response:
     return json_response(connection_view(await own_connection(request, owner), token))
 
 
+@params.accepts()
 async def delete_connection(request: Request) -> Response:
     owner = await tenant_of(request)
     connection = await own_connection(request, owner)
@@ -236,6 +242,7 @@ def _decode_position(cursor: str | None) -> tuple[str, str] | None:
 # -- field mappings --------------------------------------------------------------
 
 
+@params.accepts()
 async def create_field_mapping(request: Request) -> Response:
     owner = await tenant_of(request)
     body = await read_json(request, FieldMappingCreate)
@@ -268,6 +275,7 @@ async def create_field_mapping(request: Request) -> Response:
     return json_response(mapping, 201)
 
 
+@params.accepts("connection_id")
 async def list_field_mappings(request: Request) -> Response:
     owner = await tenant_of(request)
     connection_id = params.single(request.query_params, "connection_id")
@@ -277,6 +285,7 @@ async def list_field_mappings(request: Request) -> Response:
     return json_response(FieldMappingList(mappings))
 
 
+@params.accepts()
 async def delete_field_mapping(request: Request) -> Response:
     owner = await tenant_of(request)
     runtime = request.app.state.runtime

@@ -1,8 +1,14 @@
-"""GET /metrics: Prometheus text with request, upstream and cache series."""
+"""GET /metrics: Prometheus text with request, upstream and cache series,
+named and labelled by Prometheus conventions (issue 12 item 9)."""
 
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import running_app
+from tests.support import load_fixture, reply, serve
+
+GRAPHQL_PATH = "/admin/api/2026-10/graphql.json"
+SHOPIFY_TOKEN = "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"
 
 
 def samples(text):
@@ -22,10 +28,18 @@ async def test_metrics_count_requests_upstream_calls_and_cache(tmp_path):
         text = (await api.client.get("/metrics")).text
         s = samples(text)
         route = "/ecommerce/customers/{id}"
-        assert s[("shoprelay_requests_total", (("method", "GET"), ("route", route), ("status", "200")))] == 2
-        assert s[("shoprelay_requests_total", (("method", "GET"), ("route", route), ("status", "404")))] == 1
-        assert s[("shoprelay_upstream_calls_total", (("outcome", "ok"), ("provider", "sandbox")))] == 2
-        assert s[("shoprelay_upstream_calls_total", (("outcome", "CustomerNotFound"), ("provider", "sandbox")))] == 1
+        requests = "shoprelay_http_requests_total"
+        assert s[(requests, (("code", "200"), ("method", "GET"), ("route", route)))] == 2
+        assert s[(requests, (("code", "404"), ("method", "GET"), ("route", route)))] == 1
+        duration = "shoprelay_http_request_duration_seconds"
+        assert s[(f"{duration}_count", (("method", "GET"), ("route", route)))] == 3
+        assert s[(f"{duration}_bucket", (("le", "+Inf"), ("method", "GET"), ("route", route)))] == 3
+        assert s[(f"{duration}_sum", (("method", "GET"), ("route", route)))] > 0
+        upstream = "shoprelay_upstream_calls_total"
+        assert s[(upstream, (("outcome", "ok"), ("provider", "sandbox")))] == 2
+        # The error table's code, not a Python class name.
+        assert s[(upstream, (("outcome", "customer_not_found"), ("provider", "sandbox")))] == 1
+        assert s[("shoprelay_upstream_duration_seconds_count", (("provider", "sandbox"),))] == 3
         assert s[("shoprelay_cache_lookups_total", (("cache", "connection"), ("result", "hit")))] == 2
         assert s[("shoprelay_cache_lookups_total", (("cache", "connection"), ("result", "miss")))] == 1
         assert ("shoprelay_circuits_open", ()) in s
@@ -33,8 +47,61 @@ async def test_metrics_count_requests_upstream_calls_and_cache(tmp_path):
         assert tenant.api_key not in text and token not in text
 
 
+async def test_metrics_follow_prometheus_conventions(tmp_path):
+    async with running_app(tmp_path) as api:
+        tenant = await api.tenant()
+        _, token = await api.connection(tenant, "sandbox", {})
+        await api.get_customer(tenant, token, "1")
+        text = (await api.client.get("/metrics")).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    ours = {name: f for name, f in families.items() if name.startswith("shoprelay_")}
+    assert "shoprelay_http_requests" in ours and "shoprelay_http_request_duration_seconds" in ours
+    for name, family in ours.items():
+        # No _created series: Prometheus has no use for them.
+        assert not any(s.name.endswith("_created") for s in family.samples), name
+        if family.type == "counter":
+            assert all(s.name == f"{name}_total" for s in family.samples), name
+        if name.endswith("_seconds"):
+            assert family.type == "histogram" and "seconds" in family.documentation, name
+    assert "_created" not in text
+
+
+async def test_upstream_outcomes_are_the_error_codes(tmp_path):
+    # A real local Shopify GraphQL endpoint, answering as ``mode`` says.
+    mode = {"now": "ok"}
+    answers = {
+        "ok": reply(load_fixture("shopify", "customer.json")),
+        "unavailable": reply(text="Service Unavailable", status=503),
+        "auth": reply(load_fixture("shopify", "error-401.json"), status=401),
+    }
+
+    async def graphql(request):
+        return await answers[mode["now"]](request)
+
+    shop = web.Application()
+    shop.router.add_post(GRAPHQL_PATH, graphql)
+    async with serve(shop) as origin, running_app(tmp_path, retry_attempts=2) as api:
+        tenant = await api.tenant()
+        _, token = await api.connection(
+            tenant, "shopify", {"access_token": SHOPIFY_TOKEN}, {"shop": "metrics", "base_url": origin}
+        )
+        expected = {"ok": 200, "unavailable": 502, "auth": 502}
+        for now, status in expected.items():
+            mode["now"] = now
+            response = await api.get_customer(tenant, token, "544365967")
+            assert response.status_code == status, response.text
+        s = samples((await api.client.get("/metrics")).text)
+    outcomes = {
+        dict(labels)["outcome"]: value
+        for (name, labels), value in s.items()
+        if name == "shoprelay_upstream_calls_total" and dict(labels)["provider"] == "shopify"
+    }
+    assert outcomes == {"ok": 1, "provider_unavailable": 1, "provider_auth_failed": 1}
+    assert s[("shoprelay_upstream_retries_total", (("provider", "shopify"),))] >= 1
+
+
 async def test_metrics_can_require_the_admin_token(tmp_path):
     async with running_app(tmp_path, admin_token="adm-0123456789abcdef", metrics_require_admin=True) as api:
         assert (await api.client.get("/metrics")).status_code == 401
         ok = await api.client.get("/metrics", headers={"Authorization": "Bearer adm-0123456789abcdef"})
-        assert ok.status_code == 200 and "shoprelay_requests_total" in ok.text
+        assert ok.status_code == 200 and "shoprelay_http_requests_total" in ok.text
