@@ -1,7 +1,8 @@
 """What one provider call carries across layers without threading it
-through every signature: the deadline, the provider's name (for the circuit
-breaker), and what happened (attempts, upstream status, the provider's own
-rate-limit state). The proxy opens a :class:`CallRecord` per request."""
+through every signature: the deadline, the provider's name and the store
+(with the origin, the circuit breaker's key), and what happened (attempts,
+upstream status, the provider's own rate-limit state). The proxy opens a
+:class:`CallRecord` per request."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ class RateLimitState(msgspec.Struct, kw_only=True):
 class CallRecord(msgspec.Struct, kw_only=True):
     deadline: float | None = None  # event-loop time
     provider: str = ""
+    # Which store the call is for (the proxy passes the connection id). Several
+    # platforms serve every store from one API host, so the breaker keys on
+    # the store: one merchant's broken store must not pause another's.
+    store: str = ""
     attempts: int = 0
     upstream_status: int | None = None
     rate_limit: RateLimitState | None = None
@@ -45,9 +50,9 @@ def current() -> CallRecord:
     return record
 
 
-def begin(timeout: float | None = None, provider: str = "") -> CallRecord:
+def begin(timeout: float | None = None, provider: str = "", store: str = "") -> CallRecord:
     deadline = asyncio.get_running_loop().time() + timeout if timeout is not None else None
-    record = CallRecord(deadline=deadline, provider=provider)
+    record = CallRecord(deadline=deadline, provider=provider, store=store)
     _current.set(record)
     return record
 

@@ -270,20 +270,24 @@ class UpstreamClient:
         auth: aiohttp.BasicAuth | None,
     ) -> UpstreamResponse:
         record = calls.current()
-        circuit = (record.provider, str(url.origin()))
-        if self.breaker is not None:
-            self.breaker.before(circuit)
+        # One circuit per store and origin (a store's API and token hosts
+        # differ). A call for no named store (a connection being verified
+        # before it exists) has no history to learn from: it bypasses it.
+        breaker = self.breaker if record.store else None
+        circuit = (record.provider, record.store, str(url.origin()))
+        if breaker is not None:
+            breaker.before(circuit)
         try:
             response = await self._exchange(method, url, headers, body, auth, record)
         except (ProviderUnavailable, ProviderTimeout) as exc:
-            if self.breaker is not None and not isinstance(exc, UpstreamBlocked):
-                self.breaker.failure(circuit)
+            if breaker is not None and not isinstance(exc, UpstreamBlocked):
+                breaker.failure(circuit)
             raise
-        if self.breaker is not None:
+        if breaker is not None:
             if response.status >= 500:
-                self.breaker.failure(circuit)
+                breaker.failure(circuit)
             else:
-                self.breaker.success(circuit)
+                breaker.success(circuit)
         record.upstream_status = response.status
         state = calls.rate_limit_from_headers(response.headers)
         if state is not None:

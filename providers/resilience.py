@@ -1,4 +1,4 @@
-"""Retries with full-jitter backoff, and a circuit breaker per upstream.
+"""Retries with full-jitter backoff, and a circuit breaker per store.
 
 Retried: connection failures, 429 and 502/503/504 (never other 4xx, never
 500, never a refused destination), within the call's deadline and a
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable, Hashable, TypeVar
 
 import msgspec
 
@@ -94,7 +94,9 @@ class _Circuit:
 
 
 class CircuitBreaker:
-    """Per (provider, origin). The circuit opens for ``cooldown`` seconds when
+    """Per key: the HTTP layer uses (provider, store, origin), so stores that
+    share an API host (BigCommerce, Wix, Commerce7, Zoho) never pause each
+    other. The circuit opens for ``cooldown`` seconds when
     a store looks down, not merely flaky: after ``threshold`` consecutive
     failures (a dead store with little traffic), or when at least
     ``failure_ratio`` of the ``min_calls`` or more calls of the current
@@ -119,9 +121,9 @@ class CircuitBreaker:
         self.min_calls = min_calls
         self.window = window
         self.max_keys = max_keys
-        self._circuits: dict[tuple[str, str], _Circuit] = {}
+        self._circuits: dict[Hashable, _Circuit] = {}
 
-    def before(self, key: tuple[str, str]) -> None:
+    def before(self, key: Hashable) -> None:
         circuit = self._circuits.get(key)
         if circuit is None or circuit.opened_at is None:
             return
@@ -131,7 +133,7 @@ class CircuitBreaker:
             )
         circuit.probing = True  # half-open: this call is the probe
 
-    def success(self, key: tuple[str, str]) -> None:
+    def success(self, key: Hashable) -> None:
         circuit = self._circuits.get(key)
         if circuit is None:
             return  # a store that never failed needs no state: keeps the table to failing ones
@@ -142,7 +144,7 @@ class CircuitBreaker:
         circuit.opened_at = None
         circuit.probing = False
 
-    def failure(self, key: tuple[str, str]) -> None:
+    def failure(self, key: Hashable) -> None:
         now = time.monotonic()
         circuit = self._circuits.get(key)
         if circuit is None:
@@ -162,7 +164,7 @@ class CircuitBreaker:
             return True
         return circuit.calls >= self.min_calls and circuit.failures >= self.failure_ratio * circuit.calls
 
-    def state(self, key: tuple[str, str]) -> str:
+    def state(self, key: Hashable) -> str:
         circuit = self._circuits.get(key)
         if circuit is None or circuit.opened_at is None:
             return "closed"

@@ -62,7 +62,7 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
         )
     runtime = request.app.state.runtime
     timeout = runtime.config.request_timeout
-    record = calls.begin(timeout, live.provider_name)
+    record = calls.begin(timeout, live.provider_name, live.id)
     context = request_context(request.scope)
     started = time.perf_counter()
     # The metric's outcome: "ok" or the error table's code (a bounded set).
