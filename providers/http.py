@@ -51,7 +51,10 @@ class UpstreamPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_response_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 3
     pool_size: int = 100
-    pool_size_per_host: int = 20
+    # No bound per host: several platforms serve every store from one API
+    # host, where such a bound would be one queue shared by all tenants. The
+    # proxy bounds calls per connection and per tenant instead.
+    pool_size_per_host: int = 0
 
 
 # One answer for a name that does not resolve and for one that resolves to

@@ -42,6 +42,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8080
     workers: int = 1
     connection_concurrency: int = 8
+    tenant_concurrency: int = 32
+    upstream_pool_size: int = 100
     retry_attempts: int = 3
     tenant_rps: float = 200.0
     connection_rps: float = 50.0
@@ -80,6 +82,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ("CACHE_TTL", "cache_ttl", float, 0, 86_400),
             ("CACHE_SIZE", "cache_size", int, 1, 10_000_000),
             ("CONNECTION_CONCURRENCY", "connection_concurrency", int, 1, 1000),
+            ("TENANT_CONCURRENCY", "tenant_concurrency", int, 1, 10_000),
+            ("UPSTREAM_POOL_SIZE", "upstream_pool_size", int, 2, 100_000),
             ("RETRY_ATTEMPTS", "retry_attempts", int, 1, 10),
             ("TENANT_RPS", "tenant_rps", float, 0, 1_000_000),
             ("CONNECTION_RPS", "connection_rps", float, 0, 1_000_000),
@@ -111,6 +115,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("SHOPRELAY_LOG_FORMAT must be auto, json or text")
             values["log_format"] = fmt
         config = cls(**values)  # type: ignore[arg-type]
+        if config.tenant_concurrency >= config.upstream_pool_size:
+            raise ConfigError(
+                "SHOPRELAY_TENANT_CONCURRENCY must be below SHOPRELAY_UPSTREAM_POOL_SIZE, "
+                "or one tenant's hanging stores could hold every upstream socket"
+            )
         if not config.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ConfigError(
                 "SHOPRELAY_DATABASE_URL must start with sqlite:/// or postgresql://"

@@ -41,6 +41,7 @@ from providers.resilience import RetryPolicy
 from . import field_mappings
 from .cache import TTLCache
 from .clock import now_text
+from .concurrency import TenantCalls
 from .config import Config
 from .metrics import Metrics
 from .oauth_store import ConnectionTokenStore
@@ -116,6 +117,7 @@ class Directory:
         self._retry_policy = RetryPolicy(max_attempts=config.retry_attempts)
         self.tenant_limits = Limiter(config.tenant_rps, config.tenant_rps * 2)
         self.connection_limits = Limiter(config.connection_rps, config.connection_rps * 2)
+        self.tenant_calls = TenantCalls(config.tenant_concurrency)
         self.auth_failures = AuthFailureThrottle(
             config.auth_failures_per_minute / 60, config.auth_failures_per_minute
         )

@@ -70,4 +70,5 @@ def upstream_policy(config: Config) -> UpstreamPolicy:
         connect_timeout=config.connect_timeout,
         read_timeout=config.request_timeout,
         max_response_bytes=config.max_response_bytes,
+        pool_size=config.upstream_pool_size,
     )

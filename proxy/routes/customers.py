@@ -51,7 +51,8 @@ def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Sh
 
 async def call_provider(request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]]) -> T:
     """Run one provider call within the request deadline and the
-    connection's concurrency bound; failures become the error table."""
+    connection's and the tenant's concurrency bounds; failures become the
+    error table."""
     if live.status != CONNECTION_ACTIVE:
         raise ApiError(
             502,
@@ -71,7 +72,7 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
         # The HTTP layer enforces the deadline per hop; this outer bound only
         # catches work outside it (e.g. waiting for a connection slot).
         async with asyncio.timeout(timeout + 0.25):
-            async with live.slots:
+            async with live.slots, runtime.directory.tenant_calls.slot(live.tenant_id):
                 result = await call()
                 outcome = "ok"
                 return result
@@ -87,6 +88,9 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
         raise error from None
     except asyncio.CancelledError:
         outcome = "cancelled"  # the request went away: not the provider's failure, nor ours
+        raise
+    except ApiError as error:
+        outcome = error.code  # rate_limited: not sent, the tenant has its bound of calls in flight
         raise
     finally:
         metrics = runtime.metrics

@@ -68,8 +68,11 @@ def _invalid(exc: accounts.InvalidInput) -> ApiError:
     return ApiError(400, "invalid_request", str(exc))
 
 
-async def _verify(request: Request, provider: str, credentials: Any, settings: Any) -> None:
-    """One cheap live call with the given credentials; nothing is stored."""
+async def _verify(
+    request: Request, tenant_id: str, provider: str, credentials: Any, settings: Any
+) -> None:
+    """One cheap live call with the given credentials; nothing is stored. It
+    counts toward the tenant's calls in flight like a read."""
     runtime = request.app.state.runtime
     provider_cls = registry.get(provider)
     instance = provider_cls(credentials, settings, runtime.http, MemoryTokenStore())
@@ -78,7 +81,8 @@ async def _verify(request: Request, provider: str, credentials: Any, settings: A
     calls.begin(runtime.config.request_timeout, provider)
     try:
         async with asyncio.timeout(runtime.config.request_timeout):
-            await instance.verify_credentials()
+            async with runtime.directory.tenant_calls.slot(tenant_id):
+                await instance.verify_credentials()
     except TimeoutError:
         raise from_provider_error(ProviderTimeout(f"{provider} did not answer in time"), provider) from None
     except ProviderAuthFailed as exc:
@@ -107,7 +111,7 @@ async def create_connection(request: Request) -> Response:
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
     if verify:
-        await _verify(request, body.provider, credentials, settings)
+        await _verify(request, owner.tenant_id, body.provider, credentials, settings)
     connection, token = await accounts.create_connection(
         runtime.store, runtime.keyring, owner.tenant_id, body.provider, body.credentials, body.settings
     )
@@ -156,7 +160,7 @@ async def patch_connection(request: Request) -> Response:
     if body.credentials is None and body.settings is not None:
         _same_destination(connection, body.settings)
     if verify:
-        await _verify(request, connection.provider, credentials, settings)
+        await _verify(request, owner.tenant_id, connection.provider, credentials, settings)
     if body.credentials is not None:
         key_id, blob = runtime.keyring.encrypt(
             msgspec.json.encode(credentials), credentials_aad(connection.tenant_id, connection.id)
