@@ -3,8 +3,9 @@
 Providers with a token endpoint (Zoho, Wix OAuth) get a :class:`TokenStore`
 from the proxy, which persists tokens encrypted with the connection. The
 :class:`TokenManager` makes refreshes single-flight per connection: one lock
-per manager (one manager per connection) in this process, plus the store's
-own ``refresh_lock`` for other processes sharing the database.
+per manager, plus the store's own ``refresh_lock`` for every other manager of
+the connection (in this process or another sharing the database), after
+which the stored token is read again before minting.
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ class Directory:
         # the store. Keys are random, so none can exist before it is made.
         self.unknown_keys: TTLCache[str, bool] = TTLCache(UNKNOWN_KEYS_SIZE, UNKNOWN_KEYS_TTL)
         self._throttled_lookups = asyncio.Semaphore(THROTTLED_LOOKUPS)
+        self._loading: dict[tuple[str, str], asyncio.Future[LiveConnection | None]] = {}
         self._last_used: dict[str, str] = {}
         self._last_touched: dict[str, float] = {}
         self._invalidation_cursor = 0
@@ -182,8 +183,7 @@ class Directory:
         live = self.connections.get(digest)
         (self._conn_hit if live is not None else self._conn_miss).inc()
         if live is None:
-            self.store_queries += 1
-            live = await self._load(owner.tenant_id, digest)
+            live = await self._load_once(owner.tenant_id, digest)
             if live is None:
                 raise ApiError(401, "invalid_connection_token", _BAD_TOKEN)
             self.connections.put(digest, live)
@@ -201,7 +201,25 @@ class Directory:
             self.mappings.put(live.tenant_id, tenant)
         return tenant.for_connection(live)
 
+    async def _load_once(self, tenant_id: str, digest: str) -> LiveConnection | None:
+        """Concurrent misses for one connection share one load: one
+        LiveConnection, so one token manager, so a cold burst makes one
+        token request (and one query)."""
+        key = (tenant_id, digest)
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = self._loading[key] = asyncio.ensure_future(self._load(tenant_id, digest))
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        # Shielded: one waiter giving up must not cancel the load for the rest.
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: tuple[str, str], done: "asyncio.Future[LiveConnection | None]") -> None:
+        self._loading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every waiter gave up
+
     async def _load(self, tenant_id: str, digest: str) -> LiveConnection | None:
+        self.store_queries += 1
         found = await self.store.find_connection(tenant_id, digest)
         if found is None:
             return None

@@ -49,10 +49,10 @@ class ConnectionTokenStore:
             callback()
 
     def refresh_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
-        """Held around load-or-mint-and-save. Within one process the
-        TokenManager's own lock already serialises refreshes; this adds the
-        store's cross-process lock: a PostgreSQL advisory lock on the
-        connection, so replicas sharing the database make one token request
-        between them and the second one reads the token the first saved.
-        SQLite's is a no-op (see SQLiteStore.refresh_lock)."""
+        """Held around load-or-mint-and-save. Within one token manager its
+        own lock already serialises refreshes; this adds the store's lock,
+        shared by every manager of the connection in every process (a
+        PostgreSQL advisory lock, a lock row in SQLite), so they make one
+        token request between them and the next one reads the token the
+        first saved."""
         return self._store.refresh_lock(self._connection_id)

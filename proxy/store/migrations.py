@@ -65,6 +65,15 @@ SQLITE: list[str] = [
     CREATE UNIQUE INDEX field_mappings_scope
         ON field_mappings (tenant_id, COALESCE(connection_id, ''), object, provider, name);
     """,
+    # 3: OAuth refresh locks shared by every process on the file (a row per
+    # connection being refreshed; see SQLiteStore.refresh_lock)
+    """
+    CREATE TABLE refresh_locks (
+        connection_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 ]
 
 # PostgreSQL: the same steps, one for one, at the same versions. Timestamps
@@ -129,4 +138,6 @@ POSTGRES: list[str] = [
     CREATE UNIQUE INDEX field_mappings_scope
         ON field_mappings (tenant_id, COALESCE(connection_id, ''), object, provider, name);
     """,
+    # 3: nothing: PostgreSQL's refresh lock is an advisory lock, no table
+    "SELECT 1",
 ]

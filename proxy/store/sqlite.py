@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, AsyncIterator, Callable, TypeVar
 
@@ -38,6 +40,12 @@ from .records import (
 )
 
 T = TypeVar("T")
+
+# OAuth refresh lock: a refresh is one provider token request, bounded by the
+# request deadline; the lease outlasts it, so only a dead holder's row expires.
+_REFRESH_LEASE = 120.0
+_REFRESH_WAIT = 30.0  # seconds to wait for another process's refresh
+_REFRESH_POLL = 0.02
 
 
 def _create_private(path: str) -> None:
@@ -511,11 +519,43 @@ class SQLiteStore(Store):
 
     @contextlib.asynccontextmanager
     async def refresh_lock(self, connection_id: str) -> AsyncIterator[None]:
-        # No cross-process lock: within one process the TokenManager's lock
-        # makes refreshes single-flight; several processes sharing one file
-        # (--workers) may each refresh a connection once. Run PostgreSQL for
-        # single-flight refreshes across processes and replicas.
-        yield
+        """A row in ``refresh_locks``, so every process and every store on
+        the file (``--workers``) refreshes a connection at most once at a
+        time. Taken with short IMMEDIATE transactions and polled, never held
+        as an open transaction: the file's write lock is not kept while the
+        provider answers. A holder that died leaves its row; the row's lease
+        then lets the next refresh take over."""
+        holder = f"{os.getpid()}:{uuid.uuid4().hex}"
+
+        def take(c: sqlite3.Connection) -> bool:
+            now = time.time()
+            c.execute(
+                "DELETE FROM refresh_locks WHERE connection_id = ? AND expires_at < ?",
+                (connection_id, now),
+            )
+            cursor = c.execute(
+                "INSERT OR IGNORE INTO refresh_locks (connection_id, holder, expires_at) VALUES (?, ?, ?)",
+                (connection_id, holder, now + _REFRESH_LEASE),
+            )
+            return cursor.rowcount == 1
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _REFRESH_WAIT
+        while not await self._write(take):
+            if loop.time() >= deadline:
+                raise StoreUnavailable("sqlite: timed out waiting for a token refresh lock")
+            await asyncio.sleep(_REFRESH_POLL)
+        try:
+            yield
+        finally:
+            release = self._write(
+                lambda c: c.execute(
+                    "DELETE FROM refresh_locks WHERE connection_id = ? AND holder = ?",
+                    (connection_id, holder),
+                )
+            )
+            # Shielded: a cancelled refresh must still give the lock back.
+            await asyncio.shield(asyncio.ensure_future(release))
 
 
 def _statements(script: str) -> list[str]:
