@@ -94,6 +94,8 @@ def _json_arg(text: str, what: str) -> Any:
 def cmd_serve(config: Config, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from . import serving
+
     # Fail fast, in this process, on a bad keyring or database, with a clear
     # message rather than a worker traceback.
     load_keyring(config)
@@ -101,14 +103,12 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
     uvicorn.run(
         "proxy.app:create_app",
         factory=True,
-        host=args.host if args.host is not None else config.host,
-        port=args.port if args.port is not None else config.port,
-        workers=args.workers if args.workers is not None else config.workers,
-        log_level=config.log_level.lower(),
-        log_config=logs.server_config(config.log_level, config.log_format),
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
+        **serving.server_options(
+            config,
+            host=args.host if args.host is not None else config.host,
+            port=args.port if args.port is not None else config.port,
+            workers=args.workers if args.workers is not None else config.workers,
+        ),
     )
 
 

@@ -41,6 +41,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    client_read_timeout: float = 10.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 1000
     connection_concurrency: int = 8
     tenant_concurrency: int = 32
     upstream_pool_size: int = 100
@@ -93,6 +96,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ("DB_STATEMENT_TIMEOUT", "db_statement_timeout", float, 0.1, 600),
             ("PORT", "port", int, 1, 65535),
             ("WORKERS", "workers", int, 1, 256),
+            ("CLIENT_READ_TIMEOUT", "client_read_timeout", float, 0.5, 3600),
+            ("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", float, 0.5, 3600),
+            ("MAX_CONNECTIONS", "max_connections", int, 16, 1_000_000),
         ):
             raw = get(name)
             if raw is not None and raw != "":
