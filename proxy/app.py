@@ -8,7 +8,7 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -63,6 +63,7 @@ def create_app(config: Config | None = None) -> Starlette:
             HTTPException: _http_error,
             StoreUnavailable: _store_unavailable,
             InvalidValue: _invalid_value,
+            ClientDisconnect: _client_disconnect,
         },
         lifespan=lifespan,
     )
@@ -99,3 +100,10 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
 
 async def _invalid_value(request: Request, exc: Exception) -> Response:
     return _render(request, ApiError(400, "invalid_request", str(exc)))
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    # The client left, or was closed for sending its body too slowly
+    # (SHOPRELAY_CLIENT_READ_TIMEOUT): its fault, not ours, and nobody reads
+    # this answer; it only keeps the access log honest.
+    return _render(request, ApiError(400, "invalid_request", "the connection closed before the request body arrived"))

@@ -12,7 +12,7 @@ import httpx
 import msgspec
 
 from keys.vault import new_key_text
-from proxy import accounts
+from proxy import accounts, serving
 from proxy.app import create_app
 from proxy.config import Config
 from proxy.runtime import Runtime
@@ -93,10 +93,12 @@ async def served_over_http(tmp_path: pathlib.Path, **overrides: Any) -> AsyncIte
 
     import uvicorn
 
-    app = create_app(make_config(tmp_path, **overrides))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
+    config = make_config(tmp_path, **overrides)
+    app = create_app(config)
+    # Served as `shoprelay serve` serves (its protocol, timeouts and bounds).
+    options = serving.server_options(config, host="127.0.0.1", port=0, workers=1)
+    options["log_level"] = "warning"
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

@@ -24,6 +24,7 @@ from proxy.config import Config, ConfigError
 from tests.harness import TEST_KEYRING
 
 STOP = 30.0  # seconds: generous bounds that only stop a hung test
+ADMIN_TOKEN = "admin-test-token-0123456789abcdefghijkl"
 
 
 def _free_port() -> int:
@@ -46,9 +47,10 @@ def serving(tmp_path, files: int | None = None, **settings: str) -> Iterator[int
         if files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
 
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
         preexec_fn=limit_files,
     )
     try:
@@ -65,6 +67,7 @@ def serving(tmp_path, files: int | None = None, **settings: str) -> Iterator[int
     finally:
         server.terminate()
         server.wait(timeout=STOP)
+        log.close()
 
 
 async def health(port: int) -> int:
@@ -112,12 +115,13 @@ async def test_800_slow_sockets_do_not_stop_health(tmp_path):
 
 
 async def test_silent_half_sent_and_idle_sockets_are_closed(tmp_path):
-    with serving(tmp_path, client_read_timeout="1", keep_alive_timeout="1") as port:
+    with serving(tmp_path, client_read_timeout="1", keep_alive_timeout="1", admin_token=ADMIN_TOKEN) as port:
         async with (
             stalled(port, 1, b"") as silent,
             stalled(port, 1, b"GET /heal") as half_line,
             stalled(port, 1, b"GET /health HTTP/1.1\r\nHost: shoprelay\r\n") as half_head,
-            stalled(port, 1, b"POST /connections HTTP/1.1\r\nHost: shoprelay\r\n"
+            stalled(port, 1, b"POST /admin/tenants HTTP/1.1\r\nHost: shoprelay\r\n"
+                             b"Authorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\n"
                              b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{") as half_body,
             stalled(port, 1, b"GET /health HTTP/1.1\r\nHost: shoprelay\r\n\r\n") as idle,
         ):
@@ -127,6 +131,10 @@ async def test_silent_half_sent_and_idle_sockets_are_closed(tmp_path):
             for readers in (silent, half_line, half_head, half_body, idle):
                 assert await closed_by_server(readers[0])
             assert await health(port) == 200
+    # The body cut short is the client's doing: logged as such, not as our error.
+    log = (tmp_path / "serve.log").read_text()
+    assert '"route":"/admin/tenants","status":400' in log
+    assert '"level":"error"' not in log
 
 
 async def test_an_oversized_request_head_is_refused(tmp_path):
