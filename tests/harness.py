@@ -98,6 +98,7 @@ async def served_over_http(tmp_path: pathlib.Path, **overrides: Any) -> AsyncIte
     # Served as `shoprelay serve` serves (its protocol, timeouts and bounds).
     options = serving.server_options(config, host="127.0.0.1", port=0, workers=1)
     options["log_level"] = "warning"
+    del options["log_config"]  # leave the test process's logging as it is
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))
     task = asyncio.create_task(server.serve())
     try:
