@@ -45,7 +45,7 @@ from .concurrency import TenantCalls
 from .config import Config
 from .metrics import Metrics
 from .oauth_store import ConnectionTokenStore
-from .problems import ApiError
+from .problems import ApiError, credentials_unreadable
 from .ratelimit import AuthFailureThrottle, Limiter, limited
 from .store import Store
 from .store.records import CONNECTION_ACTIVE, Invalidation, KeyOwner
@@ -224,14 +224,20 @@ class Directory:
         if found is None:
             return None
         conn = found.connection
+        key_id = found.credentials.key_id
         try:
             plain = self.keyring.decrypt(
-                found.credentials.key_id, found.credentials.blob, credentials_aad(conn.tenant_id, conn.id)
+                key_id, found.credentials.blob, credentials_aad(conn.tenant_id, conn.id)
             )
+        except DecryptionError:
+            # Our keyring, not the merchant's credentials: never blame the provider.
+            log.error("connection %s: stored credentials under key %r cannot be decrypted", conn.id, key_id)
+            raise credentials_unreadable(key_id, key_id in self.keyring.key_ids) from None
+        try:
             provider_cls = registry.get(conn.provider)
             credentials, settings = provider_cls.parse_config(msgspec.json.decode(plain), conn.settings)
-        except (DecryptionError, registry.UnknownProvider, ConfigurationError, msgspec.DecodeError) as exc:
-            # Operator-side problem (missing key, provider removed): say so in
+        except (registry.UnknownProvider, ConfigurationError, msgspec.DecodeError) as exc:
+            # Operator-side problem (provider removed or changed): say so in
             # the log by connection id, but never which secret.
             log.error("connection %s cannot be loaded: %s", conn.id, type(exc).__name__)
             raise ApiError(

@@ -84,7 +84,8 @@ _ERRORS = {
     "422": "The provider rejected the credentials being verified (`verification_failed`).",
     "429": "Rate limited (`rate_limited`, `provider_rate_limited`); see Retry-After.",
     "502": "Provider failure (`provider_auth_failed`, `provider_unavailable`, `provider_bad_response`).",
-    "503": "The store does not answer (`store_unavailable`).",
+    "503": "The store does not answer (`store_unavailable`), or this server cannot decrypt the"
+           " connection's stored credentials (`credentials_unreadable`).",
     "504": "The provider did not answer in time (`provider_timeout`).",
 }
 

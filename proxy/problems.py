@@ -38,6 +38,7 @@ _TITLES = {
     "provider_timeout": "Provider timeout",
     "provider_bad_response": "Provider sent a bad response",
     "store_unavailable": "Store unavailable",
+    "credentials_unreadable": "Stored credentials unreadable",
     "internal_error": "Internal error",
 }
 
@@ -93,6 +94,22 @@ class ApiError(Exception):
 
 def invalid_parameter(name: str, detail: str) -> ApiError:
     return ApiError(400, "invalid_parameter", f"{name}: {detail}", parameter=name)
+
+
+def credentials_unreadable(key_id: str, in_keyring: bool) -> ApiError:
+    """A stored ciphertext this server cannot decrypt: the operator's
+    keyring is wrong (a key dropped too early, another key file), not the
+    merchant's credentials. Names the key id, never the key."""
+    why = (
+        "this server's key of that id does not decrypt them (a different key under the same id)"
+        if in_keyring else "that key is not in this server's keyring"
+    )
+    return ApiError(
+        503,
+        "credentials_unreadable",
+        f"the connection's stored credentials are encrypted with key {key_id!r}, but {why}; "
+        "the operator must restore the key (see `shoprelay status`)",
+    )
 
 
 def from_provider_error(exc: pe.ProviderError, provider: str) -> ApiError:

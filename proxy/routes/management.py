@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keys import secrets
-from keys.vault import credentials_aad
+from keys.vault import DecryptionError, credentials_aad
 from providers import calls, registry
 from providers.errors import ProviderAuthFailed, ProviderError, ProviderTimeout
 from providers.tokens import MemoryTokenStore
@@ -27,7 +27,7 @@ from .. import accounts, field_mappings, params
 from ..bodies import ConnectionCreate, ConnectionPatch, FieldMappingCreate, read_json
 from ..clock import now_text
 from ..middleware import client_address, request_context
-from ..problems import ApiError, from_provider_error, invalid_parameter
+from ..problems import ApiError, credentials_unreadable, from_provider_error, invalid_parameter
 from ..store import Conflict
 from ..store.records import CONNECTION_ACTIVE, Connection, KeyOwner, Sealed
 from ..views import ConnectionList, ConnectionView, ConnectionWithToken, FieldMappingList
@@ -200,7 +200,12 @@ async def _stored_credentials(request: Request, connection: Connection) -> Any:
     found = await runtime.store.connection_credentials(connection.id)
     if found is None:  # deleted between our read and this one
         raise ApiError(404, "not_found", "no connection has that id")
-    plain = runtime.keyring.decrypt(found.key_id, found.blob, credentials_aad(connection.tenant_id, connection.id))
+    try:
+        plain = runtime.keyring.decrypt(
+            found.key_id, found.blob, credentials_aad(connection.tenant_id, connection.id)
+        )
+    except DecryptionError:
+        raise credentials_unreadable(found.key_id, found.key_id in runtime.keyring.key_ids) from None
     return msgspec.json.decode(plain)
 
 
