@@ -32,6 +32,23 @@ from .records import (
 )
 
 
+# Read-only summaries, the same SQL on every store.
+KEY_ID_COUNTS_SQL = (
+    "SELECT key_id, COUNT(DISTINCT id) FROM ("
+    " SELECT id, credentials_key_id AS key_id FROM connections"
+    " UNION ALL"
+    " SELECT id, oauth_key_id AS key_id FROM connections WHERE oauth_key_id IS NOT NULL"
+    ") AS sealed GROUP BY key_id ORDER BY key_id"
+)
+COUNTS = ("tenants", "active_api_keys", "connections", "field_mappings")
+COUNTS_SQL = (
+    "SELECT (SELECT COUNT(*) FROM tenants),"
+    " (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL),"
+    " (SELECT COUNT(*) FROM connections),"
+    " (SELECT COUNT(*) FROM field_mappings)"
+)
+
+
 class StoreUnavailable(Exception):
     """The database cannot be reached or answered with an error."""
 
@@ -151,6 +168,15 @@ class Store(abc.ABC):
     async def reseal(self, old: SealedRow, new: SealedRow) -> bool:
         """Swap the ciphertexts if the row still holds ``old`` (compare-and-swap,
         so a concurrent credential update is never overwritten)."""
+
+    @abc.abstractmethod
+    async def connections_per_key_id(self) -> dict[str, int]:
+        """How many connections have a ciphertext (credentials or OAuth
+        token) under each key id: what a keyring must hold to read them all."""
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Row counts for ``shoprelay status``, named as in ``COUNTS``."""
 
     # field mappings
     @abc.abstractmethod

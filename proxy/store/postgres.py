@@ -32,7 +32,7 @@ import asyncpg
 import msgspec
 
 from . import migrations
-from .base import Conflict, InvalidValue, Store, StoreUnavailable
+from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, InvalidValue, Store, StoreUnavailable
 from .records import (
     ApiKey,
     Connection,
@@ -571,6 +571,14 @@ class PostgresStore(Store):
             )
         )
         return status == "UPDATE 1"
+
+    async def connections_per_key_id(self) -> dict[str, int]:
+        rows = await self._read(lambda c: c.fetch(KEY_ID_COUNTS_SQL))
+        return {r[0]: r[1] for r in rows}
+
+    async def counts(self) -> dict[str, int]:
+        row = await self._read(lambda c: c.fetchrow(COUNTS_SQL))
+        return dict(zip(COUNTS, row))
 
     # -- field mappings ------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any, AsyncIterator, Callable, TypeVar
 import msgspec
 
 from . import migrations
-from .base import Conflict, Store, StoreUnavailable
+from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, Store, StoreUnavailable
 from .records import (
     ApiKey,
     Connection,
@@ -457,6 +457,14 @@ class SQLiteStore(Store):
             return cursor.rowcount == 1
 
         return await self._write(swap)
+
+    async def connections_per_key_id(self) -> dict[str, int]:
+        rows = await self._run(lambda c: c.execute(KEY_ID_COUNTS_SQL).fetchall())
+        return {r[0]: r[1] for r in rows}
+
+    async def counts(self) -> dict[str, int]:
+        row = await self._run(lambda c: c.execute(COUNTS_SQL).fetchone())
+        return dict(zip(COUNTS, row))
 
     # -- field mappings ------------------------------------------------------
 

@@ -170,3 +170,27 @@ async def test_probe_write_passes_on_a_writable_store_and_leaves_nothing(store):
         await store.probe_write()
     assert await store.migrate() == version
     assert await store.list_tenants() == []
+
+
+async def test_connections_per_key_id_and_counts(store):
+    from keys.vault import new_key_text, parse_keyring
+    from proxy import accounts
+    from proxy.oauth_store import ConnectionTokenStore
+    from providers.tokens import AccessToken
+
+    old, new = parse_keyring(new_key_text("old")), parse_keyring(new_key_text("new"))
+    assert await store.connections_per_key_id() == {}
+    tenant = await accounts.create_tenant(store, "t")
+    await accounts.create_api_key(store, tenant.id, "k")
+    conns = [
+        (await accounts.create_connection(store, ring, tenant.id, "sandbox", {}, {}))[0]
+        for ring in (old, old, new)
+    ]
+    # An OAuth token under another key than the credentials: the row needs both.
+    await ConnectionTokenStore(store, new, tenant.id, conns[0].id).save(
+        AccessToken(access_token="a", expires_at=9e9)
+    )
+    assert await store.connections_per_key_id() == {"old": 2, "new": 2}
+    assert await store.counts() == {
+        "tenants": 1, "active_api_keys": 1, "connections": 3, "field_mappings": 0,
+    }
