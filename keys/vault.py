@@ -61,6 +61,11 @@ class Keyring:
         except InvalidTag:
             raise DecryptionError("ciphertext does not authenticate") from None
 
+    def same_key(self, other: "Keyring", key_id: str) -> bool:
+        """Whether both rings hold the very same key under ``key_id``."""
+        mine, theirs = self._keys.get(key_id), other._keys.get(key_id)
+        return mine is not None and theirs is not None and hmac.compare_digest(mine, theirs)
+
     def derive(self, purpose: bytes) -> bytes:
         """A subkey of the active key for another purpose (e.g. cursor MACs)."""
         return hmac.new(self._keys[self.active_id], purpose, hashlib.sha256).digest()
@@ -84,8 +89,10 @@ def parse_keyring(text: str) -> Keyring:
         key_id, sep, encoded = item.partition(":")
         if not sep:
             raise KeyringError(f"entry {position} is not of the form key_id:base64key")
-        if not _KEY_ID.match(key_id):
-            raise KeyringError(f"entry {position}: key id must be 1-64 of A-Z a-z 0-9 _ . -")
+        try:
+            check_key_id(key_id)
+        except KeyringError as exc:
+            raise KeyringError(f"entry {position}: {exc}") from None
         if key_id in seen:
             raise KeyringError(f"key id {key_id!r} appears twice")
         try:
@@ -99,8 +106,17 @@ def parse_keyring(text: str) -> Keyring:
     return Keyring(entries)
 
 
+def check_key_id(key_id: str) -> str:
+    """``key_id`` if the keyring parser accepts it, else KeyringError."""
+    if not _KEY_ID.fullmatch(key_id):
+        raise KeyringError("key id must be 1-64 of A-Z a-z 0-9 _ . -")
+    return key_id
+
+
 def new_key_text(key_id: str) -> str:
-    """A fresh keyring entry ``id:base64`` (for key files and docs)."""
+    """A fresh keyring entry ``id:base64`` (for key files and docs).
+    Raises KeyringError for an id ``parse_keyring`` would refuse."""
+    check_key_id(key_id)
     return f"{key_id}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
 
 

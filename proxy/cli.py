@@ -1,7 +1,9 @@
 """The ``shoprelay`` command (contract: README "CLI", DESIGN.md).
 
-Create commands print exactly one JSON object on stdout. Failures print one
-line on stderr and exit 1 (2 for usage errors), writing nothing.
+Create commands print exactly one JSON object on stdout. Every command that
+uses the database first says which on stderr (``shoprelay: database ...``;
+``serve`` logs it). Failures print one more line on stderr and exit 1 (2 for
+usage errors), writing nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -19,16 +22,20 @@ import msgspec
 
 from providers import registry
 
-from keys.vault import new_key_text
+from keys.vault import Keyring, KeyringError, check_key_id, new_key_text
 
 from . import accounts, field_mappings, logs, rotation
 from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
-from .config import Config, ConfigError
-from .keyring import load_keyring
+from .config import DATABASE_FILE, Config, ConfigError
+from .keyring import (
+    ENV_NAME, KeyringSource, key_file_path, keyring_source, load_keyring, parse_key_file, read_key_file,
+)
 from .store import Conflict, InvalidValue, Store, StoreUnavailable, open_store
 
 EXIT_FAILURE = 1
+
+log = logging.getLogger("shoprelay.cli")
 
 
 class CliError(Exception):
@@ -44,6 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config = Config.from_env()
         logs.configure(config.log_level, config.log_format)
+        if getattr(args, "uses_database", True):
+            if args.handler is not cmd_serve:  # serve logs it instead
+                _say(f"database {_database_origin(config)}")
+            _note_database_left_behind(config)
         args.handler(config, args)
     except (
         CliError, ConfigError, accounts.InvalidInput, accounts.UnknownTenant, StoreUnavailable, InvalidValue
@@ -54,6 +65,33 @@ def main(argv: list[str] | None = None) -> None:
 def _fail(message: str) -> NoReturn:
     print(f"shoprelay: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)
     raise SystemExit(EXIT_FAILURE)
+
+
+def _say(message: str) -> None:
+    """One line for the operator on stderr (stdout stays machine-readable)."""
+    print(f"shoprelay: {message}", file=sys.stderr)
+
+
+def _database_origin(config: Config) -> str:
+    """Which database, and why that one (never a password)."""
+    if os.environ.get("SHOPRELAY_DATABASE_URL"):
+        return f"{config.database_shown} (SHOPRELAY_DATABASE_URL)"
+    origin = "SHOPRELAY_DATA_DIR" if os.environ.get("SHOPRELAY_DATA_DIR") else "the default data directory"
+    return f"{config.database_shown} ({origin})"
+
+
+def _note_database_left_behind(config: Config) -> None:
+    """Before the data directory, the default database was ./shoprelay.db of
+    whichever folder a command ran from. Point at one found here rather than
+    let it look lost."""
+    if os.environ.get("SHOPRELAY_DATABASE_URL"):
+        return
+    here = os.path.abspath(DATABASE_FILE)
+    if os.path.isfile(here) and here != os.path.abspath(config.sqlite_path):
+        _say(
+            f"note: {here} is not used (the default is now the data directory); to keep it, "
+            f"set SHOPRELAY_DATABASE_URL=sqlite:///{here} or move it and its .key file there"
+        )
 
 
 def _emit(obj: Any) -> None:
@@ -91,15 +129,54 @@ def _json_arg(text: str, what: str) -> Any:
 # -- commands ----------------------------------------------------------------
 
 
+def _serve_keyring(config: Config) -> tuple[Keyring, KeyringSource]:
+    """The keyring serve will use, refused (CliError) if it cannot read every
+    stored credential: better not to start than to answer every read of
+    those connections with an error."""
+    source = keyring_source(config)
+
+    async def run(store: Store) -> Keyring:
+        in_use = await store.connections_per_key_id()
+        if source.kind == "key file" and in_use and read_key_file(source.key_file or "") is None:
+            # A new key file could read none of them: do not make one.
+            raise CliError(
+                f"the database holds {_rows(sum(in_use.values()))} but {ENV_NAME} is not set and "
+                f"there is no key file at {source.key_file}; start serve with the keyring that "
+                "encrypted them"
+            )
+        keyring = load_keyring(config)
+        lacking = {key_id: n for key_id, n in in_use.items() if key_id not in keyring.key_ids}
+        if lacking:
+            raise CliError(
+                f"stored credentials use key ids that the keyring from {source.describe()} lacks: "
+                + ", ".join(f"{key_id!r} ({_rows(n)})" for key_id, n in sorted(lacking.items()))
+                + f"; it holds {_ids(keyring)}. Add the missing keys (after the first), then start again"
+            )
+        return keyring
+
+    return _with_store(run, config), source
+
+
+def _rows(n: int) -> str:
+    return f"{n} connection{'' if n == 1 else 's'}"
+
+
+def _ids(keyring: Keyring) -> str:
+    return ", ".join(repr(key_id) for key_id in keyring.key_ids)
+
+
 def cmd_serve(config: Config, args: argparse.Namespace) -> None:
     import uvicorn
 
     from . import serving
 
-    # Fail fast, in this process, on a bad keyring or database, with a clear
-    # message rather than a worker traceback.
-    load_keyring(config)
-    _with_store(lambda store: store.ping(), config)
+    # Logged, not printed, like everything serve says (JSON lines in production).
+    log.info("database %s", _database_origin(config))
+    # Fail fast, in this process, on a bad keyring or database, or a keyring
+    # that cannot read what is stored, with a clear message rather than a
+    # worker traceback or an error on every read.
+    keyring, source = _serve_keyring(config)
+    log.info("keyring from %s: key ids %s (active %r)", source.describe(), _ids(keyring), keyring.active_id)
     uvicorn.run(
         "proxy.app:create_app",
         factory=True,
@@ -215,18 +292,90 @@ def cmd_field_mappings_delete(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
-    keyring = load_keyring(config)
-    report = _with_store(lambda s: rotation.rotate(s, keyring, args.batch), config)
+    source = keyring_source(config)
+    keyring = load_keyring(config, create=False)  # a brand-new key could read nothing
+    _say(
+        f"keyring from {source.describe()}: key ids {_ids(keyring)}, "
+        f"re-encrypting under {keyring.active_id!r}"
+    )
+    if source.kind == "environment" and config.is_sqlite:
+        _refuse_if_key_file_disagrees(config, keyring)
+
+    async def run(store: Store) -> tuple[rotation.RotationReport, dict[str, int]]:
+        in_use = await store.connections_per_key_id()
+        return await rotation.rotate(store, keyring, args.batch), in_use
+
+    report, in_use = _with_store(run, config)
     _emit(report)
     if report.undecryptable:
+        lacking = sorted(key_id for key_id in in_use if key_id not in keyring.key_ids)
         raise CliError(
-            f"{len(report.undecryptable)} connection(s) use a key that is not in the keyring; "
+            f"{len(report.undecryptable)} connection(s) use a key that is not in the keyring "
+            f"({', '.join(map(repr, lacking)) or 'a different key under a known id'}); "
             "add it back and run again"
         )
 
 
+def _refuse_if_key_file_disagrees(config: Config, keyring: Keyring) -> None:
+    """The variable wins over the key file, so a shell that has it and a
+    ``serve`` that does not use different keyrings. Rotating under a key the
+    key file lacks would leave every row unreadable to such a serve."""
+    path = key_file_path(config)
+    text = read_key_file(path)
+    if text is None:
+        return
+    if not parse_key_file(path, text).same_key(keyring, keyring.active_id):
+        raise CliError(
+            f"refusing to rotate: key {keyring.active_id!r} (first in {ENV_NAME}) is not in the key file "
+            f"{path} beside the database, which a serve started without {ENV_NAME} uses: it could not "
+            f"read what this would write. Put the same keyring in the key file, or move the key file "
+            f"away if serve always gets {ENV_NAME}"
+        )
+
+
+def _key_id(text: str) -> str:
+    try:
+        return check_key_id(text)
+    except KeyringError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_keys_generate(config: Config, args: argparse.Namespace) -> None:
     _emit({"key": new_key_text(args.key_id)})
+
+
+def cmd_status(config: Config, args: argparse.Namespace) -> None:
+    status: dict[str, Any] = {"database": config.database_shown, "data_dir": config.data_dir}
+    keyring: Keyring | None = None
+    about: dict[str, Any] = {}
+    status["keyring"] = about
+    try:
+        source = keyring_source(config)
+        about.update(source=ENV_NAME if source.kind == "environment" else "key file", key_file=source.key_file)
+        if source.kind == "key file" and read_key_file(source.key_file or "") is None:
+            about["error"] = "no key file yet (the first stored connection creates it)"
+        else:
+            keyring = load_keyring(config, create=False)
+            about.update(key_ids=keyring.key_ids, active_key=keyring.active_id)
+    except ConfigError as exc:
+        about["error"] = str(exc)
+    # Status looks; it does not make an empty database where there is none.
+    if config.is_sqlite and not os.path.exists(config.sqlite_path):
+        status.update(exists=False, schema_version=None, counts=None, connections_per_key_id=None)
+        _emit(status)
+        return
+
+    async def run(store: Store) -> None:
+        status.update(exists=True, schema_version=await store.migrate(), counts=await store.counts())
+        in_use = await store.connections_per_key_id()
+        status["connections_per_key_id"] = in_use
+        if keyring is not None:
+            status["unreadable_connections_per_key_id"] = {
+                key_id: n for key_id, n in in_use.items() if key_id not in keyring.key_ids
+            }
+
+    _with_store(run, config)
+    _emit(status)
 
 
 def cmd_providers_list(config: Config, args: argparse.Namespace) -> None:
@@ -243,7 +392,14 @@ def cmd_quickstart(config: Config, args: argparse.Namespace) -> None:
         return tenant, key, api_key, connection, token
 
     tenant, key, api_key, connection, token = _with_store(run, config)
-    base = f"http://{args.host}:{args.port}"
+    host = args.host if args.host is not None else config.host
+    port = args.port if args.port is not None else config.port
+    base = f"http://{_reachable(host)}:{port}"
+    serve = "shoprelay serve"
+    if args.host is not None and args.host != config.host:
+        serve += f" --host {shlex.quote(args.host)}"
+    if args.port is not None and args.port != config.port:
+        serve += f" --port {args.port}"
     curl = (
         f"curl -s -H {shlex.quote('x-api-key: ' + api_key)}"
         f" -H {shlex.quote('x-connection-token: ' + token)}"
@@ -260,8 +416,18 @@ def cmd_quickstart(config: Config, args: argparse.Namespace) -> None:
     print(f"  tenant_id         {tenant.id}")
     print(f"  api_key           {api_key}")
     print(f"  connection_token  {token}\n")
-    print("Start the service (shoprelay serve), then fetch a customer:\n")
+    print(f"Start the service ({serve}), then fetch a customer:\n")
     print(curl)
+
+
+def _reachable(host: str) -> str:
+    """``host`` as a client writes it: an any-address listener is reached on
+    loopback, an IPv6 literal in brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 # -- parser --------------------------------------------------------------------
@@ -278,6 +444,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    sub.add_parser(
+        "status", help="which database and keyring, schema version, counts (JSON)"
+    ).set_defaults(handler=cmd_status)
 
     tenants = sub.add_parser("tenants", help="manage tenants").add_subparsers(metavar="ACTION")
     t_create = tenants.add_parser("create", help="create a tenant")
@@ -335,16 +504,19 @@ def _parser() -> argparse.ArgumentParser:
     k_rotate.add_argument("--batch", type=int, default=500)
     k_rotate.set_defaults(handler=cmd_keys_rotate)
     k_gen = keys_cmd.add_parser("generate", help="print a new keyring entry id:base64key")
-    k_gen.add_argument("--key-id", default="k" + str(int(time.time())))
-    k_gen.set_defaults(handler=cmd_keys_generate)
+    k_gen.add_argument(
+        "--key-id", type=_key_id, default="k" + str(int(time.time())),
+        help="1-64 of A-Z a-z 0-9 _ . - (default k<unix time>)",
+    )
+    k_gen.set_defaults(handler=cmd_keys_generate, uses_database=False)
 
     providers = sub.add_parser("providers", help="available providers").add_subparsers(metavar="ACTION")
-    providers.add_parser("list").set_defaults(handler=cmd_providers_list)
+    providers.add_parser("list").set_defaults(handler=cmd_providers_list, uses_database=False)
 
     quick = sub.add_parser("quickstart", help="create a demo tenant, key and sandbox connection")
     quick.add_argument("--name", default="demo")
-    quick.add_argument("--host", default="127.0.0.1")
-    quick.add_argument("--port", type=int, default=8080)
+    quick.add_argument("--host", help="host of the printed address (default: the one serve uses, $SHOPRELAY_HOST)")
+    quick.add_argument("--port", type=int, help="port of the printed address (default: $SHOPRELAY_PORT or 8080)")
     quick.add_argument("--json", action="store_true", help="print one JSON object")
     quick.set_defaults(handler=cmd_quickstart)
     return parser

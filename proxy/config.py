@@ -25,8 +25,36 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def default_data_dir(env: Mapping[str, str]) -> str:
+    """Where the embedded database (and its key file) live unless
+    SHOPRELAY_DATABASE_URL says otherwise: one place per user, never the
+    folder a command happens to run from. ``SHOPRELAY_DATA_DIR``, else
+    ``$XDG_DATA_HOME/shoprelay``, else ``~/.local/share/shoprelay``."""
+    explicit = env.get("SHOPRELAY_DATA_DIR")
+    if explicit:
+        path = os.path.expanduser(explicit)
+        if not os.path.isabs(path):
+            raise ConfigError("SHOPRELAY_DATA_DIR must be an absolute path")
+        return os.path.normpath(path)
+    xdg = env.get("XDG_DATA_HOME")
+    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore a relative one
+        return os.path.join(os.path.normpath(xdg), "shoprelay")
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".local", "share", "shoprelay")
+
+
+def sqlite_url(path: str) -> str:
+    return "sqlite:///" + path
+
+
+DATABASE_FILE = "shoprelay.db"
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True):
-    database_url: str = "sqlite:///shoprelay.db"
+    data_dir: str = msgspec.field(default_factory=lambda: default_data_dir(os.environ))
+    database_url: str = msgspec.field(
+        default_factory=lambda: sqlite_url(os.path.join(default_data_dir(os.environ), DATABASE_FILE))
+    )
     encryption_keys: str | None = None
     allow_private_networks: bool = False
     admin_token: str | None = None
@@ -61,9 +89,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         env = os.environ if env is None else env
         get = lambda name: env.get(f"SHOPRELAY_{name}")  # noqa: E731
-        values: dict[str, object] = {}
+        values: dict[str, object] = {"data_dir": default_data_dir(env)}
         if get("DATABASE_URL"):
             values["database_url"] = get("DATABASE_URL")
+        else:
+            values["database_url"] = sqlite_url(os.path.join(values["data_dir"], DATABASE_FILE))
         if get("ENCRYPTION_KEYS"):
             values["encryption_keys"] = get("ENCRYPTION_KEYS")
         if get("ADMIN_TOKEN"):
@@ -146,6 +176,31 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def sqlite_path(self) -> str:
         return self.database_url[len("sqlite:///"):]
+
+    @property
+    def database_shown(self) -> str:
+        """The database for messages: a SQLite file as an absolute path, a
+        PostgreSQL URL without its password."""
+        if self.is_sqlite:
+            return sqlite_url(os.path.abspath(self.sqlite_path))
+        return redact_url(self.database_url)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password (in the user part or a ``password=``
+    query parameter, both of which libpq accepts) replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = userinfo.split(":", 1)[0] + ":***@" + hostport
+    query = parts.query
+    if query:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        query = urllib.parse.urlencode(
+            [(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*"
+        )
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _bool(name: str, raw: str | None) -> bool:
