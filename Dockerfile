@@ -16,8 +16,13 @@ RUN pip install . \
     && rm -rf /src \
     && useradd --create-home --home-dir /home/shoprelay --uid 10001 --shell /usr/sbin/nologin shoprelay
 
-# Never root at run time. The home directory is writable (an embedded SQLite
-# database, when no SHOPRELAY_DATABASE_URL is given, lands there).
+# The data directory: an embedded SQLite database and its key file, when no
+# SHOPRELAY_DATABASE_URL is given, live here (mount a volume on it to keep
+# them: docker run -v shoprelay-data:/data ...). Owner-only, like the CLI's.
+RUN install -d -m 0700 -o shoprelay -g shoprelay /data
+ENV SHOPRELAY_DATA_DIR=/data
+
+# Never root at run time.
 USER shoprelay
 WORKDIR /home/shoprelay
 
