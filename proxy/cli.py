@@ -86,7 +86,10 @@ def _note_database_left_behind(config: Config) -> None:
     let it look lost."""
     if os.environ.get("SHOPRELAY_DATABASE_URL"):
         return
-    here = os.path.abspath(DATABASE_FILE)
+    try:
+        here = os.path.abspath(DATABASE_FILE)
+    except OSError:  # the working directory is gone: nothing was left in it
+        return
     if os.path.isfile(here) and here != os.path.abspath(config.sqlite_path):
         _say(
             f"note: {here} is not used (the default is now the data directory); to keep it, "

@@ -40,6 +40,8 @@ def default_data_dir(env: Mapping[str, str]) -> str:
     if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore a relative one
         return os.path.join(os.path.normpath(xdg), "shoprelay")
     home = env.get("HOME") or os.path.expanduser("~")
+    if not os.path.isabs(home):  # no HOME and no passwd entry (some containers)
+        raise ConfigError("no home directory to keep data in: set SHOPRELAY_DATA_DIR")
     return os.path.join(home, ".local", "share", "shoprelay")
 
 
@@ -89,11 +91,17 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         env = os.environ if env is None else env
         get = lambda name: env.get(f"SHOPRELAY_{name}")  # noqa: E731
-        values: dict[str, object] = {"data_dir": default_data_dir(env)}
+        values: dict[str, object] = {}
         if get("DATABASE_URL"):
             values["database_url"] = get("DATABASE_URL")
+            # Not needed then: a data directory that cannot be found is no error.
+            try:
+                values["data_dir"] = default_data_dir(env)
+            except ConfigError:
+                values["data_dir"] = ""
         else:
-            values["database_url"] = sqlite_url(os.path.join(values["data_dir"], DATABASE_FILE))
+            values["data_dir"] = data_dir = default_data_dir(env)
+            values["database_url"] = sqlite_url(os.path.join(data_dir, DATABASE_FILE))
         if get("ENCRYPTION_KEYS"):
             values["encryption_keys"] = get("ENCRYPTION_KEYS")
         if get("ADMIN_TOKEN"):

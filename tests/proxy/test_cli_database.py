@@ -7,6 +7,8 @@ import stat
 import subprocess
 import sys
 
+import pytest
+
 from keys.vault import new_key_text
 
 
@@ -112,3 +114,19 @@ def test_status_says_what_is_where(tmp_path):
     assert other["unreadable_connections_per_key_id"] == {key_id: 1}
     for secret in (demo["api_key"], demo["connection_token"], database.with_suffix(".db.key").read_text()):
         assert secret.strip() not in json.dumps([before, after, other])
+
+
+def test_where_the_default_database_is():
+    from proxy.config import Config, ConfigError
+
+    def url(env):
+        return Config.from_env(env).database_url
+
+    assert url({"HOME": "/h"}) == "sqlite:////h/.local/share/shoprelay/shoprelay.db"
+    assert url({"HOME": "/h", "XDG_DATA_HOME": "/x"}) == "sqlite:////x/shoprelay/shoprelay.db"
+    assert url({"HOME": "/h", "XDG_DATA_HOME": "x"}) == "sqlite:////h/.local/share/shoprelay/shoprelay.db"
+    assert url({"HOME": "/h", "XDG_DATA_HOME": "/x", "SHOPRELAY_DATA_DIR": "/d/"}) == "sqlite:////d/shoprelay.db"
+    with pytest.raises(ConfigError, match="SHOPRELAY_DATA_DIR"):
+        Config.from_env({"HOME": "not-absolute"})
+    # With a database URL the data directory is not needed, so not required.
+    assert url({"HOME": "not-absolute", "SHOPRELAY_DATABASE_URL": "sqlite:///a.db"}) == "sqlite:///a.db"

@@ -411,6 +411,9 @@ def test_cli_flows_log_and_print_no_secret(tmp_path, monkeypatch, capsys, trap):
     new_key = new_key_text("k2")
     secrets.add("cli rotated-to key", new_key.split(":", 1)[1])
     monkeypatch.setenv("SHOPRELAY_ENCRYPTION_KEYS", f"{new_key},{key_file_text}")
+    # The key file gets the same keyring, or rotate refuses (a serve without
+    # the variable would use the file and could not read the result).
+    (tmp_path / "cli.db.key").write_text(f"{new_key},{key_file_text}\n")
     assert json.loads(run("keys", "rotate"))["rotated"] == 2
     run("connections", "delete", zoho["id"])
     run("connections", "list", "--tenant", tenant)
