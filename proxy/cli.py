@@ -52,9 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         config = Config.from_env()
         logs.configure(config.log_level, config.log_format)
         if getattr(args, "uses_database", True):
-            if args.handler is not cmd_serve:  # serve logs it instead
+            if args.handler is cmd_serve:  # serve only logs (JSON lines in production)
+                _note_database_left_behind(config, log.warning)
+            else:
                 _say(f"database {_database_origin(config)}")
-            _note_database_left_behind(config)
+                _note_database_left_behind(config, _say)
         args.handler(config, args)
     except (
         CliError, ConfigError, accounts.InvalidInput, accounts.UnknownTenant, StoreUnavailable, InvalidValue
@@ -80,7 +82,7 @@ def _database_origin(config: Config) -> str:
     return f"{config.database_shown} ({origin})"
 
 
-def _note_database_left_behind(config: Config) -> None:
+def _note_database_left_behind(config: Config, say: Callable[[str], Any]) -> None:
     """Before the data directory, the default database was ./shoprelay.db of
     whichever folder a command ran from. Point at one found here rather than
     let it look lost."""
@@ -91,7 +93,7 @@ def _note_database_left_behind(config: Config) -> None:
     except OSError:  # the working directory is gone: nothing was left in it
         return
     if os.path.isfile(here) and here != os.path.abspath(config.sqlite_path):
-        _say(
+        say(
             f"note: {here} is not used (the default is now the data directory); to keep it, "
             f"set SHOPRELAY_DATABASE_URL=sqlite:///{here} or move it and its .key file there"
         )
