@@ -277,3 +277,18 @@ def test_quickstart_reuses_its_demo_tenant(tmp_path):
     assert db.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0] == 2
     other = one_json(run(tmp_path, "quickstart", "--json", "--name", "other"))
     assert other["tenant_id"] != first["tenant_id"]
+
+
+def test_update_keeps_patch_rules_for_where_credentials_go(tmp_path):
+    """As PATCH: moving stored credentials to another store needs them given again."""
+    tenant = tenant_of(tmp_path)
+    conn = one_json(run(tmp_path, "connections", "create", "--tenant", tenant, "--provider", "woocommerce",
+                        "--credentials", json.dumps(GOOD), "--settings",
+                        json.dumps({"store_url": "https://shop.example.com"}), "--no-verify"))
+    moved = run(tmp_path, "connections", "update", conn["id"], "--no-verify",
+                "--settings", json.dumps({"store_url": "https://evil.example.net"}), check=False)
+    assert moved.returncode == 1 and "give the credentials again" in moved.stderr
+    listed = one_json(run(tmp_path, "connections", "list", "--tenant", tenant))["data"]
+    assert listed[0]["settings"]["store_url"] == "https://shop.example.com"
+    run(tmp_path, "connections", "update", conn["id"], "--no-verify", "--credentials", json.dumps(GOOD),
+        "--settings", json.dumps({"store_url": "https://evil.example.net"}))
