@@ -18,7 +18,7 @@ Hooks, in the order a request meets them:
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
 
 import msgspec
 from yarl import URL
@@ -66,7 +66,10 @@ def is_uuid(value: str) -> bool:
 class CommonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Settings every provider accepts. ``base_url`` replaces the API origin."""
 
-    base_url: str | None = None
+    base_url: Annotated[str | None, msgspec.Meta(description=(
+        "replaces the provider's API origin (scheme://host[:port], no path), e.g. a proxy; "
+        "https and a public address unless private networks are allowed"
+    ))] = None
 
     def __post_init__(self) -> None:
         valid_origin(self.base_url, "base_url")

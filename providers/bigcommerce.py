@@ -46,7 +46,7 @@ https://developer.bigcommerce.com/docs/rest-management/customers
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import msgspec
 
@@ -82,7 +82,9 @@ MAX_ADDRESS_PAGES = 40  # a bound on paging, far above any real address book
 
 
 class BigCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
-    access_token: str
+    access_token: Annotated[str, msgspec.Meta(description=(
+        "API account access token (X-Auth-Token) with the Customers read-only scope"
+    ))]
 
     def __post_init__(self) -> None:
         if not _TOKEN.match(self.access_token):
@@ -90,7 +92,9 @@ class BigCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BigCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    store_hash: str
+    store_hash: Annotated[str, msgspec.Meta(description=(
+        "the store hash, the part after /stores/ in the API path, e.g. abc123"
+    ))]
 
     def __post_init__(self) -> None:
         super().__post_init__()

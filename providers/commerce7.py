@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Callable, Mapping
+from typing import Annotated, Any, Callable, Mapping
 
 import msgspec
 
@@ -114,8 +114,10 @@ _CURSOR = re.compile(r"[\x21-\x7e]{1,1000}")
 
 
 class Commerce7Credentials(msgspec.Struct, forbid_unknown_fields=True):
-    app_id: str
-    app_secret: str
+    app_id: Annotated[str, msgspec.Meta(description=(
+        "the app ID, the first label of {appId}.dev-center.platform.commerce7.com"
+    ))]
+    app_secret: Annotated[str, msgspec.Meta(description="the app's App Secret Key")]
 
     def __post_init__(self) -> None:
         if not self.app_id:
@@ -132,7 +134,9 @@ class Commerce7Credentials(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Commerce7Settings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    tenant: str
+    tenant: Annotated[str, msgspec.Meta(description=(
+        "the tenant ID, the first label of {tenant}.admin.platform.commerce7.com"
+    ))]
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -129,6 +129,21 @@ def address_allowed(address: str, allow_private: bool) -> bool:
     )
 
 
+def guard_refusal(url: URL, allow_private: bool) -> str | None:
+    """Why the guard refuses this http(s) URL before any lookup, or None.
+
+    Shared by every call (``UpstreamClient.check_url``) and by connection
+    creation, so a setting the guard would refuse is refused when it is given,
+    not at the first read. Names resolving to private addresses are only known
+    at connect time (``GuardedResolver``)."""
+    if url.scheme == "http" and not allow_private:
+        return "plain http upstreams are refused; use https"
+    host = (url.host or "").strip("[]")
+    if _is_ip_literal(host) and not address_allowed(host, allow_private):
+        return "the upstream address is not a public address"
+    return None
+
+
 class GuardedResolver(AbstractResolver):
     """Resolves like aiohttp does, then drops addresses the policy refuses."""
 
@@ -216,11 +231,9 @@ class UpstreamClient:
         parsed = url if isinstance(url, URL) else URL(url)
         if parsed.scheme not in ("https", "http") or not parsed.host:
             raise ConfigurationError(f"not an http(s) URL: {parsed.scheme}://...")
-        if parsed.scheme == "http" and not self.policy.allow_private_networks:
-            raise UpstreamBlocked("plain http upstreams are refused; use https")
-        host = parsed.host.strip("[]")
-        if _is_ip_literal(host) and not address_allowed(host, self.policy.allow_private_networks):
-            raise UpstreamBlocked("the upstream address is not a public address")
+        refusal = guard_refusal(parsed, self.policy.allow_private_networks)
+        if refusal is not None:
+            raise UpstreamBlocked(refusal)
         return parsed
 
     async def request(

@@ -32,8 +32,20 @@ _CITIES = [("Rue de Rivoli", "Paris", None, "75001", "FR"),
 
 
 class SandboxSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 250
-    seed: Annotated[str, msgspec.Meta(max_length=64)] = "shoprelay"
+    size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description=(
+        "how many customers the store holds (ids 1..size): an integer 1..1000000"
+    ))] = 250
+    # A seed is as often a number as a word; 42 and "42" give the same store.
+    seed: Annotated[str | int, msgspec.Meta(description=(
+        "text (up to 64 characters) or an integer; another seed generates other customers"
+    ))] = "shoprelay"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.seed, int):
+            self.seed = str(self.seed)
+        if len(self.seed) > 64:
+            raise ValueError("seed must be at most 64 characters")
 
 
 def _pick(seed: bytes, salt: str, options: list[Any]) -> Any:

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import msgspec
 
@@ -151,7 +151,9 @@ VERIFY_COST = 1
 
 
 class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
-    access_token: str
+    access_token: Annotated[str, msgspec.Meta(description=(
+        "Admin API access token of a custom app (shpat_...), with the read_customers scope"
+    ))]
 
     def __post_init__(self) -> None:
         if not _TOKEN.match(self.access_token):
@@ -165,8 +167,10 @@ class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    shop: str
-    api_version: str = DEFAULT_API_VERSION
+    shop: Annotated[str, msgspec.Meta(description="the store's name, or name.myshopify.com")]
+    api_version: Annotated[str, msgspec.Meta(description=(
+        "Admin API release YYYY-MM (MM one of 01, 04, 07, 10), or unstable"
+    ))] = DEFAULT_API_VERSION
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import msgspec
 
@@ -125,9 +125,13 @@ _ADDRESS_TYPES = {"BILLING": "billing", "SHIPPING": "shipping"}
 class WixCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Either ``api_key``, or ``client_id`` + ``client_secret`` (app OAuth)."""
 
-    api_key: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
+    api_key: Annotated[str | None, msgspec.Meta(description=(
+        "an API key with the Read Contacts permission (goes with settings.site_id)"
+    ))] = None
+    client_id: Annotated[str | None, msgspec.Meta(description=(
+        "app OAuth instead of api_key: the app id (goes with client_secret and settings.instance_id)"
+    ))] = None
+    client_secret: Annotated[str | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
 
     def __post_init__(self) -> None:
         oauth_parts = (self.client_id, self.client_secret)
@@ -157,9 +161,13 @@ class WixCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class WixSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     """``site_id`` goes with an API key, ``instance_id`` with app OAuth."""
 
-    site_id: str | None = None
-    instance_id: str | None = None
-    auth_url: str | None = None
+    site_id: Annotated[str | None, msgspec.Meta(description="the site's GUID, with an api_key")] = None
+    instance_id: Annotated[str | None, msgspec.Meta(description=(
+        "the app instance GUID on the site, with app OAuth"
+    ))] = None
+    auth_url: Annotated[str | None, msgspec.Meta(description=(
+        "replaces the OAuth token endpoint's origin (https://www.wixapis.com)"
+    ))] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

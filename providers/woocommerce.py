@@ -66,7 +66,7 @@ woocommerce/woocommerce ``class-wc-rest-customers-v1-controller.php`` (route
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 from urllib.parse import urlsplit
 
 import msgspec
@@ -104,8 +104,10 @@ _URL_TEXT = re.compile(r"[^\s\x00-\x1f\x7f]{1,2048}")
 
 
 class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
-    consumer_key: str
-    consumer_secret: str
+    consumer_key: Annotated[str, msgspec.Meta(description=(
+        "REST API consumer key (ck_...) with Read access: WooCommerce > Settings > Advanced > REST API"
+    ))]
+    consumer_secret: Annotated[str, msgspec.Meta(description="the consumer secret (cs_...) shown with the key")]
 
     def __post_init__(self) -> None:
         if not self.consumer_key:
@@ -127,7 +129,9 @@ class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class WooCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    store_url: str
+    store_url: Annotated[str, msgspec.Meta(description=(
+        "the WordPress site URL, https, may include a sub-directory, e.g. https://example.com/shop"
+    ))]
 
     def __post_init__(self) -> None:
         super().__post_init__()

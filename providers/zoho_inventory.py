@@ -107,7 +107,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
 import msgspec
 
@@ -182,9 +182,11 @@ def api_origin(data_center: str) -> str:
 
 
 class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    client_id: str
-    client_secret: str
-    refresh_token: str
+    client_id: Annotated[str, msgspec.Meta(description="OAuth client id (Zoho API Console, e.g. a Self Client)")]
+    client_secret: Annotated[str, msgspec.Meta(description="OAuth client secret")]
+    refresh_token: Annotated[str, msgspec.Meta(description=(
+        "a refresh token with the ZohoInventory.contacts.READ scope"
+    ))]
 
     def __post_init__(self) -> None:
         for field in ("client_id", "client_secret", "refresh_token"):
@@ -196,9 +198,13 @@ class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_on
 
 
 class ZohoInventorySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    organization_id: str
-    data_center: str
-    auth_url: str | None = None
+    organization_id: Annotated[str, msgspec.Meta(description="the numeric Zoho Inventory organization ID")]
+    data_center: Annotated[str, msgspec.Meta(description=(
+        f"the account's data centre: {', '.join(DATA_CENTERS)}"
+    ))]
+    auth_url: Annotated[str | None, msgspec.Meta(description=(
+        "replaces the accounts server's origin (the token endpoint)"
+    ))] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

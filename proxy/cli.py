@@ -3,28 +3,32 @@
 Create commands print exactly one JSON object on stdout. Every command that
 uses the database first says which on stderr (``shoprelay: database ...``;
 ``serve`` logs it). Failures print one more line on stderr and exit 1 (2 for
-usage errors), writing nothing.
+usage errors, 3 when the tenant, key, connection or mapping named does not
+exist or is already revoked/deleted), writing nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import shlex
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Awaitable, Callable, NoReturn
 
 import msgspec
 
-from providers import registry
+from providers import catalog, registry
+from providers.errors import ProviderError
 
 from keys.vault import Keyring, KeyringError, check_key_id, new_key_text
 
-from . import accounts, field_mappings, logs, rotation
+from . import accounts, field_mappings, logs, rotation, verification
 from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
 from .config import DATABASE_FILE, Config, ConfigError
@@ -32,14 +36,20 @@ from .keyring import (
     ENV_NAME, KeyringSource, key_file_path, keyring_source, load_keyring, parse_key_file, read_key_file,
 )
 from .store import Conflict, InvalidValue, Store, StoreUnavailable, open_store
+from .views import ConnectionView
 
 EXIT_FAILURE = 1
+EXIT_GONE = 3  # the thing named is not there (unknown, or already revoked/deleted)
 
 log = logging.getLogger("shoprelay.cli")
 
 
 class CliError(Exception):
     pass
+
+
+class Gone(CliError):
+    """Exits EXIT_GONE: scripts can tell "already done" from a failure."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,15 +68,15 @@ def main(argv: list[str] | None = None) -> None:
                 _say(f"database {_database_origin(config)}")
                 _note_database_left_behind(config, _say)
         args.handler(config, args)
-    except (
-        CliError, ConfigError, accounts.InvalidInput, accounts.UnknownTenant, StoreUnavailable, InvalidValue
-    ) as exc:
+    except (Gone, accounts.UnknownTenant, accounts.UnknownConnection) as exc:
+        _fail(str(exc), EXIT_GONE)
+    except (CliError, ConfigError, accounts.InvalidInput, StoreUnavailable, InvalidValue) as exc:
         _fail(str(exc))
 
 
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     print(f"shoprelay: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)
-    raise SystemExit(EXIT_FAILURE)
+    raise SystemExit(code)
 
 
 def _say(message: str) -> None:
@@ -121,6 +131,17 @@ def _with_store(fn: Callable[[Store], Awaitable[Any]], config: Config) -> Any:
 
 
 def _json_arg(text: str, what: str) -> Any:
+    """JSON given inline, or ``@FILE`` / ``-`` (stdin): secrets read from a
+    file or a pipe stay out of shell history and ``ps``."""
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise CliError(f"{what}: cannot read {text[1:]!r}: {reason}") from None
     # Bounded before parsing: json.loads recurses, and deep nesting would be
     # a RecursionError traceback instead of one line.
     if json_too_deep(text.encode("utf-8", "surrogateescape")):
@@ -128,7 +149,40 @@ def _json_arg(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        # Position only: the text may be a secret.
         raise CliError(f"{what} is not valid JSON ({exc.msg} at position {exc.pos})") from None
+
+
+def _connection_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(credentials, settings) from the command line; None for one not given."""
+    if args.credentials == "-" and args.settings == "-":
+        raise CliError("only one of --credentials and --settings can be read from stdin")
+    credentials = _json_arg(args.credentials, "--credentials") if args.credentials is not None else None
+    settings = _json_arg(args.settings, "--settings") if args.settings is not None else None
+    return credentials, settings
+
+
+def _verifier(config: Config, http: Any) -> accounts.Verifier:
+    """The API's ?verify=true check, failing as a one-line CliError."""
+
+    async def run(provider: str, credentials: msgspec.Struct, settings: msgspec.Struct) -> None:
+        try:
+            await verification.verify(http, provider, credentials, settings, config.request_timeout)
+        except ProviderError as exc:
+            problem = verification.problem(exc, provider)
+            raise CliError(
+                f"verification failed ({problem.code}): {problem.detail}; nothing was written "
+                "(--no-verify skips the live check)"
+            ) from None
+
+    return run
+
+
+async def _existing_connection(store: Store, connection_id: str) -> Any:
+    connection = await store.get_connection(connection_id)
+    if connection is None:
+        raise Gone(f"no connection has id {connection_id!r}")
+    return connection
 
 
 # -- commands ----------------------------------------------------------------
@@ -222,23 +276,64 @@ def cmd_api_keys_list(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_api_keys_revoke(config: Config, args: argparse.Namespace) -> None:
-    key = _with_store(lambda s: s.revoke_api_key(args.key_id, now_text()), config)
+    at = now_text()
+    key = _with_store(lambda s: s.revoke_api_key(args.key_id, at), config)
     if key is None:
-        raise CliError(f"no API key has id {args.key_id!r}")
+        raise Gone(f"no API key has id {args.key_id!r}")
+    if key.revoked_at != at:
+        raise Gone(f"API key {args.key_id!r} was already revoked at {key.revoked_at}")
     _emit({"id": key.id, "revoked_at": key.revoked_at})
 
 
 def cmd_connections_create(config: Config, args: argparse.Namespace) -> None:
-    credentials = _json_arg(args.credentials, "--credentials")
-    settings = _json_arg(args.settings, "--settings") if args.settings else {}
+    credentials, settings = _connection_args(args)
     # Validate before touching the keyring or the store: bad input writes nothing.
-    accounts.validate_connection_input(args.provider, credentials, settings)
+    parsed_credentials, parsed_settings = accounts.validate_connection_input(
+        args.provider, credentials, settings or {}, allow_private_networks=config.allow_private_networks
+    )
 
     async def run(store: Store) -> Any:
         await accounts.require_tenant(store, args.tenant)
+        if args.verify:
+            async with verification.upstream_client(config) as http:
+                await _verifier(config, http)(args.provider, parsed_credentials, parsed_settings)
         keyring = load_keyring(config)  # only now: may create the key file
         return await accounts.create_connection(
-            store, keyring, args.tenant, args.provider, credentials, settings
+            store, keyring, args.tenant, args.provider, credentials, settings or {}
+        )
+
+    connection, token = _with_store(run, config)
+    _emit({"id": connection.id, "connection_token": token, "provider": connection.provider})
+
+
+def cmd_connections_update(config: Config, args: argparse.Namespace) -> None:
+    credentials, settings = _connection_args(args)
+    if credentials is None and settings is None:
+        raise CliError("give --credentials and/or --settings")
+
+    async def run(store: Store) -> Any:
+        connection = await _existing_connection(store, args.connection_id)
+        keyring = load_keyring(config)
+        async with contextlib.AsyncExitStack() as stack:
+            verify = None
+            if args.verify:
+                http = await stack.enter_async_context(verification.upstream_client(config))
+                verify = _verifier(config, http)
+            try:
+                return await accounts.update_connection(
+                    store, keyring, connection, credentials, settings,
+                    allow_private_networks=config.allow_private_networks, verify=verify,
+                )
+            except accounts.UnreadableCredentials as exc:
+                raise CliError(f"{exc}; or give --credentials anew") from None
+
+    _emit(ConnectionView.of(_with_store(run, config)))
+
+
+def cmd_connections_rotate_token(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        return await accounts.rotate_connection_token(
+            store, await _existing_connection(store, args.connection_id)
         )
 
     connection, token = _with_store(run, config)
@@ -255,7 +350,7 @@ def cmd_connections_list(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_connections_delete(config: Config, args: argparse.Namespace) -> None:
     if not _with_store(lambda s: s.delete_connection(args.connection_id), config):
-        raise CliError(f"no connection has id {args.connection_id!r}")
+        raise Gone(f"no connection has id {args.connection_id!r}")
     _emit({"id": args.connection_id, "deleted": True})
 
 
@@ -266,7 +361,7 @@ def cmd_field_mappings_create(config: Config, args: argparse.Namespace) -> None:
         if args.connection:
             connection = await store.get_connection(args.connection)
             if connection is None or connection.tenant_id != args.tenant:
-                raise CliError(f"no connection has id {args.connection!r} for that tenant")
+                raise Gone(f"no connection has id {args.connection!r} for that tenant")
             connection_provider = connection.provider
         mapping = field_mappings.new_mapping(
             args.tenant, name=args.name, object=args.object, provider=args.provider,
@@ -292,7 +387,7 @@ def cmd_field_mappings_list(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_field_mappings_delete(config: Config, args: argparse.Namespace) -> None:
     if not _with_store(lambda s: s.delete_field_mapping(args.tenant, args.mapping_id), config):
-        raise CliError(f"no field mapping has id {args.mapping_id!r} for that tenant")
+        raise Gone(f"no field mapping has id {args.mapping_id!r} for that tenant")
     _emit({"id": args.mapping_id, "deleted": True})
 
 
@@ -384,14 +479,14 @@ def cmd_status(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_providers_list(config: Config, args: argparse.Namespace) -> None:
-    _emit({"data": registry.names()})
+    _emit({"data": [catalog.describe(registry.get(name)) for name in registry.names()]})
 
 
 def cmd_quickstart(config: Config, args: argparse.Namespace) -> None:
     keyring = load_keyring(config)
 
     async def run(store: Store) -> Any:
-        tenant = await accounts.create_tenant(store, args.name)
+        tenant = await accounts.tenant_named(store, args.name)
         key, api_key = await accounts.create_api_key(store, tenant.id, "quickstart")
         connection, token = await accounts.create_connection(store, keyring, tenant.id, "sandbox", {}, {})
         return tenant, key, api_key, connection, token
@@ -416,7 +511,7 @@ def cmd_quickstart(config: Config, args: argparse.Namespace) -> None:
             "connection_id": connection.id, "connection_token": token, "curl": curl,
         })
         return
-    print("Created a demo tenant, an API key and a sandbox connection.")
+    print(f"Demo tenant {args.name!r} (reused if it existed), a new API key and a new sandbox connection.")
     print("The key and token are shown once; keep them somewhere safe.\n")
     print(f"  tenant_id         {tenant.id}")
     print(f"  api_key           {api_key}")
@@ -438,8 +533,22 @@ def _reachable(host: str) -> str:
 # -- parser --------------------------------------------------------------------
 
 
+def _version() -> str:
+    try:
+        return version("shoprelay")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown"
+
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shoprelay", description="Unified e-commerce API")
+    parser = argparse.ArgumentParser(
+        prog="shoprelay",
+        description="Unified e-commerce API",
+        epilog="Exit status: 0 done, 1 failed, 2 usage error, 3 the tenant, key, connection or "
+        "mapping named does not exist or is already revoked/deleted.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the HTTP service")
@@ -453,73 +562,98 @@ def _parser() -> argparse.ArgumentParser:
         "status", help="which database and keyring, schema version, counts (JSON)"
     ).set_defaults(handler=cmd_status)
 
+    tenant_help = "the tenant's id (from tenants create or tenants list)"
     tenants = sub.add_parser("tenants", help="manage tenants").add_subparsers(metavar="ACTION")
     t_create = tenants.add_parser("create", help="create a tenant")
-    t_create.add_argument("--name", required=True)
+    t_create.add_argument("--name", required=True, help="a display name, e.g. the company")
     t_create.set_defaults(handler=cmd_tenants_create)
     tenants.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenants_list)
 
     keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(metavar="ACTION")
     k_create = keys.add_parser("create", help="create an API key (printed once)")
-    k_create.add_argument("--tenant", required=True)
-    k_create.add_argument("--name")
+    k_create.add_argument("--tenant", required=True, help=tenant_help)
+    k_create.add_argument("--name", help="a label to tell keys apart, e.g. prod")
     k_create.set_defaults(handler=cmd_api_keys_create)
     k_list = keys.add_parser("list", help="list a tenant's keys (never the secrets)")
-    k_list.add_argument("--tenant", required=True)
+    k_list.add_argument("--tenant", required=True, help=tenant_help)
     k_list.set_defaults(handler=cmd_api_keys_list)
-    k_revoke = keys.add_parser("revoke", help="revoke a key")
-    k_revoke.add_argument("key_id")
+    k_revoke = keys.add_parser("revoke", help="revoke a key; it stops working at once")
+    k_revoke.add_argument("key_id", help="the key's id (from api-keys list), not the key itself")
     k_revoke.set_defaults(handler=cmd_api_keys_revoke)
 
+    json_help = (
+        "a JSON object, inline, or @FILE to read it from a file, or - to read it from stdin "
+        "(keeps secrets out of shell history and ps); see providers list"
+    )
+    no_verify_help = "store without the live check (by default one call to the store must succeed)"
+    connection_help = "the connection's id (from connections list), not its token"
     conns = sub.add_parser("connections", help="manage connections").add_subparsers(metavar="ACTION")
     c_create = conns.add_parser("create", help="link a store (token printed once)")
-    c_create.add_argument("--tenant", required=True)
-    c_create.add_argument("--provider", required=True)
-    c_create.add_argument("--credentials", required=True, help="JSON object")
-    c_create.add_argument("--settings", help="JSON object")
+    c_create.add_argument("--tenant", required=True, help=tenant_help)
+    c_create.add_argument("--provider", required=True, help="a provider name (see providers list)")
+    c_create.add_argument("--credentials", required=True, help="the provider's credentials: " + json_help, metavar="JSON")
+    c_create.add_argument("--settings", help="the provider's settings: " + json_help, metavar="JSON")
+    c_create.add_argument("--no-verify", dest="verify", action="store_false", help=no_verify_help)
     c_create.set_defaults(handler=cmd_connections_create)
+    c_update = conns.add_parser(
+        "update", help="replace a connection's credentials and/or settings (the token stays)"
+    )
+    c_update.add_argument("connection_id", help=connection_help)
+    c_update.add_argument("--credentials", help="new credentials (else the stored ones): " + json_help, metavar="JSON")
+    c_update.add_argument("--settings", help="new settings, replacing all of them: " + json_help, metavar="JSON")
+    c_update.add_argument("--no-verify", dest="verify", action="store_false", help=no_verify_help)
+    c_update.set_defaults(handler=cmd_connections_update)
+    c_rotate = conns.add_parser(
+        "rotate-token", help="print a new connection token (once); the old one stops working"
+    )
+    c_rotate.add_argument("connection_id", help=connection_help)
+    c_rotate.set_defaults(handler=cmd_connections_rotate_token)
     c_list = conns.add_parser("list", help="list a tenant's connections (never the secrets)")
-    c_list.add_argument("--tenant", required=True)
+    c_list.add_argument("--tenant", required=True, help=tenant_help)
     c_list.set_defaults(handler=cmd_connections_list)
     c_delete = conns.add_parser("delete", help="delete a connection; its token stops working")
-    c_delete.add_argument("connection_id")
+    c_delete.add_argument("connection_id", help=connection_help)
     c_delete.set_defaults(handler=cmd_connections_delete)
 
     fm = sub.add_parser("field-mappings", help="custom fields").add_subparsers(metavar="ACTION")
     fm_create = fm.add_parser("create", help="map a custom field to a JMESPath expression")
-    fm_create.add_argument("--tenant", required=True)
-    fm_create.add_argument("--name", required=True)
-    fm_create.add_argument("--provider", required=True)
-    fm_create.add_argument("--expression", required=True)
-    fm_create.add_argument("--object", default="customer")
-    fm_create.add_argument("--connection", help="override for one connection only")
+    fm_create.add_argument("--tenant", required=True, help=tenant_help)
+    fm_create.add_argument("--name", required=True, help="the field's name in field_mappings")
+    fm_create.add_argument("--provider", required=True, help="the provider whose remote_data it reads")
+    fm_create.add_argument(
+        "--expression", required=True, help="JMESPath over the provider's raw customer (remote_data)"
+    )
+    fm_create.add_argument("--object", default="customer", help="the unified object (default customer)")
+    fm_create.add_argument("--connection", help="a connection id: override for that connection only")
     fm_create.set_defaults(handler=cmd_field_mappings_create)
     fm_list = fm.add_parser("list", help="a tenant's custom fields")
-    fm_list.add_argument("--tenant", required=True)
+    fm_list.add_argument("--tenant", required=True, help=tenant_help)
     fm_list.set_defaults(handler=cmd_field_mappings_list)
     fm_delete = fm.add_parser("delete", help="delete a custom field")
-    fm_delete.add_argument("--tenant", required=True)
-    fm_delete.add_argument("mapping_id")
+    fm_delete.add_argument("--tenant", required=True, help=tenant_help)
+    fm_delete.add_argument("mapping_id", help="the mapping's id (from field-mappings list)")
     fm_delete.set_defaults(handler=cmd_field_mappings_delete)
 
     keys_cmd = sub.add_parser("keys", help="credential encryption keys").add_subparsers(metavar="ACTION")
     k_rotate = keys_cmd.add_parser(
         "rotate", help="re-encrypt every credential under the first key of the keyring"
     )
-    k_rotate.add_argument("--batch", type=int, default=500)
+    k_rotate.add_argument("--batch", type=int, default=500, help="connections re-encrypted per transaction")
     k_rotate.set_defaults(handler=cmd_keys_rotate)
     k_gen = keys_cmd.add_parser("generate", help="print a new keyring entry id:base64key")
     k_gen.add_argument(
         "--key-id", type=_key_id, default="k" + str(int(time.time())),
-        help="1-64 of A-Z a-z 0-9 _ . - (default k<unix time>)",
+        help="the entry's id: 1-64 of A-Z a-z 0-9 _ . - (default k<unix time>)",
     )
     k_gen.set_defaults(handler=cmd_keys_generate, uses_database=False)
 
     providers = sub.add_parser("providers", help="available providers").add_subparsers(metavar="ACTION")
-    providers.add_parser("list").set_defaults(handler=cmd_providers_list, uses_database=False)
+    providers.add_parser(
+        "list", help="each provider's credentials and settings, one line of help each (JSON)"
+    ).set_defaults(handler=cmd_providers_list, uses_database=False)
 
     quick = sub.add_parser("quickstart", help="create a demo tenant, key and sandbox connection")
-    quick.add_argument("--name", default="demo")
+    quick.add_argument("--name", default="demo", help="the demo tenant's name, reused if it exists")
     quick.add_argument("--host", help="host of the printed address (default: the one serve uses, $SHOPRELAY_HOST)")
     quick.add_argument("--port", type=int, help="port of the printed address (default: $SHOPRELAY_PORT or 8080)")
     quick.add_argument("--json", action="store_true", help="print one JSON object")

@@ -8,7 +8,6 @@ creation or rotation.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from typing import Any
@@ -17,19 +16,14 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keys import secrets
-from keys.vault import DecryptionError, credentials_aad
-from providers import calls, registry
-from providers.errors import ProviderAuthFailed, ProviderError, ProviderTimeout
-from providers.tokens import MemoryTokenStore
+from providers.errors import ProviderError
 
-from .. import accounts, field_mappings, params
+from .. import accounts, field_mappings, params, verification
 from ..bodies import ConnectionCreate, ConnectionPatch, FieldMappingCreate, read_json
-from ..clock import now_text
 from ..middleware import client_address, request_context
-from ..problems import ApiError, credentials_unreadable, from_provider_error, invalid_parameter
+from ..problems import ApiError, credentials_unreadable, invalid_parameter
 from ..store import Conflict
-from ..store.records import CONNECTION_ACTIVE, Connection, KeyOwner, Sealed
+from ..store.records import Connection, KeyOwner
 from ..views import ConnectionList, ConnectionView, ConnectionWithToken, FieldMappingList
 
 _encode = msgspec.json.Encoder().encode
@@ -68,33 +62,21 @@ def _invalid(exc: accounts.InvalidInput) -> ApiError:
     return ApiError(400, "invalid_request", str(exc))
 
 
-async def _verify(
-    request: Request, tenant_id: str, provider: str, credentials: Any, settings: Any
-) -> None:
-    """One cheap live call with the given credentials; nothing is stored. It
-    counts toward the tenant's calls in flight like a read."""
+def _verifier(request: Request, tenant_id: str) -> accounts.Verifier:
+    """verification.verify through the service's shared client, failing as an
+    ApiError. It counts toward the tenant's calls in flight like a read."""
     runtime = request.app.state.runtime
-    provider_cls = registry.get(provider)
-    instance = provider_cls(credentials, settings, runtime.http, MemoryTokenStore())
-    # A record of its own, as call_provider opens for reads: else the HTTP
-    # layer would use whatever record (and expired deadline) the context holds.
-    calls.begin(runtime.config.request_timeout, provider)
-    try:
-        async with asyncio.timeout(runtime.config.request_timeout):
+
+    async def run(provider: str, credentials: msgspec.Struct, settings: msgspec.Struct) -> None:
+        try:
             async with runtime.directory.tenant_calls.slot(tenant_id):
-                await instance.verify_credentials()
-    except TimeoutError:
-        raise from_provider_error(ProviderTimeout(f"{provider} did not answer in time"), provider) from None
-    except ProviderAuthFailed as exc:
-        raise ApiError(
-            422,
-            "verification_failed",
-            f"{instance.display_name} rejected these credentials: {exc.message}",
-            provider=provider,
-            remote_status=exc.remote_status,
-        ) from None
-    except ProviderError as exc:
-        raise from_provider_error(exc, provider) from None
+                await verification.verify(
+                    runtime.http, provider, credentials, settings, runtime.config.request_timeout
+                )
+        except ProviderError as exc:
+            raise verification.problem(exc, provider) from None
+
+    return run
 
 
 # -- connections ---------------------------------------------------------------
@@ -107,11 +89,14 @@ async def create_connection(request: Request) -> Response:
     body = await read_json(request, ConnectionCreate)
     runtime = request.app.state.runtime
     try:
-        credentials, settings = accounts.validate_connection_input(body.provider, body.credentials, body.settings)
+        credentials, settings = accounts.validate_connection_input(
+            body.provider, body.credentials, body.settings,
+            allow_private_networks=runtime.config.allow_private_networks,
+        )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
     if verify:
-        await _verify(request, owner.tenant_id, body.provider, credentials, settings)
+        await _verifier(request, owner.tenant_id)(body.provider, credentials, settings)
     connection, token = await accounts.create_connection(
         runtime.store, runtime.keyring, owner.tenant_id, body.provider, body.credentials, body.settings
     )
@@ -142,71 +127,21 @@ async def patch_connection(request: Request) -> Response:
     verify = params.boolean(request.query_params, "verify")
     connection = await own_connection(request, owner)
     body = await read_json(request, ConnectionPatch)
-    if body.credentials is None and body.settings is None:
-        raise ApiError(400, "invalid_request", "give credentials and/or settings")
     runtime = request.app.state.runtime
-    new_settings = body.settings if body.settings is not None else connection.settings
-    sealed: Sealed | None = None
-    if body.credentials is not None:
-        credentials_input = body.credentials
-    else:
-        credentials_input = await _stored_credentials(request, connection)
     try:
-        credentials, settings = accounts.validate_connection_input(
-            connection.provider, credentials_input, new_settings
+        updated = await accounts.update_connection(
+            runtime.store, runtime.keyring, connection, body.credentials, body.settings,
+            allow_private_networks=runtime.config.allow_private_networks,
+            verify=_verifier(request, owner.tenant_id) if verify else None,
         )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
-    if body.credentials is None and body.settings is not None:
-        _same_destination(connection, body.settings)
-    if verify:
-        await _verify(request, owner.tenant_id, connection.provider, credentials, settings)
-    if body.credentials is not None:
-        key_id, blob = runtime.keyring.encrypt(
-            msgspec.json.encode(credentials), credentials_aad(connection.tenant_id, connection.id)
-        )
-        sealed = Sealed(key_id, blob)
-    await runtime.store.update_connection(
-        connection.id,
-        now_text(),
-        credentials=sealed,
-        settings=msgspec.to_builtins(settings) if body.settings is not None else None,
-        status=CONNECTION_ACTIVE,
-    )
+    except accounts.UnknownConnection:  # deleted between our read and the write
+        raise ApiError(404, "not_found", "no connection has that id") from None
+    except accounts.UnreadableCredentials as exc:
+        raise credentials_unreadable(exc.key_id, exc.in_keyring) from None
     await runtime.directory.poll_once()  # drop the stale live connection now
-    return json_response(connection_view(await own_connection(request, owner)))
-
-
-def _same_destination(connection: Connection, new_settings: dict[str, Any]) -> None:
-    """Stored credentials stay where they were given: a settings-only change
-    of where they are sent (origin, store) is refused. Credentials sent along
-    replace the stored ones, and the store drops the OAuth token with them."""
-    provider_cls = registry.get(connection.provider)
-    before = provider_cls.destination(connection.settings)
-    after = provider_cls.destination(new_settings)
-    changed = sorted(name for name in before if before[name] != after[name])
-    if changed:
-        raise ApiError(
-            400,
-            "invalid_request",
-            f"changing {', '.join(changed)} decides where the stored credentials are sent: "
-            "give the credentials again in the same request",
-        )
-
-
-async def _stored_credentials(request: Request, connection: Connection) -> Any:
-    runtime = request.app.state.runtime
-    # find_connection needs the digest; read the sealed credentials by id instead.
-    found = await runtime.store.connection_credentials(connection.id)
-    if found is None:  # deleted between our read and this one
-        raise ApiError(404, "not_found", "no connection has that id")
-    try:
-        plain = runtime.keyring.decrypt(
-            found.key_id, found.blob, credentials_aad(connection.tenant_id, connection.id)
-        )
-    except DecryptionError:
-        raise credentials_unreadable(found.key_id, found.key_id in runtime.keyring.key_ids) from None
-    return msgspec.json.decode(plain)
+    return json_response(connection_view(updated))
 
 
 @params.accepts()
@@ -214,12 +149,12 @@ async def rotate_token(request: Request) -> Response:
     owner = await tenant_of(request)
     connection = await own_connection(request, owner)
     runtime = request.app.state.runtime
-    token = secrets.mint_connection_token()
-    await runtime.store.rotate_connection_token(
-        connection.id, secrets.digest(token), secrets.display_prefix(token), now_text()
-    )
+    try:
+        rotated, token = await accounts.rotate_connection_token(runtime.store, connection)
+    except accounts.UnknownConnection:
+        raise ApiError(404, "not_found", "no connection has that id") from None
     await runtime.directory.poll_once()  # the old token fails from now on
-    return json_response(connection_view(await own_connection(request, owner), token))
+    return json_response(connection_view(rotated, token))
 
 
 @params.accepts()

@@ -27,7 +27,7 @@ def run(tmp_path, *args, env_extra=None, check=True, umask=-1):
     # (tests/proxy/test_cli_database.py); the rest is what these tests check.
     first, _, rest = result.stderr.partition("\n")
     if first.startswith("shoprelay: database "):
-        assert f"sqlite:///{tmp_path / 'cli.db'} " in first
+        assert f"{env['SHOPRELAY_DATABASE_URL']} " in first
         result.stderr = rest
     if check:
         assert result.returncode == 0, result.stderr
@@ -102,14 +102,39 @@ def test_unknown_tenant_is_refused(tmp_path):
         ["api-keys", "list", "--tenant", "nope"],
     ):
         result = run(tmp_path, *args, check=False)
-        assert result.returncode == 1 and "no tenant" in result.stderr
+        assert result.returncode == 3 and "no tenant" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert count(tmp_path, "api_keys") == 0 and count(tmp_path, "connections") == 0
 
 
-def test_revoke_and_delete_unknown_ids_fail(tmp_path):
-    assert run(tmp_path, "api-keys", "revoke", "nope", check=False).returncode == 1
-    assert run(tmp_path, "connections", "delete", "nope", check=False).returncode == 1
+def test_already_gone_exits_3_everywhere(tmp_path):
+    """Unknown, revoked or deleted: one exit status (3), distinct from failure (1)."""
+    tenant = one_json(run(tmp_path, "tenants", "create", "--name", "Acme"))["id"]
+    key = one_json(run(tmp_path, "api-keys", "create", "--tenant", tenant))["id"]
+    conn = one_json(run(tmp_path, "connections", "create", "--tenant", tenant, "--provider", "sandbox",
+                        "--credentials", "{}"))["id"]
+    mapping = one_json(run(tmp_path, "field-mappings", "create", "--tenant", tenant, "--name", "city",
+                           "--provider", "sandbox", "--expression", "addresses[0].city"))["id"]
+    run(tmp_path, "api-keys", "revoke", key)
+    run(tmp_path, "connections", "delete", conn)
+    run(tmp_path, "field-mappings", "delete", "--tenant", tenant, mapping)
+    for args, message in [
+        (["api-keys", "revoke", "nope"], "no API key"),
+        (["api-keys", "revoke", key], "already revoked"),
+        (["connections", "delete", "nope"], "no connection"),
+        (["connections", "delete", conn], "no connection"),
+        (["connections", "update", conn, "--settings", "{}"], "no connection"),
+        (["connections", "rotate-token", conn], "no connection"),
+        (["field-mappings", "delete", "--tenant", tenant, mapping], "no field mapping"),
+        (["field-mappings", "create", "--tenant", tenant, "--name", "x", "--provider", "sandbox",
+          "--expression", "x", "--connection", conn], "no connection"),
+        (["api-keys", "list", "--tenant", "nope"], "no tenant"),
+    ]:
+        result = run(tmp_path, *args, check=False)
+        assert (result.returncode, result.stdout) == (3, ""), (args, result.stderr)
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    # A real failure keeps exit 1.
+    assert run(tmp_path, "connections", "update", "nope", check=False).returncode == 1
 
 
 @pytest.mark.parametrize(
@@ -235,4 +260,4 @@ def test_field_mappings_commands(tmp_path):
     listed = one_json(run(tmp_path, "field-mappings", "list", "--tenant", tenant["id"]))["data"]
     assert {m["id"] for m in listed} == {created["id"], scoped["id"]}
     assert one_json(run(tmp_path, "field-mappings", "delete", "--tenant", tenant["id"], created["id"]))["deleted"]
-    assert run(tmp_path, "field-mappings", "delete", "--tenant", "other", scoped["id"], check=False).returncode == 1
+    assert run(tmp_path, "field-mappings", "delete", "--tenant", "other", scoped["id"], check=False).returncode == 3
