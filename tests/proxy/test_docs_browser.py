@@ -74,6 +74,17 @@ async def test_docs_render_an_interactive_reference_from_this_server_only(tmp_pa
                 await body.locator("tr.response[data-code='404']").wait_for()
                 assert "customer_not_found" in await body.locator("tr.response[data-code='404']").inner_text()
 
+                # It is interactive: "Try it out" on /health calls this server.
+                health = page.locator(".opblock-get").filter(
+                    has=page.locator(".opblock-summary-path[data-path='/health']")
+                )
+                await health.locator(".opblock-summary").click()
+                await health.locator("button.try-out__btn").click()
+                await health.locator("button.execute").click()
+                status = health.locator(".live-responses-table tbody .response-col_status").first
+                await status.wait_for()
+                assert (await status.inner_text()).strip() == "200"
+
                 await asyncio.sleep(0)  # let late request events arrive
                 assert problems == []
                 foreign = [url for url in requested
@@ -81,5 +92,6 @@ async def test_docs_render_an_interactive_reference_from_this_server_only(tmp_pa
                 assert foreign == [], foreign
                 assert any(url.endswith("/docs/assets/swagger-ui-bundle.js") for url in requested)
                 assert any(url.endswith("/openapi.json") for url in requested)
+                assert any(url.endswith("/health") for url in requested)
             finally:
                 await browser.close()
