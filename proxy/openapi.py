@@ -80,8 +80,9 @@ _REMOTE_QUERY = {
     "schema": {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_REMOTE_QUERY_LENGTH}},
     "description": f"`remote_query[name]=value` is forwarded to the provider's query string (at most "
                    f"{MAX_REMOTE_QUERY_PARAMS}), except names that touch auth, ids, paging or the tenant "
-                   "(`400 invalid_parameter`). Providers without a query string (Shopify's GraphQL, the "
-                   "sandbox) take none.",
+                   "(`400 invalid_parameter`), checked as the platform reads them; WooCommerce takes only "
+                   "`search`, `email`, `role` and `_locale`. Providers without a query string (Shopify's "
+                   "GraphQL, the sandbox) take none.",
 }
 _TOKEN_HEADER = _param(
     "x-connection-token", "header", _STRING,
@@ -339,11 +340,14 @@ def _paths() -> dict[str, Any]:
                          [*_BODY, INVALID_PARAMETER, *_TENANT_AUTH, CONNECTION_NOT_FOUND, *_VERIFY_CALL],
                          [_ID, _VERIFY],
                          _body(ref("ConnectionPatch"), {
-                             "new settings": {"settings": {"shop": "my-other-store"}},
                              "new credentials": {"credentials": {"access_token": "shpat_fedcba9876543210"}},
+                             "another store": {"credentials": {"access_token": "shpat_fedcba9876543210"},
+                                               "settings": {"shop": "my-other-store"}},
                          }), m,
                          description="Each given object replaces the stored one whole, in the connection's "
-                                     "provider's shape; the token stays. A connection whose access was refused "
+                                     "provider's shape; the token stays. A settings change of where the "
+                                     "credentials are sent (the store, `base_url`, `auth_url`) needs the "
+                                     "credentials in the same request. A connection whose access was refused "
                                      "becomes active again."),
             "delete": _op("deleteConnection", "Delete a connection; its token fails at once", TENANT,
                           ("204", None), [INVALID_ID, *_TENANT_AUTH, CONNECTION_NOT_FOUND], [_ID], tags=m),
@@ -594,7 +598,8 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
     }
     schemas["ConnectionPatch"] = {
         "title": "ConnectionPatch", "type": "object", "additionalProperties": False,
-        "description": "What to replace; give at least one. Each is in the connection's provider's shape.",
+        "description": "What to replace; give at least one. Each is in the connection's provider's shape. "
+                       "A settings change of where the credentials are sent needs the credentials too.",
         "properties": {
             "credentials": {"anyOf": [*credentials, {"type": "null"}], "default": None,
                             "description": "New credentials (replace the stored ones whole)."},
