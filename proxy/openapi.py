@@ -136,6 +136,8 @@ MAPPING_NOT_FOUND = Err(404, "not_found", "No field mapping of this tenant has t
 MAPPING_CONNECTION_NOT_FOUND = Err(404, "not_found", "`connection_id` names no connection of this tenant.")
 MAPPING_CONFLICT = Err(409, "conflict", "A mapping with that name already exists in that scope.")
 INVALID_ADMIN_TOKEN = Err(401, "invalid_admin_token", "No `Authorization: Bearer` header, or not the admin token.")
+ADMIN_THROTTLED = Err(429, "rate_limited", "Too many failed authentications from this address (wrong admin "
+                      "tokens and API keys count together); wait `Retry-After` seconds.")
 ADMIN_OFF = Err(404, "not_found", "The admin API is off: `SHOPRELAY_ADMIN_TOKEN` is not set.")
 TENANT_NOT_FOUND = Err(404, "not_found", "No tenant has that id.")
 API_KEY_NOT_FOUND = Err(404, "not_found", "No API key has that id.")
@@ -144,7 +146,7 @@ INVALID_ID = Err(400, "invalid_request", "The id holds a character the database 
 
 _TENANT_AUTH = [MISSING_API_KEY, INVALID_API_KEY, RATE_LIMITED, STORE_UNAVAILABLE]
 _CONNECTION_AUTH = [*_TENANT_AUTH, MISSING_TOKEN, INVALID_TOKEN]
-_ADMIN_AUTH = [INVALID_ADMIN_TOKEN, ADMIN_OFF, STORE_UNAVAILABLE]
+_ADMIN_AUTH = [INVALID_ADMIN_TOKEN, ADMIN_OFF, ADMIN_THROTTLED, STORE_UNAVAILABLE]
 _PROVIDER_CALL = [PROVIDER_RATE_LIMITED, PROVIDER_AUTH_FAILED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
                   PROVIDER_TIMEOUT]
 _VERIFY_CALL = [VERIFICATION_FAILED, PROVIDER_RATE_LIMITED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
@@ -399,7 +401,7 @@ def _paths() -> dict[str, Any]:
             "responses": {
                 "200": {"description": "Prometheus text format.",
                         "content": {"text/plain": {"schema": {"type": "string"}}}},
-                **_error_responses([INVALID_PARAMETER, INVALID_ADMIN_TOKEN]),
+                **_error_responses([INVALID_PARAMETER, INVALID_ADMIN_TOKEN, ADMIN_THROTTLED]),
             },
         }},
     }

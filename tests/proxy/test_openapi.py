@@ -207,7 +207,8 @@ ROUTE_CODES = {
     ("/connections/{id}", "get"): {"not_found"},
     ("/connections/{id}", "delete"): {"not_found"},
     ("/ecommerce/customers/{id}", "get"): {"customer_not_found"},
-    ("/admin/tenants", "get"): {"not_found"},
+    ("/admin/tenants", "get"): {"not_found", "rate_limited", "invalid_admin_token"},
+    ("/metrics", "get"): {"invalid_admin_token", "rate_limited", "invalid_parameter"},
 }
 
 
