@@ -121,6 +121,8 @@ RATE_LIMITED = Err(429, "rate_limited", "Too many requests for this tenant or co
 STORE_UNAVAILABLE = Err(503, "store_unavailable", "The database does not answer; retry shortly.")
 CUSTOMER_NOT_FOUND = Err(404, "customer_not_found", "The id is malformed for this provider, or the store has no "
                          "such customer.")
+TENANT_CALLS_BUSY = Err(429, "rate_limited", "The tenant already has `SHOPRELAY_TENANT_CONCURRENCY` provider "
+                        "calls in flight; retry when some have answered.")
 PROVIDER_RATE_LIMITED = Err(429, "provider_rate_limited", "The store's platform kept rate-limiting after bounded "
                             "retries; wait `Retry-After` seconds.")
 PROVIDER_AUTH_FAILED = Err(502, "provider_auth_failed", "The platform rejects the connection's credentials (or "
@@ -147,9 +149,9 @@ INVALID_ID = Err(400, "invalid_request", "The id holds a character the database 
 _TENANT_AUTH = [MISSING_API_KEY, INVALID_API_KEY, RATE_LIMITED, STORE_UNAVAILABLE]
 _CONNECTION_AUTH = [*_TENANT_AUTH, MISSING_TOKEN, INVALID_TOKEN]
 _ADMIN_AUTH = [INVALID_ADMIN_TOKEN, ADMIN_OFF, ADMIN_THROTTLED, STORE_UNAVAILABLE]
-_PROVIDER_CALL = [PROVIDER_RATE_LIMITED, PROVIDER_AUTH_FAILED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
+_PROVIDER_CALL = [TENANT_CALLS_BUSY, PROVIDER_RATE_LIMITED, PROVIDER_AUTH_FAILED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
                   PROVIDER_TIMEOUT]
-_VERIFY_CALL = [VERIFICATION_FAILED, PROVIDER_RATE_LIMITED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
+_VERIFY_CALL = [VERIFICATION_FAILED, TENANT_CALLS_BUSY, PROVIDER_RATE_LIMITED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
                 PROVIDER_TIMEOUT]
 _BODY = [INVALID_BODY, BODY_TOO_LARGE]
 
