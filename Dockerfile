@@ -1,6 +1,7 @@
 # shoprelay: the service image. Self-hosting: see README, "Self-hosting with
 # Docker Compose". Build: docker build -t shoprelay .
-FROM python:3.11-slim
+# An exact Python release on an exact Debian, so rebuilds use the same base.
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -8,11 +9,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
+# Dependencies first, from the lock file (exact versions, checked against
+# their hashes), so builds repeat and this layer is cached until it changes.
+# Regenerate it after changing dependencies in pyproject.toml:
+#   pip-compile --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+#     --no-emit-find-links --output-file requirements.lock pyproject.toml
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+# Then the project itself, without resolving anything again.
 COPY pyproject.toml README.md ./
 COPY proxy ./proxy
 COPY providers ./providers
 COPY keys ./keys
-RUN pip install . \
+RUN pip install --no-deps . \
+    && pip check \
     && rm -rf /src \
     && useradd --create-home --home-dir /home/shoprelay --uid 10001 --shell /usr/sbin/nologin shoprelay
 

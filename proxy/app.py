@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from .config import Config
 from .middleware import RequestContextMiddleware, request_context
@@ -41,6 +41,9 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", reference.openapi_json, methods=["GET"]),
             Route("/docs", reference.docs, methods=["GET"]),
+            Route("/docs/init.js", reference.docs_init, methods=["GET"]),
+            Mount("/docs/assets", app=reference.assets),
+            Route("/", reference.root, methods=["GET"]),
             Route("/metrics", reference.metrics, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/connections", management.create_connection, methods=["POST"]),

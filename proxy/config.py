@@ -89,7 +89,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
-        env = os.environ if env is None else env
+        env = _with_secret_files(os.environ if env is None else env)
         get = lambda name: env.get(f"SHOPRELAY_{name}")  # noqa: E731
         values: dict[str, object] = {}
         if get("DATABASE_URL"):
@@ -209,6 +209,47 @@ def redact_url(url: str) -> str:
             [(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*"
         )
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# Settings that may hold a secret can come from a file instead (Docker and
+# Kubernetes secrets): SHOPRELAY_X_FILE=/run/secrets/x.
+SECRET_SETTINGS = ("SHOPRELAY_DATABASE_URL", "SHOPRELAY_ENCRYPTION_KEYS", "SHOPRELAY_ADMIN_TOKEN")
+MAX_SECRET_FILE_BYTES = 64 * 1024
+
+
+def _with_secret_files(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` with each ``<NAME>_FILE`` replaced by ``<NAME>`` holding the
+    file's content (one trailing newline dropped). Giving both forms is an
+    error, as is a file that cannot be read; messages name the variable and
+    the path, never the content."""
+    if not any(f"{name}_FILE" in env for name in SECRET_SETTINGS):
+        return env
+    merged = dict(env)
+    for name in SECRET_SETTINGS:
+        path = merged.pop(f"{name}_FILE", None)
+        if path is None:
+            continue
+        if name in env:
+            raise ConfigError(f"set {name} or {name}_FILE, not both")
+        if not path:
+            raise ConfigError(f"{name}_FILE is empty; give the path of a file")
+        try:
+            with open(path, "rb") as handle:
+                content = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        if len(content) > MAX_SECRET_FILE_BYTES:
+            raise ConfigError(f"{name}_FILE: {path} is larger than {MAX_SECRET_FILE_BYTES} bytes")
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+        text = text.removesuffix("\n").removesuffix("\r")
+        if not text.strip():
+            # An empty secret would silently mean "unset" (SQLite, no admin API).
+            raise ConfigError(f"{name}_FILE: {path} is empty")
+        merged[name] = text
+    return merged
 
 
 def _bool(name: str, raw: str | None) -> bool:

@@ -1,23 +1,31 @@
 """``/openapi.json`` (OpenAPI 3.1), generated from the msgspec models the
-handlers encode, and ``/docs``, a self-contained reference page.
+handlers encode and the providers declare; ``/docs`` renders it (Swagger UI,
+see routes/reference.py).
 
-Schemas come from the Structs (``msgspec.json.schema_components``); this
-module only declares, per route, which parameters and models it uses.
+Schemas come from the Structs (``msgspec.json.schema_components``): the API's
+own models, and each installed provider's credentials and settings. This
+module only adds what a Struct cannot say: which route takes and answers
+which model, which errors each route can really answer, the descriptions of
+the API's own properties, and examples. Descriptions are CommonMark (Swagger
+UI renders them): inline code in single backticks.
 """
 
 from __future__ import annotations
 
-import html
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
+from providers import registry
 from providers.models import Customer, CustomerPage
 from providers.registry import names as provider_names
+from providers.sandbox import SandboxProvider, generate
 
-from .bodies import ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate
+from .bodies import MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate
+from .middleware import MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT
+from .shaping import MAX_REMOTE_QUERY_LENGTH, MAX_REMOTE_QUERY_PARAMS
 from .store.records import FieldMapping, Tenant
 from .views import (
     ApiKeyWithSecret,
@@ -35,188 +43,616 @@ _REF = "#/components/schemas/{name}"
 _MODELS = [
     Customer, CustomerPage, Problem, Health, ConnectionView, ConnectionWithToken, ConnectionList,
     FieldMapping, FieldMappingList, Tenant, TenantList, ApiKeyWithSecret,
-    ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate, ApiKeyCreate,
+    FieldMappingCreate, TenantCreate, ApiKeyCreate,
 ]
-_INPUTS = {ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate, ApiKeyCreate}
+_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate}
 
 TENANT = [{"ApiKey": []}]
 CONNECTION = [{"ApiKey": [], "ConnectionToken": []}]
 ADMIN = [{"AdminToken": []}]
 
 
-def ref(model: type) -> dict[str, str]:
-    return {"$ref": _REF.format(name=model.__name__)}
+def ref(model: type | str) -> dict[str, str]:
+    return {"$ref": _REF.format(name=model if isinstance(model, str) else model.__name__)}
 
 
-def _param(name: str, where: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False, **extra: Any
+) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": description, **extra}
 
 
 _STRING = {"type": "string"}
 _ID = _param("id", "path", _STRING, "The identifier.", True)
 _REMOTE_DATA = _param("remote_data", "query", {"type": "boolean"},
-                      "Include the provider's raw payload (true/false/1/0, any case).")
+                      "Include the provider's raw payload in `remote_data` (`true`/`false`/`1`/`0`, any case).",
+                      example=True)
 _SHAPING = [
-    _param("fields", "query", _STRING, "Comma-separated dot paths to keep, e.g. id,email,addresses.city."),
-    _param("exclude_fields", "query", _STRING, "Comma-separated dot paths to drop."),
+    _param("fields", "query", _STRING, "Comma-separated dot paths to keep, e.g. `id,email,addresses.city`. "
+           "Unknown names are refused.", example="id,email,addresses.city"),
+    _param("exclude_fields", "query", _STRING, "Comma-separated dot paths to drop, e.g. `remote_data,phones`."),
     _param("response_format", "query", {"type": "string", "enum": ["unified", "raw"]},
-           "unified (default) or raw: the provider's payload verbatim (so not with fields or "
-           "exclude_fields, which name unified fields: 400)."),
+           "`unified` (default), or `raw`: the provider's record verbatim. `raw` cannot be combined with "
+           "`fields` or `exclude_fields`, which name unified properties."),
 ]
 _REMOTE_QUERY = {
     "name": "remote_query", "in": "query", "style": "deepObject", "explode": True,
-    "schema": {"type": "object", "additionalProperties": {"type": "string"}},
-    "description": "remote_query[name]=value is forwarded to the provider's query string, except "
-                   "names that touch auth, ids, paging or the tenant (400), checked as the "
-                   "platform reads them; WooCommerce takes only search, email, role and _locale.",
+    "schema": {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_REMOTE_QUERY_LENGTH}},
+    "description": f"`remote_query[name]=value` is forwarded to the provider's query string (at most "
+                   f"{MAX_REMOTE_QUERY_PARAMS}), except names that touch auth, ids, paging or the tenant "
+                   "(`400 invalid_parameter`), checked as the platform reads them; WooCommerce takes only "
+                   "`search`, `email`, `role` and `_locale`. Providers without a query string (Shopify's "
+                   "GraphQL, the sandbox) take none.",
 }
-_TOKEN_HEADER = _param("x-connection-token", "header", _STRING, "The connection token (ct_...).", True)
+_TOKEN_HEADER = _param(
+    "x-connection-token", "header", _STRING,
+    "The connection token (`ct_...`) of the store to read: the same value as the `ConnectionToken` "
+    "scheme (Authorize).", True,
+)
+_VERIFY = _param("verify", "query", {"type": "boolean"},
+                 "Make one cheap live call to the store with these credentials before storing anything.")
+
+
+# -- errors: each route lists the ones it can really answer ----------------------
+
+
+class Err(NamedTuple):
+    status: int
+    code: str
+    text: str
+
+
+# Every route refuses a query parameter it does not read (params.accepts),
+# so every operation lists this one.
+INVALID_PARAMETER = Err(400, "invalid_parameter", "A query parameter is malformed, repeated, out of range, or "
+                        "one this operation does not read; `parameter` names it.")
+INVALID_BODY = Err(400, "invalid_request", "The body is not a JSON object of this operation's shape, or a value "
+                   "in it is refused; `detail` says which.")
+URI_TOO_LONG = Err(414, "invalid_request", f"The path exceeds {MAX_PATH_BYTES} bytes or the query string "
+                   f"{MAX_QUERY_BYTES} bytes.")
+BODY_TOO_LARGE = Err(413, "invalid_request", f"The body exceeds {MAX_BODY_BYTES // 1024} KiB.")
+MISSING_API_KEY = Err(401, "missing_api_key", "No `x-api-key` header.")
+INVALID_API_KEY = Err(401, "invalid_api_key", "The `x-api-key` is unknown or revoked.")
+MISSING_TOKEN = Err(401, "missing_connection_token", "No `x-connection-token` header.")
+INVALID_TOKEN = Err(401, "invalid_connection_token", "The `x-connection-token` is unknown, rotated, deleted, or "
+                    "another tenant's (all answer alike).")
+RATE_LIMITED = Err(429, "rate_limited", "Too many requests for this tenant or connection, or too many failed "
+                   "authentications from this address; wait `Retry-After` seconds.")
+STORE_UNAVAILABLE = Err(503, "store_unavailable", "The database does not answer; retry shortly.")
+CREDENTIALS_UNREADABLE = Err(503, "credentials_unreadable", "This server cannot decrypt the connection's stored "
+                             "credentials (its keyring lacks the key id named); the operator must restore the key.")
+CUSTOMER_NOT_FOUND = Err(404, "customer_not_found", "The id is malformed for this provider, or the store has no "
+                         "such customer.")
+TENANT_CALLS_BUSY = Err(429, "rate_limited", "The tenant already has `SHOPRELAY_TENANT_CONCURRENCY` provider "
+                        "calls in flight; retry when some have answered.")
+PROVIDER_RATE_LIMITED = Err(429, "provider_rate_limited", "The store's platform kept rate-limiting after bounded "
+                            "retries; wait `Retry-After` seconds.")
+PROVIDER_AUTH_FAILED = Err(502, "provider_auth_failed", "The platform rejects the connection's credentials (or "
+                           "refused to renew them): update them with `PATCH /connections/{id}`.")
+PROVIDER_UNAVAILABLE = Err(502, "provider_unavailable", "The platform answered 5xx or could not be reached.")
+PROVIDER_BAD_RESPONSE = Err(502, "provider_bad_response", "The platform's answer is not JSON of the expected "
+                            "shape.")
+PROVIDER_TIMEOUT = Err(504, "provider_timeout", "The platform did not answer in time.")
+VERIFICATION_FAILED = Err(422, "verification_failed", "With `verify=true`: the platform rejected these "
+                          "credentials; nothing was stored.")
+CONNECTION_NOT_FOUND = Err(404, "not_found", "No connection of this tenant has that id.")
+MAPPING_NOT_FOUND = Err(404, "not_found", "No field mapping of this tenant has that id.")
+MAPPING_CONNECTION_NOT_FOUND = Err(404, "not_found", "`connection_id` names no connection of this tenant.")
+MAPPING_CONFLICT = Err(409, "conflict", "A mapping with that name already exists in that scope.")
+INVALID_ADMIN_TOKEN = Err(401, "invalid_admin_token", "No `Authorization: Bearer` header, or not the admin token.")
+ADMIN_THROTTLED = Err(429, "rate_limited", "Too many failed authentications from this address (wrong admin "
+                      "tokens and API keys count together); wait `Retry-After` seconds.")
+ADMIN_OFF = Err(404, "not_found", "The admin API is off: `SHOPRELAY_ADMIN_TOKEN` is not set.")
+TENANT_NOT_FOUND = Err(404, "not_found", "No tenant has that id.")
+API_KEY_NOT_FOUND = Err(404, "not_found", "No API key has that id.")
+# A path id holding a character the database cannot store (NUL) is refused.
+INVALID_ID = Err(400, "invalid_request", "The id holds a character the database cannot store.")
+
+_TENANT_AUTH = [MISSING_API_KEY, INVALID_API_KEY, RATE_LIMITED, STORE_UNAVAILABLE]
+_CONNECTION_AUTH = [*_TENANT_AUTH, MISSING_TOKEN, INVALID_TOKEN]
+_ADMIN_AUTH = [INVALID_ADMIN_TOKEN, ADMIN_OFF, ADMIN_THROTTLED, STORE_UNAVAILABLE]
+_PROVIDER_CALL = [TENANT_CALLS_BUSY, PROVIDER_RATE_LIMITED, PROVIDER_AUTH_FAILED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
+                  PROVIDER_TIMEOUT]
+_VERIFY_CALL = [VERIFICATION_FAILED, TENANT_CALLS_BUSY, PROVIDER_RATE_LIMITED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE,
+                PROVIDER_TIMEOUT]
+_BODY = [INVALID_BODY, BODY_TOO_LARGE]
 
 _PROBLEM = {"application/problem+json": {"schema": ref(Problem)}}
-_ERRORS = {
-    "400": "Invalid parameter or body (`invalid_parameter`, `invalid_request`); a query parameter "
-           "the operation does not list is refused too.",
-    "401": "Missing or invalid credentials (`missing_api_key`, `invalid_api_key`, "
-           "`missing_connection_token`, `invalid_connection_token`, `invalid_admin_token`).",
-    "404": "Not found (`customer_not_found`, `not_found`).",
-    "409": "Conflict (`conflict`).",
-    "413": "Body too large.",
-    "422": "The provider rejected the credentials being verified (`verification_failed`).",
-    "429": "Rate limited (`rate_limited`, `provider_rate_limited`); see Retry-After.",
-    "502": "Provider failure (`provider_auth_failed`, `provider_unavailable`, `provider_bad_response`).",
-    "503": "The store does not answer (`store_unavailable`), or this server cannot decrypt the"
-           " connection's stored credentials (`credentials_unreadable`).",
-    "504": "The provider did not answer in time (`provider_timeout`).",
+
+
+def _error_responses(errors: list[Err]) -> dict[str, Any]:
+    by_status: dict[int, list[Err]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    responses = {}
+    for status in sorted(by_status):
+        lines = [f"- `{e.code}`: {e.text}" for e in by_status[status]]
+        responses[str(status)] = {"description": "\n".join(lines), "content": _PROBLEM}
+    return responses
+
+
+# -- examples: built from the models, so they are what the API sends --------------
+
+_TOKEN = "ct_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample"
+_KEY = "sk_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample"
+_TENANT_ID = "9b2f3c1e-4d5a-4f6b-8c7d-0e1f2a3b4c5d"
+_CONNECTION_ID = "3f6c2a9e-1b7d-4e8f-9a0b-5c4d3e2f1a0b"
+_WHEN = "2026-01-15T09:30:00.000Z"
+
+
+def _customer(number: int, remote_data: bool = False) -> dict[str, Any]:
+    raw = generate(number, "shoprelay")
+    customer = msgspec.to_builtins(SandboxProvider.map_customer(raw))
+    customer["remote_data"] = raw if remote_data else None
+    return customer
+
+
+def _examples() -> dict[str, dict[str, Any]]:
+    connection = ConnectionView(
+        id=_CONNECTION_ID, provider="shopify", status="active", token_prefix=_TOKEN[:11],
+        settings={"base_url": None, "shop": "my-store", "api_version": "2026-10"},
+        created_at=_WHEN, updated_at=_WHEN,
+    )
+    mapping = FieldMapping(
+        id="5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716", tenant_id=_TENANT_ID, connection_id=None, object="customer",
+        provider="sandbox", name="company", expression="company", created_at=_WHEN,
+    )
+    tenant = Tenant(id=_TENANT_ID, name="Acme", created_at=_WHEN)
+    return {
+        "Customer": _customer(7),
+        "CustomerPage": {"prev_cursor": None, "next_cursor": "eyJ2IjoxLCJjIjoiLi4uIn0",
+                         "data": [_customer(1), _customer(2)]},
+        "ShapedCustomer": {"id": "7", "email": "katherine.perlman7@example.com"},
+        "ShapedCustomerPage": {"prev_cursor": None, "next_cursor": "eyJ2IjoxLCJjIjoiLi4uIn0",
+                               "data": [{"id": "1", "email": _customer(1)["email"]}]},
+        "ConnectionView": msgspec.to_builtins(connection),
+        "ConnectionWithToken": {**msgspec.to_builtins(connection), "connection_token": _TOKEN},
+        "ConnectionList": {"data": [msgspec.to_builtins(connection)], "next_cursor": None},
+        "FieldMapping": msgspec.to_builtins(mapping),
+        "FieldMappingList": {"data": [msgspec.to_builtins(mapping)]},
+        "Tenant": msgspec.to_builtins(tenant),
+        "TenantList": {"data": [msgspec.to_builtins(tenant)]},
+        "ApiKeyWithSecret": msgspec.to_builtins(ApiKeyWithSecret(
+            id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", tenant_id=_TENANT_ID, name="production",
+            prefix=_KEY[:11], created_at=_WHEN, api_key=_KEY,
+        )),
+        "Health": {"status": "ok"},
+    }
+
+
+# What a connection takes, per built-in provider (third-party providers are
+# described by their schemas alone). Each one creates a connection as is.
+_CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "sandbox": {"credentials": {}, "settings": {"size": 250}},
+    "shopify": {"credentials": {"access_token": "shpat_0123456789abcdef"}, "settings": {"shop": "my-store"}},
+    "bigcommerce": {"credentials": {"access_token": "abc123token"}, "settings": {"store_hash": "abc123"}},
+    "woocommerce": {"credentials": {"consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"},
+                    "settings": {"store_url": "https://shop.example.com"}},
+    "wix": {"credentials": {"api_key": "IST.example"},
+            "settings": {"site_id": "1a2b3c4d-0000-4000-8000-123456789abc"}},
+    "commerce7": {"credentials": {"app_id": "my-app", "app_secret": "example-secret"},
+                  "settings": {"tenant": "spectrawinery"}},
+    "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
+                                       "refresh_token": "1000.example.refresh"},
+                       "settings": {"organization_id": "10234695", "data_center": "com"}},
 }
+
+
+def _json(schema: dict[str, Any], examples: dict[str, Any] | None = None, example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if examples:
+        media["examples"] = examples
+    elif example is not None:
+        media["example"] = example
+    return {"application/json": media}
 
 
 def _op(
     op_id: str, summary: str, security: list[dict[str, list[str]]] | None, ok: tuple[str, Any],
-    errors: list[str], params: list[dict[str, Any]] = (), body: type | None = None,  # type: ignore[assignment]
-    tags: list[str] | None = None,
+    errors: list[Err], params: list[dict[str, Any]] = (), body: dict[str, Any] | None = None,  # type: ignore[assignment]
+    tags: list[str] | None = None, description: str | None = None,
 ) -> dict[str, Any]:
     status, model = ok
+    if INVALID_PARAMETER not in errors:
+        errors = [INVALID_PARAMETER, *errors]
     responses: dict[str, Any] = {}
     if model is None:
-        responses[status] = {"description": "Done."}
+        responses[status] = {"description": "Done; no body."}
     else:
-        schema = model if isinstance(model, dict) else ref(model)
-        responses[status] = {"description": "OK.", "content": {"application/json": {"schema": schema}}}
-    for code in errors:
-        responses[code] = {"description": _ERRORS[code], "content": _PROBLEM}
+        schema, example = model
+        responses[status] = {"description": "OK.", "content": _json(schema, example=example)}
+    responses.update(_error_responses(errors))
     operation: dict[str, Any] = {
         "operationId": op_id, "summary": summary, "tags": tags or [], "parameters": list(params),
         "responses": responses,
     }
+    if description:
+        operation["description"] = description
     if security is not None:
         operation["security"] = security
     if body is not None:
-        operation["requestBody"] = {
-            "required": True, "content": {"application/json": {"schema": ref(body)}},
-        }
+        operation["requestBody"] = body
     return operation
 
 
-_READ_ERRORS = ["400", "401", "404", "429", "502", "503", "504"]
-_MGMT = ["400", "401", "429", "503"]
-
-# fields/exclude_fields keep a subset of Customer's properties, and
-# response_format=raw returns the provider's record verbatim: neither is a
-# full Customer, so a read's 200 is one of these or the unified model.
-_SHAPED = {
-    "ShapedCustomer": {
-        "title": "ShapedCustomer", "type": "object",
-        "description": "A customer read with fields or exclude_fields (the chosen Customer properties only) "
-                       "or with response_format=raw (the provider's record, verbatim).",
-    },
-    "ShapedCustomerPage": {
-        "title": "ShapedCustomerPage", "type": "object",
-        "description": "A page of shaped or raw customers.",
-        "properties": {
-            "prev_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            "data": {"type": "array", "items": {"$ref": _REF.format(name="ShapedCustomer")}},
-        },
-        "required": ["prev_cursor", "next_cursor", "data"],
-    },
-}
+def _model(model: type, examples: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    return ref(model), examples[model.__name__]
 
 
-def _read(model: type) -> tuple[str, dict[str, Any]]:
-    shaped = {"$ref": _REF.format(name=f"Shaped{model.__name__}")}
-    return "200", {"anyOf": [ref(model), shaped]}
+def _read(model: type, examples: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    # fields/exclude_fields keep a subset of the properties, and
+    # response_format=raw returns the provider's record: neither is the full
+    # model, so a read's 200 is the unified model or its shaped form.
+    shaped = f"Shaped{model.__name__}"
+    return {"anyOf": [ref(model), ref(shaped)]}, examples[model.__name__]
+
+
+def _body(schema: dict[str, Any], examples: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": _json(schema, {
+        name: {"summary": name, "value": value} for name, value in examples.items()
+    })}
 
 
 def _paths() -> dict[str, Any]:
+    ex = _examples()
     c = ["ecommerce/customers"]
     m = ["connections"]
     f = ["field-mappings"]
     a = ["admin"]
+    reads = [INVALID_PARAMETER, URI_TOO_LONG, *_CONNECTION_AUTH, CUSTOMER_NOT_FOUND, *_PROVIDER_CALL, CREDENTIALS_UNREADABLE]
+    connection_examples = {
+        name: {"provider": name, **value} for name, value in _CONNECTION_EXAMPLES.items() if name in provider_names()
+    }
     return {
         "/ecommerce/customers": {"get": _op(
             "listEcommerceCustomers", "List customers, live from the store", CONNECTION,
-            _read(CustomerPage), _READ_ERRORS,
+            ("200", _read(CustomerPage, ex)),
+            [e for e in reads if e is not CUSTOMER_NOT_FOUND],
             [_TOKEN_HEADER, _REMOTE_DATA,
-             _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "Page size."),
-             _param("cursor", "query", _STRING, "An opaque cursor from next_cursor or prev_cursor."),
-             *_SHAPING, _REMOTE_QUERY], tags=c)},
+             _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                    "Page size.", example=10),
+             _param("cursor", "query", _STRING, "An opaque cursor from `next_cursor` or `prev_cursor`; it is "
+                    "bound to the connection and keeps the page size."),
+             *_SHAPING, _REMOTE_QUERY], tags=c,
+            description="Reads one page of the store's customers from the platform at request time "
+                        "(nothing is cached), mapped to the unified `Customer`. Follow `next_cursor` for more; "
+                        "`prev_cursor` is null where the platform cannot go back.")},
         "/ecommerce/customers/{id}": {"get": _op(
             "retrieveEcommerceCustomer", "Retrieve a customer, live from the store", CONNECTION,
-            _read(Customer), _READ_ERRORS,
-            [_TOKEN_HEADER, _param("id", "path", _STRING, "The provider's customer id.", True),
-             _REMOTE_DATA, *_SHAPING, _REMOTE_QUERY], tags=c)},
+            ("200", _read(Customer, ex)), reads,
+            [_TOKEN_HEADER, _param("id", "path", _STRING, "The provider's customer id, as in `remote_id`.", True,
+                                   example="7"),
+             _REMOTE_DATA, *_SHAPING, _REMOTE_QUERY], tags=c,
+            description="Fetches the customer from the platform at request time and maps it to the unified "
+                        "`Customer`; the tenant's field mappings fill `field_mappings`.")},
         "/connections": {
-            "post": _op("createConnection", "Link a store", TENANT, ("201", ConnectionWithToken),
-                        [*_MGMT, "413", "422", "502", "504"],
-                        [_param("verify", "query", {"type": "boolean"}, "Make one cheap live call first.")],
-                        ConnectionCreate, m),
-            "get": _op("listConnections", "List connections", TENANT, ("200", ConnectionList), _MGMT,
-                       [_param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "Page size."),
-                        _param("cursor", "query", _STRING, "From next_cursor.")], tags=m),
+            "post": _op("createConnection", "Link a store", TENANT, ("201", _model(ConnectionWithToken, ex)),
+                        [*_BODY, *_TENANT_AUTH, INVALID_PARAMETER, *_VERIFY_CALL], [_VERIFY],
+                        _body(ref("ConnectionCreate"), connection_examples), m,
+                        description="Stores the credentials encrypted and answers the connection token, shown "
+                                    "this once. `credentials` and `settings` take the provider's shape (see the "
+                                    "`...Credentials` and `...Settings` schemas); a typo fails here with 400."),
+            "get": _op("listConnections", "List connections", TENANT, ("200", _model(ConnectionList, ex)),
+                       [INVALID_PARAMETER, *_TENANT_AUTH],
+                       [_param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                               "Page size."),
+                        _param("cursor", "query", _STRING, "From `next_cursor`.")], tags=m),
         },
         "/connections/{id}": {
-            "get": _op("getConnection", "A connection", TENANT, ("200", ConnectionView), [*_MGMT, "404"], [_ID], tags=m),
-            "patch": _op("updateConnection", "Replace credentials and/or settings", TENANT, ("200", ConnectionView),
-                         [*_MGMT, "404", "413", "422", "502", "504"],
-                         [_ID, _param("verify", "query", {"type": "boolean"}, "Make one cheap live call first.")],
-                         ConnectionPatch, m),
+            "get": _op("getConnection", "A connection", TENANT, ("200", _model(ConnectionView, ex)),
+                       [INVALID_ID, *_TENANT_AUTH, CONNECTION_NOT_FOUND], [_ID], tags=m),
+            "patch": _op("updateConnection", "Replace credentials and/or settings", TENANT,
+                         ("200", _model(ConnectionView, ex)),
+                         [*_BODY, INVALID_PARAMETER, *_TENANT_AUTH, CONNECTION_NOT_FOUND, *_VERIFY_CALL, CREDENTIALS_UNREADABLE],
+                         [_ID, _VERIFY],
+                         _body(ref("ConnectionPatch"), {
+                             "new credentials": {"credentials": {"access_token": "shpat_fedcba9876543210"}},
+                             "another store": {"credentials": {"access_token": "shpat_fedcba9876543210"},
+                                               "settings": {"shop": "my-other-store"}},
+                         }), m,
+                         description="Each given object replaces the stored one whole, in the connection's "
+                                     "provider's shape; the token stays. A settings change of where the "
+                                     "credentials are sent (the store, `base_url`, `auth_url`) needs the "
+                                     "credentials in the same request. A connection whose access was refused "
+                                     "becomes active again."),
             "delete": _op("deleteConnection", "Delete a connection; its token fails at once", TENANT,
-                          ("204", None), [*_MGMT, "404"], [_ID], tags=m),
+                          ("204", None), [INVALID_ID, *_TENANT_AUTH, CONNECTION_NOT_FOUND], [_ID], tags=m),
         },
         "/connections/{id}/rotate-token": {"post": _op(
             "rotateConnectionToken", "New token; the old one fails at once", TENANT,
-            ("200", ConnectionWithToken), [*_MGMT, "404"], [_ID], tags=m)},
+            ("200", _model(ConnectionWithToken, ex)), [INVALID_ID, *_TENANT_AUTH, CONNECTION_NOT_FOUND], [_ID],
+            tags=m)},
         "/field-mappings": {
-            "post": _op("createFieldMapping", "Define a custom field", TENANT, ("201", FieldMapping),
-                        [*_MGMT, "404", "409", "413"], body=FieldMappingCreate, tags=f),
-            "get": _op("listFieldMappings", "List custom fields", TENANT, ("200", FieldMappingList), _MGMT,
+            "post": _op("createFieldMapping", "Define a custom field", TENANT, ("201", _model(FieldMapping, ex)),
+                        [*_BODY, *_TENANT_AUTH, MAPPING_CONNECTION_NOT_FOUND, MAPPING_CONFLICT],
+                        body=_body(ref(FieldMappingCreate), {
+                            "tenant-wide": {"name": "company", "provider": "sandbox", "expression": "company"},
+                            "one connection": {"name": "vip", "provider": "shopify", "expression": "tags",
+                                               "connection_id": _CONNECTION_ID},
+                        }), tags=f,
+                        description="Reads of that provider's customers gain `field_mappings.<name>`: the "
+                                    "JMESPath `expression` evaluated on the provider's raw record. A mapping "
+                                    "with a `connection_id` overrides the tenant-wide one of the same name."),
+            "get": _op("listFieldMappings", "List custom fields", TENANT, ("200", _model(FieldMappingList, ex)),
+                       _TENANT_AUTH,
                        [_param("connection_id", "query", _STRING, "Only this connection's overrides.")], tags=f),
         },
         "/field-mappings/{id}": {"delete": _op(
-            "deleteFieldMapping", "Delete a custom field", TENANT, ("204", None), [*_MGMT, "404"], [_ID], tags=f)},
+            "deleteFieldMapping", "Delete a custom field", TENANT, ("204", None),
+            [INVALID_ID, *_TENANT_AUTH, MAPPING_NOT_FOUND], [_ID], tags=f)},
         "/admin/tenants": {
-            "post": _op("createTenant", "Create a tenant", ADMIN, ("201", Tenant), ["400", "401", "404", "413", "503"],
-                        body=TenantCreate, tags=a),
-            "get": _op("listTenants", "List tenants", ADMIN, ("200", TenantList), ["400", "401", "404", "503"], tags=a),
+            "post": _op("createTenant", "Create a tenant", ADMIN, ("201", _model(Tenant, ex)),
+                        [*_BODY, *_ADMIN_AUTH], body=_body(ref(TenantCreate), {"tenant": {"name": "Acme"}}),
+                        tags=a),
+            "get": _op("listTenants", "List tenants", ADMIN, ("200", _model(TenantList, ex)), _ADMIN_AUTH, tags=a),
         },
         "/admin/tenants/{id}/api-keys": {"post": _op(
-            "createApiKey", "Create an API key (shown once)", ADMIN, ("201", ApiKeyWithSecret),
-            ["400", "401", "404", "413", "503"], [_ID], ApiKeyCreate, a)},
+            "createApiKey", "Create an API key (shown once)", ADMIN, ("201", _model(ApiKeyWithSecret, ex)),
+            [*_BODY, *_ADMIN_AUTH, TENANT_NOT_FOUND], [_ID],
+            _body(ref(ApiKeyCreate), {"named": {"name": "production"}, "unnamed": {}}, required=False), a)},
         "/admin/api-keys/{id}": {"delete": _op(
-            "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), ["400", "401", "404", "503"], [_ID], tags=a)},
-        "/health": {"get": _op("health", "Liveness", [], ("200", Health), ["400"], tags=["operations"])},
-        "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [], ("200", Health), ["400", "503"], tags=["operations"])},
+            "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), [INVALID_ID, *_ADMIN_AUTH, API_KEY_NOT_FOUND], [_ID],
+            tags=a)},
+        "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
+        "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
+                              ("200", (ref(Health), {"status": "ready"})), [STORE_UNAVAILABLE],
+                              tags=["operations"])},
         "/metrics": {"get": {
-            "operationId": "metrics", "summary": "Prometheus metrics (admin token if "
-            "SHOPRELAY_METRICS_REQUIRE_ADMIN=true)", "tags": ["operations"], "parameters": [],
+            "operationId": "metrics", "summary": "Prometheus metrics",
+            "description": "Needs the admin token when `SHOPRELAY_METRICS_REQUIRE_ADMIN=true`.",
+            "tags": ["operations"], "parameters": [],
             "security": [{}, {"AdminToken": []}],
             "responses": {
                 "200": {"description": "Prometheus text format.",
                         "content": {"text/plain": {"schema": {"type": "string"}}}},
-                "400": {"description": _ERRORS["400"], "content": _PROBLEM},
-                "401": {"description": _ERRORS["401"], "content": _PROBLEM},
+                **_error_responses([INVALID_PARAMETER, INVALID_ADMIN_TOKEN, ADMIN_THROTTLED]),
             },
         }},
+    }
+
+
+# -- schemas ---------------------------------------------------------------------
+
+# The API's own properties, described here rather than in the Structs so the
+# models stay plain; tests/proxy/test_openapi.py fails on any property left
+# without a description. Providers describe their own fields (msgspec.Meta).
+_PROPERTIES: dict[str, dict[str, str]] = {
+    "Customer": {
+        "id": "The customer's id at the provider (the one to retrieve it by); equal to `remote_id`.",
+        "remote_id": "The customer's id at the provider.",
+        "email": "The primary email address.",
+        "first_name": "Given name.",
+        "last_name": "Family name.",
+        "name": "The display name, as the provider gives it or first and last name joined.",
+        "company_name": "The customer's company, if any.",
+        "phone_number": "The primary phone number.",
+        "status": "`active` or `inactive` (disabled, archived or blocked at the provider).",
+        "currency": "The customer's currency (ISO 4217), where the provider tracks one.",
+        "emails": "Every email address the provider knows.",
+        "phones": "Every phone number the provider knows.",
+        "addresses": "The customer's addresses.",
+        "field_mappings": "The tenant's custom fields (`POST /field-mappings`), by name.",
+        "remote_data": "The provider's record verbatim with `remote_data=true`, else null.",
+        "created_at": "When the customer was created at the provider (UTC, ISO 8601, `Z`).",
+        "modified_at": "When the customer was last changed at the provider (UTC, ISO 8601, `Z`).",
+    },
+    "Address": {
+        "id": "The address's id at the provider.",
+        "street_1": "First street line.",
+        "street_2": "Second street line.",
+        "city": "City.",
+        "state": "State, province or region.",
+        "postal_code": "Postal code.",
+        "country": "Country, as the provider gives it (mostly ISO 3166-1 alpha-2).",
+        "address_type": "`billing`, `shipping` or the provider's own kind.",
+        "owner_type": "Always `customer` (Panora's field).",
+    },
+    "Email": {
+        "email": "The address.",
+        "type": "The provider's kind of address, if it has one.",
+        "is_primary": "Whether this is the customer's primary address (`email`).",
+    },
+    "Phone": {
+        "number": "The number, as the provider gives it.",
+        "extension": "An extension, if any.",
+        "type": "The provider's kind of number (mobile, home...), if it has one.",
+        "is_primary": "Whether this is the customer's primary number (`phone_number`).",
+    },
+    "CustomerPage": {
+        "prev_cursor": "Pass as `cursor` for the page before; null on the first page or where the platform "
+                       "cannot go back.",
+        "next_cursor": "Pass as `cursor` for the next page; null on the last page.",
+        "data": "The customers of this page, in the provider's stable order.",
+    },
+    "Problem": {
+        "type": "`urn:shoprelay:problem:<code>`.",
+        "title": "A short summary of the kind of problem.",
+        "status": "The HTTP status.",
+        "detail": "What went wrong this time, and what to do; never a secret.",
+        "code": "The stable identifier to switch on (snake_case).",
+        "request_id": "Quote it when reporting a problem (also the `x-request-id` header).",
+        "provider": "The provider involved, for errors that come from a store.",
+        "remote_status": "The status the platform answered, for errors that come from a store (null if none).",
+        "parameter": "The query parameter at fault, for `invalid_parameter`.",
+    },
+    "Health": {"status": "`ok` from `/health`, `ready` from `/ready`."},
+    "ConnectionView": {
+        "id": "The connection's id.",
+        "provider": "The provider's name, e.g. `shopify`.",
+        "status": "`active`, or `needs_reauth` when the platform refused to renew its access (update the "
+                  "credentials).",
+        "token_prefix": "The first characters of the connection token, to recognise it; the token itself is "
+                        "shown once.",
+        "settings": "The provider settings, as validated (defaults filled in). Credentials are never returned.",
+        "created_at": "When it was created (UTC, ISO 8601).",
+        "updated_at": "When its credentials, settings or token last changed (UTC, ISO 8601).",
+    },
+    "ConnectionList": {
+        "data": "The tenant's connections, oldest first.",
+        "next_cursor": "Pass as `cursor` for the next page; null on the last page.",
+    },
+    "FieldMapping": {
+        "id": "The mapping's id.",
+        "tenant_id": "The tenant it belongs to.",
+        "connection_id": "The connection it applies to; null for every connection of `provider`.",
+        "object": "The unified object it extends: `customer`.",
+        "provider": "The provider whose raw records `expression` reads.",
+        "name": "The key under `field_mappings`.",
+        "expression": "A JMESPath expression over the provider's raw record.",
+        "created_at": "When it was created (UTC, ISO 8601).",
+    },
+    "FieldMappingList": {"data": "The tenant's field mappings."},
+    "Tenant": {
+        "id": "The tenant's id.",
+        "name": "The tenant's name.",
+        "created_at": "When it was created (UTC, ISO 8601).",
+    },
+    "TenantList": {"data": "Every tenant."},
+    "ApiKeyWithSecret": {
+        "id": "The key's id (to revoke it).",
+        "tenant_id": "The tenant the key acts for.",
+        "name": "The name given at creation, if any.",
+        "prefix": "The first characters of the key, to recognise it later.",
+        "created_at": "When it was created (UTC, ISO 8601).",
+        "revoked_at": "When it was revoked; null while active.",
+        "last_used_at": "When it was last used, to the minute or so; null if never.",
+        "api_key": "The key itself (`sk_...`), shown this once: send it as `x-api-key`.",
+    },
+    "FieldMappingCreate": {
+        "name": "The key under `field_mappings`: lower-case letters, digits and `_`, starting with a letter.",
+        "provider": "The provider whose raw records `expression` reads.",
+        "expression": "A JMESPath expression over the provider's raw record, e.g. `tags` or `addresses[0].city`.",
+        "object": "The unified object to extend: `customer`.",
+        "connection_id": "Apply to this connection only, overriding a tenant-wide mapping of the same name.",
+    },
+    "TenantCreate": {"name": "The tenant's name."},
+    "ApiKeyCreate": {"name": "A name to tell keys apart, e.g. `production`."},
+}
+
+# Schema-level text where the Struct's docstring speaks Python, or has none.
+_SCHEMA_TEXT = {
+    "Customer": "A customer in the unified shape (Panora's `UnifiedEcommerceCustomerOutput` plus `name`, "
+                "`company_name`, `status`, `currency`, `emails` and `phones`). Every property is always present, "
+                "null when the provider does not know it.",
+    "FieldMapping": "A tenant's custom field: `name` comes from `expression` (JMESPath) evaluated on the "
+                    "provider's raw record. Tenant-wide when `connection_id` is null; a connection's own "
+                    "overrides it.",
+    "Problem": "RFC 9457 problem details (`application/problem+json`); `code` is the stable identifier.",
+    "ConnectionWithToken": "A connection and its token (`ct_...`), shown once: at creation and after a token "
+                           "rotation. Send it as `x-connection-token`.",
+    "ApiKeyWithSecret": "An API key, shown once, at creation.",
+}
+
+
+def _describe(schemas: dict[str, Any]) -> None:
+    for name, texts in _PROPERTIES.items():
+        properties = schemas[name].get("properties", {})
+        for prop, text in texts.items():
+            properties[prop]["description"] = text
+    for name, text in _SCHEMA_TEXT.items():
+        schemas[name]["description"] = text
+
+
+def _commonmark(node: Any) -> None:
+    """Docstring descriptions as CommonMark: RST's ``code`` becomes `code`,
+    and wrapped lines join (an indented line would render as a code block)."""
+    if isinstance(node, dict):
+        text = node.get("description")
+        if isinstance(text, str):
+            paragraphs = [" ".join(line.strip() for line in part.splitlines()) for part in text.split("\n\n")]
+            node["description"] = "\n\n".join(paragraphs).replace("``", "`")
+        for value in node.values():
+            _commonmark(value)
+    elif isinstance(node, list):
+        for value in node:
+            _commonmark(value)
+
+
+def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each provider's credentials and settings Structs as schemas, the
+    ``ConnectionCreate`` variant per provider, and the credentials/settings
+    alternatives a PATCH may carry."""
+    classes = {name: registry.get(name) for name in provider_names()}
+    structs = sorted({t for cls in classes.values() for t in (cls.credentials_type, cls.settings_type)},
+                     key=lambda t: t.__name__)
+    _, schemas = msgspec.json.schema_components(structs, ref_template=_REF)
+    variants = []
+    for name, cls in classes.items():
+        variant = f"{cls.__name__.removesuffix('Provider')}Connection"
+        schemas[variant] = {
+            "title": variant, "type": "object", "additionalProperties": False,
+            "description": f"`POST /connections` for {cls.display_name}.",
+            "properties": {
+                "provider": {"const": name, "description": "The provider's name."},
+                "credentials": {**ref(cls.credentials_type), "description": f"{cls.display_name} credentials, "
+                                "stored encrypted and never returned."},
+                "settings": {**ref(cls.settings_type), "description": f"{cls.display_name} settings (optional "
+                             "where every field has a default)."},
+            },
+            "required": ["provider", "credentials"],
+        }
+        variants.append(ref(variant))
+    credentials = [ref(t) for t in structs if any(c.credentials_type is t for c in classes.values())]
+    settings = [ref(t) for t in structs if any(c.settings_type is t for c in classes.values())]
+    schemas["ConnectionCreate"] = {
+        "title": "ConnectionCreate",
+        "description": "A store to link: the provider's name, with its credentials and settings.",
+        "oneOf": variants,
+        "discriminator": {"propertyName": "provider", "mapping": {
+            name: v["$ref"] for name, v in zip(classes, variants)
+        }},
+    }
+    schemas["ConnectionPatch"] = {
+        "title": "ConnectionPatch", "type": "object", "additionalProperties": False,
+        "description": "What to replace; give at least one. Each is in the connection's provider's shape. "
+                       "A settings change of where the credentials are sent needs the credentials too.",
+        "properties": {
+            "credentials": {"anyOf": [*credentials, {"type": "null"}], "default": None,
+                            "description": "New credentials (replace the stored ones whole)."},
+            "settings": {"anyOf": [*settings, {"type": "null"}], "default": None,
+                         "description": "New settings (replace the stored ones whole)."},
+        },
+    }
+    return schemas, variants, credentials
+
+
+def _shaped(customer: dict[str, Any]) -> dict[str, Any]:
+    """Customer's properties, none required, nested objects open: what
+    ``fields``/``exclude_fields`` leave of a Customer."""
+    properties = {}
+    for name, schema in customer["properties"].items():
+        if schema.get("type") == "array" and "$ref" in schema.get("items", {}):
+            schema = {"type": "array", "items": {"type": "object"},
+                      "description": schema["description"] + " Only the chosen sub-fields."}
+        properties[name] = schema
+    return {
+        "PartialCustomer": {
+            "title": "PartialCustomer", "type": "object", "additionalProperties": False, "properties": properties,
+            "description": "The `Customer` properties chosen with `fields` (or left by `exclude_fields`); "
+                           "dot paths such as `addresses.city` keep sub-fields of each item.",
+        },
+        "RawCustomer": {
+            "title": "RawCustomer", "type": "object",
+            "description": "With `response_format=raw`: the provider's record, verbatim (its own field names).",
+        },
+        "ShapedCustomer": {
+            "title": "ShapedCustomer",
+            "description": "A customer read with `fields` or `exclude_fields` (a `PartialCustomer`) or with "
+                           "`response_format=raw` (a `RawCustomer`).",
+            "anyOf": [ref("PartialCustomer"), ref("RawCustomer")],
+        },
+        "ShapedCustomerPage": {
+            "title": "ShapedCustomerPage", "type": "object",
+            "description": "A page of shaped or raw customers.",
+            "properties": {
+                "prev_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                "description": _PROPERTIES["CustomerPage"]["prev_cursor"]},
+                "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                                "description": _PROPERTIES["CustomerPage"]["next_cursor"]},
+                "data": {"type": "array", "items": ref("ShapedCustomer"), "description": "The shaped customers."},
+            },
+            "required": ["prev_cursor", "next_cursor", "data"],
+        },
     }
 
 
@@ -228,7 +664,13 @@ def _components() -> dict[str, Any]:
         # Output Structs encode every field, null included: say so.
         if "properties" in schema and model not in _INPUTS and not omits:
             schema["required"] = list(schema["properties"])
-    return {**schemas, **_SHAPED}
+    _describe(schemas)
+    providers, _, _ = _provider_schemas()
+    clash = set(providers) & set(schemas)
+    assert not clash, f"provider schemas named like the API's own: {clash}"
+    components = {**schemas, **providers, **_shaped(schemas["Customer"])}
+    _commonmark(components)
+    return components
 
 
 @lru_cache(maxsize=1)
@@ -238,55 +680,35 @@ def document() -> bytes:
         "info": {
             "title": "shoprelay",
             "version": VERSION,
-            "description": "Unified, live e-commerce API, compatible with Panora's e-commerce customers API. "
-                           f"Providers: {', '.join(provider_names())}.",
+            "description": (
+                "Unified, live e-commerce API, compatible with Panora's e-commerce customers API.\n\n"
+                f"Providers: {', '.join(f'`{name}`' for name in provider_names())}.\n\n"
+                "**Authentication.** Send the tenant's API key as `x-api-key` on every call, and a connection "
+                "token as `x-connection-token` on `/ecommerce/*` reads. The admin API (`/admin/*`) takes "
+                "`Authorization: Bearer <SHOPRELAY_ADMIN_TOKEN>` instead. Errors are RFC 9457 "
+                "`application/problem+json` with a stable `code`."
+            ),
         },
+        "servers": [{"url": "/", "description": "This server (the origin serving this document)."}],
+        "tags": [
+            {"name": "ecommerce/customers", "description": "Customers, read live from the merchant's store."},
+            {"name": "connections", "description": "The tenant's links to stores (`x-api-key`)."},
+            {"name": "field-mappings", "description": "Custom fields computed from the raw records."},
+            {"name": "admin", "description": "Tenants and API keys (the admin bearer token)."},
+            {"name": "operations", "description": "Health, readiness and metrics."},
+        ],
         "paths": _paths(),
         "components": {
             "schemas": _components(),
             "securitySchemes": {
-                "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
-                "ConnectionToken": {"type": "apiKey", "in": "header", "name": "x-connection-token"},
-                "AdminToken": {"type": "http", "scheme": "bearer"},
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                           "description": "The tenant's API key (`sk_...`)."},
+                "ConnectionToken": {"type": "apiKey", "in": "header", "name": "x-connection-token",
+                                    "description": "A connection token (`ct_...`): which store to read."},
+                "AdminToken": {"type": "http", "scheme": "bearer",
+                               "description": "`SHOPRELAY_ADMIN_TOKEN`, for `/admin/*` (and `/metrics` when it "
+                                              "requires it)."},
             },
         },
     }
     return msgspec.json.encode(doc)
-
-
-@lru_cache(maxsize=1)
-def docs_page() -> bytes:
-    """A readable reference rendered from the same document: no scripts, no CDN."""
-    doc = msgspec.json.decode(document())
-    parts = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>shoprelay API</title>",
-        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-        "code,pre{background:#f4f4f4;padding:.1rem .3rem}h3{margin-top:2rem}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}"
-        ".m{font-weight:bold;text-transform:uppercase}</style></head><body>",
-        f"<h1>shoprelay API <small>{html.escape(doc['info']['version'])}</small></h1>",
-        f"<p>{html.escape(doc['info']['description'])}</p>",
-        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>",
-    ]
-    for path, item in doc["paths"].items():
-        for method, op in item.items():
-            parts.append(f"<h3><span class=m>{method}</span> <code>{html.escape(path)}</code></h3>")
-            parts.append(f"<p>{html.escape(op['summary'])}</p>")
-            if op["parameters"]:
-                parts.append("<table><tr><th>parameter</th><th>in</th><th>description</th></tr>")
-                for p in op["parameters"]:
-                    parts.append(
-                        f"<tr><td><code>{html.escape(p['name'])}</code>{' *' if p.get('required') else ''}</td>"
-                        f"<td>{p['in']}</td><td>{html.escape(p.get('description', ''))}</td></tr>"
-                    )
-                parts.append("</table>")
-            parts.append("<ul>")
-            for status, response in op["responses"].items():
-                parts.append(f"<li><code>{status}</code> {html.escape(response['description'])}</li>")
-            parts.append("</ul>")
-    parts.append("<h2>Schemas</h2>")
-    for name, schema in doc["components"]["schemas"].items():
-        fields = ", ".join(f"<code>{html.escape(k)}</code>" for k in schema.get("properties", {}))
-        parts.append(f"<h4 id='{html.escape(name)}'>{html.escape(name)}</h4><p>{fields}</p>")
-    parts.append("</body></html>")
-    return "".join(parts).encode()

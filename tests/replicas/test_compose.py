@@ -49,7 +49,12 @@ def env_example() -> dict[str, str]:
     return found
 
 
-FILLED = {"POSTGRES_PASSWORD": "pw", "SHOPRELAY_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "="}
+FILLED = {
+    "POSTGRES_PASSWORD": "pw",
+    "SHOPRELAY_DATABASE_URL": "postgresql://shoprelay:pw@postgres:5432/shoprelay",
+    "SHOPRELAY_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+}
+SECRETS = {"POSTGRES_PASSWORD", "SHOPRELAY_DATABASE_URL", "SHOPRELAY_ENCRYPTION_KEYS"}
 
 
 def validate(document: dict) -> None:
@@ -82,16 +87,48 @@ def test_the_schema_rejects_a_broken_file():
         validate(document)
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "SHOPRELAY_ENCRYPTION_KEYS"])
-def test_secrets_are_required_and_none_is_shipped(missing):
-    env = {**FILLED, missing: ""}  # as in .env.example, not filled in
-    with pytest.raises(ValueError, match=missing):
-        interpolate(compose_text(), env)
+def test_no_secret_is_shipped():
     example = env_example()
     assert example["POSTGRES_PASSWORD"] == "" and example["SHOPRELAY_ENCRYPTION_KEYS"] == ""
+    # The URL only refers to the password variable (compose expands it in .env).
+    assert example["SHOPRELAY_DATABASE_URL"] == "postgresql://shoprelay:${POSTGRES_PASSWORD}@postgres:5432/shoprelay"
     # No keyring-shaped literal anywhere in the shipped files.
     for name in ("docker-compose.yml", ".env.example", "Dockerfile"):
         assert not re.search(r"[A-Za-z0-9_-]+:[A-Za-z0-9+/]{43}=", (ROOT / name).read_text()), name
+
+
+def test_secrets_reach_only_the_container_that_needs_them_as_files(tmp_path):
+    """Issue 12 item 11: the app container is not handed POSTGRES_PASSWORD
+    (no env_file, no variable): each secret is a compose secret made from
+    .env, mounted as a file, and read through the setting's _FILE form."""
+    document = yaml.safe_load(interpolate(compose_text(), FILLED))
+    sources = {name: spec["environment"] for name, spec in document["secrets"].items()}
+    assert set(sources.values()) == SECRETS
+    postgres, app = document["services"]["postgres"], document["services"]["shoprelay"]
+    assert postgres["secrets"] == ["postgres_password"]
+    assert postgres["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert sorted(app["secrets"]) == ["database_url", "encryption_keys"]
+    for service in (postgres, app):
+        assert "env_file" not in service
+        values = " ".join(str(v) for v in service["environment"].values())
+        for secret in SECRETS:
+            assert secret not in service["environment"]
+            assert FILLED[secret] not in values
+        assert "PGPASSWORD" not in service["environment"]
+    # The app's settings, with each _FILE as the container would see it.
+    environment = dict(app["environment"])
+    for name in app["secrets"]:
+        setting = next(k for k, v in environment.items() if v == f"/run/secrets/{name}")
+        assert setting == f"{sources[name]}_FILE"
+        path = tmp_path / name
+        path.write_text(FILLED[sources[name]] + "\n")  # as docker writes it, give or take the newline
+        environment[setting] = str(path)
+    from proxy.config import Config
+
+    config = Config.from_env(environment)
+    assert config.database_url == FILLED["SHOPRELAY_DATABASE_URL"] and not config.is_sqlite
+    assert config.encryption_keys == FILLED["SHOPRELAY_ENCRYPTION_KEYS"]
+    assert config.port == 8080 and config.host == "0.0.0.0"
 
 
 def test_services_as_documented():
@@ -99,36 +136,29 @@ def test_services_as_documented():
     services = document["services"]
     assert set(services) == {"shoprelay", "postgres"}
     postgres, app = services["postgres"], services["shoprelay"]
-    assert postgres["image"] == "postgres:16"
+    # An exact PostgreSQL 16 release, not a moving tag.
+    assert re.fullmatch(r"postgres:16\.\d+(-[a-z]+)?", postgres["image"]), postgres["image"]
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     volume = postgres["volumes"][0].split(":")[0]
     assert volume in document["volumes"]  # a named volume, not a bind mount
     assert app["build"] == "."
     assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert app["env_file"] == ".env"
     environment = app["environment"]
-    assert environment["SHOPRELAY_DATABASE_URL"].startswith("postgresql://")
-    assert "@postgres:5432/" in environment["SHOPRELAY_DATABASE_URL"]
-    assert environment["PGPASSWORD"] == FILLED["POSTGRES_PASSWORD"]
-    assert environment["SHOPRELAY_ENCRYPTION_KEYS"] == FILLED["SHOPRELAY_ENCRYPTION_KEYS"]
     # The published port reaches the port the service listens on.
     assert app["ports"] == [f"127.0.0.1:8080:{environment['SHOPRELAY_PORT']}"]
-    # The service's settings are ones shoprelay reads.
-    from proxy.config import Config
-
-    config = Config.from_env({**environment, "SHOPRELAY_PORT": environment["SHOPRELAY_PORT"]})
-    assert config.port == 8080 and config.host == "0.0.0.0" and not config.is_sqlite
 
 
 def test_every_variable_is_documented_in_env_example():
     used = set(_VARIABLE.findall(compose_text()))
     names = {name for name, _, _ in used}
+    names |= {spec["environment"] for spec in yaml.safe_load(compose_text())["secrets"].values()}
     assert names <= set(env_example()), names - set(env_example())
 
 
 def test_env_example_names_only_real_settings():
     readme = (ROOT / "README.md").read_text()
     compose_variables = {name for name, _, _ in _VARIABLE.findall(compose_text())}
+    compose_variables |= {spec["environment"] for spec in yaml.safe_load(compose_text())["secrets"].values()}
     for name in env_example():
         assert name in compose_variables or f"`{name}`" in readme, name
 
@@ -167,7 +197,8 @@ def dockerfile_healthcheck() -> list[str]:
 def test_dockerfile_slim_non_root_serve_with_healthcheck():
     steps = dockerfile()
     base = [rest for ins, rest in steps if ins == "FROM"]
-    assert len(base) == 1 and re.fullmatch(r"python:3\.1[1-9]-slim", base[0])
+    # An exact Python release on a named Debian release, not a moving tag.
+    assert len(base) == 1 and re.fullmatch(r"python:3\.1[1-9]\.\d+-slim-[a-z]+", base[0]), base
     users = [rest for ins, rest in steps if ins == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert dockerfile_cmd() == ["shoprelay", "serve"]
@@ -191,3 +222,47 @@ def test_readme_self_hosting_steps_match_the_files():
     assert "shoprelay" in document["services"]
     for variable in re.findall(r"`(SHOPRELAY_[A-Z_]+|POSTGRES_[A-Z_]+)=", section):
         assert variable in env_example(), variable
+
+
+def lock_file() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {name: (version, [hashes])}."""
+    text = (ROOT / "requirements.lock").read_text().replace("\\\n", " ")
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            requirement, *options = line.split()
+            name, _, version = requirement.partition("==")
+            assert version, f"not pinned exactly: {requirement}"
+            pins[name.lower().replace("_", "-")] = (version, [o for o in options if o.startswith("--hash=sha256:")])
+    return pins
+
+
+def test_the_image_installs_from_the_lock_file():
+    """Issue 12 item 11: builds repeat. The Dockerfile installs the locked
+    dependencies, checked by hash, then the project without resolving."""
+    runs = [rest for ins, rest in dockerfile() if ins == "RUN"]
+    lock_step = next(i for i, r in enumerate(runs) if "requirements.lock" in r)
+    assert "--require-hashes" in runs[lock_step]
+    project_step = next(i for i, r in enumerate(runs) if re.search(r"pip install --no-deps \.(\s|$)", r))
+    assert lock_step < project_step
+    assert not any(re.search(r"pip install (?!.*--no-deps)", r) and "requirements.lock" not in r for r in runs)
+    copied = [rest for ins, rest in dockerfile() if ins == "COPY"]
+    assert any(c.startswith("requirements.lock ") for c in copied)
+
+
+def test_the_lock_file_pins_every_runtime_dependency_with_hashes():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pins = lock_file()
+    assert pins and all(hashes for _, hashes in pins.values()), [n for n, (_, h) in pins.items() if not h]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is in pyproject.toml but not in requirements.lock: regenerate it"
+        assert requirement.specifier.contains(pins[name][0]), f"{name}: the lock is older than pyproject.toml"
+    # The test tools stay out of the image.
+    assert "pytest" not in pins and "playwright" not in pins

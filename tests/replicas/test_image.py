@@ -39,22 +39,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def container_env(database_url: str, port: int) -> dict[str, str]:
+def container_env(database_url: str, keyring: str, port: int, secrets: pathlib.Path) -> dict[str, str]:
     """What the container would see: the image's ENV, then the compose
-    service's environment, with the database reached here instead of at
-    ``postgres:5432`` and the port free on this machine."""
+    service's environment, whose secrets are files (compose mounts them
+    under /run/secrets; here under ``secrets``), with the database reached
+    here instead of at ``postgres:5432`` and the port free on this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPRELAY_", "PG"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(dockerfile_env())
     service = yaml.safe_load(interpolate(compose_text(), FILLED))["services"]["shoprelay"]
     env.update({k: str(v) for k, v in service["environment"].items()})
-    env.pop("PGPASSWORD")  # the local server trusts; a wrong password would not
-    env.update(
-        SHOPRELAY_DATABASE_URL=database_url,
-        SHOPRELAY_ENCRYPTION_KEYS=new_key_text("k1"),
-        SHOPRELAY_PORT=str(port),
-        SHOPRELAY_HOST="127.0.0.1",  # not every interface of a shared machine
-    )
+    values = {"database_url": database_url, "encryption_keys": keyring}
+    secrets.mkdir(exist_ok=True)
+    for name in service["secrets"]:
+        (secrets / name).write_text(values[name] + "\n")
+    for key, value in list(env.items()):
+        if value.startswith("/run/secrets/"):
+            env[key] = str(secrets / value.removeprefix("/run/secrets/"))
+    env.update(SHOPRELAY_PORT=str(port), SHOPRELAY_HOST="127.0.0.1")  # not every interface of a shared machine
     return env
 
 
@@ -75,8 +77,9 @@ async def wait_healthy(base: str, process: subprocess.Popen, limit: float = 30.0
 
 async def test_the_images_start_command_serves_two_replicas_on_postgresql(pg, tmp_path):
     ports = [free_port(), free_port()]
-    envs = [container_env(pg.url, port) for port in ports]
-    envs[1]["SHOPRELAY_ENCRYPTION_KEYS"] = envs[0]["SHOPRELAY_ENCRYPTION_KEYS"]  # one keyring
+    keyring = new_key_text("k1")  # one keyring for both replicas
+    envs = [container_env(pg.url, keyring, port, tmp_path / "secrets") for port in ports]
+    assert "SHOPRELAY_DATABASE_URL" not in envs[0] and "SHOPRELAY_DATABASE_URL_FILE" in envs[0]
     command = dockerfile_cmd()
     assert command == ["shoprelay", "serve"]
     logs = [open(tmp_path / f"replica{i}.log", "w+") for i in range(2)]
