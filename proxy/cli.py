@@ -58,7 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         raise SystemExit(2)
+    # serve writes nothing but log lines (JSON in production), its fatal
+    # errors included; the other commands keep their one plain stderr line.
+    fail = _fail_logged if args.handler is cmd_serve else _fail
     try:
+        logs.configure("INFO", _log_format_of_env())  # until the config is read
         config = Config.from_env()
         logs.configure(config.log_level, config.log_format)
         if getattr(args, "uses_database", True):
@@ -69,14 +73,30 @@ def main(argv: list[str] | None = None) -> None:
                 _note_database_left_behind(config, _say)
         args.handler(config, args)
     except (Gone, accounts.UnknownTenant, accounts.UnknownConnection) as exc:
-        _fail(str(exc), EXIT_GONE)
+        fail(str(exc), EXIT_GONE)
     except (CliError, ConfigError, accounts.InvalidInput, StoreUnavailable, InvalidValue) as exc:
-        _fail(str(exc))
+        fail(str(exc))
+
+
+def _first_line(message: str) -> str:
+    return message.splitlines()[0] if message else "failed"
 
 
 def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    print(f"shoprelay: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr)
+    print(f"shoprelay: error: {_first_line(message)}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _fail_logged(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    log.error("shoprelay: error: %s", _first_line(message))
+    raise SystemExit(code)
+
+
+def _log_format_of_env() -> str:
+    """SHOPRELAY_LOG_FORMAT as far as it can be read before the whole
+    configuration is (which may be what fails)."""
+    fmt = os.environ.get("SHOPRELAY_LOG_FORMAT", "auto").strip().lower()
+    return fmt if fmt in ("auto", "json", "text") else "auto"
 
 
 def _say(message: str) -> None:
@@ -236,16 +256,23 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
     # worker traceback or an error on every read.
     keyring, source = _serve_keyring(config)
     log.info("keyring from %s: key ids %s (active %r)", source.describe(), _ids(keyring), keyring.active_id)
-    uvicorn.run(
-        "proxy.app:create_app",
-        factory=True,
-        **serving.server_options(
-            config,
-            host=args.host if args.host is not None else config.host,
-            port=args.port if args.port is not None else config.port,
-            workers=args.workers if args.workers is not None else config.workers,
-        ),
-    )
+    try:
+        uvicorn.run(
+            "proxy.app:create_app",
+            factory=True,
+            **serving.server_options(
+                config,
+                host=args.host if args.host is not None else config.host,
+                port=args.port if args.port is not None else config.port,
+                workers=args.workers if args.workers is not None else config.workers,
+            ),
+        )
+    except SystemExit as exc:
+        # uvicorn exits 3 when it cannot start (port taken, app failed to
+        # load), having logged why; 3 is this CLI's "already gone".
+        if exc.code == 3:
+            raise CliError("the server could not start (the lines above say why)") from None
+        raise
 
 
 def cmd_migrate(config: Config, args: argparse.Namespace) -> None:

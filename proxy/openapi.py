@@ -528,6 +528,11 @@ _PROPERTIES: dict[str, dict[str, str]] = {
     "TenantCreate": {"name": "The tenant's name."},
     "ApiKeyCreate": {"name": "A name to tell keys apart, e.g. `production`."},
 }
+_PROPERTIES["ConnectionWithToken"] = {
+    **_PROPERTIES["ConnectionView"],
+    "connection_token": "The connection token (`ct_...`) for `x-connection-token`: shown this once, stored "
+                        "only as a digest.",
+}
 
 # Schema-level text where the Struct's docstring speaks Python, or has none.
 _SCHEMA_TEXT = {

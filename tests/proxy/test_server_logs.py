@@ -91,3 +91,32 @@ def test_serve_writes_only_json_lines_and_probes_at_debug(tmp_path, workers, lev
         assert {e["route"] for e in probes} == {"/health", "/ready", "/metrics"}
     else:
         assert not probes
+
+
+def test_serve_fatal_errors_are_log_lines_and_a_taken_port_is_exit_1(tmp_path):
+    """In json mode every line serve writes is JSON, its refusal to start
+    included; a port in use is a failure (1), not the CLI's "gone" (3)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
+    env.update(SHOPRELAY_LOG_FORMAT="json", SHOPRELAY_DATA_DIR=str(tmp_path))
+    bad_keyring = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "serve", "--port", "1"],
+        env={**env, "SHOPRELAY_ENCRYPTION_KEYS": "not-a-keyring"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad_keyring.returncode == 1
+    lines = [json.loads(line) for line in bad_keyring.stderr.splitlines() if line.strip()]
+    assert any("SHOPRELAY_ENCRYPTION_KEYS" in line["msg"] for line in lines if line["level"] == "error")
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port)],
+            env={**env, "SHOPRELAY_ENCRYPTION_KEYS": TEST_KEYRING},
+            capture_output=True, text=True, timeout=60,
+        )
+    assert busy.returncode == 1
+    for line in busy.stderr.splitlines():
+        json.loads(line)  # every line, the failure included
+    assert "could not start" in busy.stderr
