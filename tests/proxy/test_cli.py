@@ -2,17 +2,16 @@
 
 import json
 import os
-import socket
 import sqlite3
 import stat
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from tests.harness import TEST_KEYRING
+from tests.support import free_port, serve_command
 
 
 def run(tmp_path, *args, env_extra=None, check=True, umask=-1):
@@ -179,33 +178,12 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path):
     assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_quickstart_then_serve_answers_the_printed_request(tmp_path):
-    port = _free_port()
+    port = free_port()
     info = one_json(run(tmp_path, "quickstart", "--json", "--port", str(port)))
     assert f"127.0.0.1:{port}/ecommerce/customers/1" in info["curl"]
     assert info["api_key"] in info["curl"] and info["connection_token"] in info["curl"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
-    env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+    with serve_command(tmp_path, port, database_url=f"sqlite:///{tmp_path / 'cli.db'}"):
         response = httpx.get(
             f"http://127.0.0.1:{port}/ecommerce/customers/1?remote_data=true",
             headers={"x-api-key": info["api_key"], "x-connection-token": info["connection_token"]},
@@ -213,9 +191,7 @@ def test_quickstart_then_serve_answers_the_printed_request(tmp_path):
         assert response.status_code == 200
         body = response.json()
         assert body["id"] == "1" and body["remote_data"]["customer_id"] == 1
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0].decode()
+    output = (tmp_path / "serve.log").read_text()
     for secret in (info["api_key"], info["connection_token"]):
         assert secret not in output
 

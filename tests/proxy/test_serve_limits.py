@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import resource
-import socket
-import subprocess
-import sys
-import time
 from typing import AsyncIterator, Iterator
 
 import httpx
@@ -22,52 +17,26 @@ import pytest
 from proxy import serving as serving_module
 from proxy.config import Config, ConfigError
 from tests.harness import TEST_KEYRING
+from tests.support import serve_command
 
 STOP = 30.0  # seconds: generous bounds that only stop a hung test
 ADMIN_TOKEN = "admin-test-token-0123456789abcdefghijkl"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def serving(tmp_path, files: int | None = None, **settings: str) -> Iterator[int]:
     """``shoprelay serve`` on a free port, with ``SHOPRELAY_<name>`` settings;
     ``files`` caps the descriptors the server process may open."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
-    env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
-    env["SHOPRELAY_ENCRYPTION_KEYS"] = TEST_KEYRING
-    env.update({f"SHOPRELAY_{name.upper()}": value for name, value in settings.items()})
 
     def limit_files() -> None:
         if files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
 
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "proxy.cli", "serve", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-        preexec_fn=limit_files,
-    )
-    try:
-        deadline = time.monotonic() + STOP
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+    with serve_command(
+        tmp_path, preexec_fn=limit_files, stop=STOP,
+        database_url=f"sqlite:///{tmp_path / 'serve.db'}", encryption_keys=TEST_KEYRING, **settings,
+    ) as port:
         yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=STOP)
-        log.close()
 
 
 async def health(port: int) -> int:
