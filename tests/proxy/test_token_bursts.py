@@ -42,6 +42,20 @@ async def burst(api, tenant, token: str, size: int) -> list[int]:
     return [a.status_code for a in answers]
 
 
+async def split_cold_bursts(zoho: FakeZoho, origin: str, first, second, runs: int) -> None:
+    """``runs`` times: a new connection, then one burst split over two app
+    instances at once; each run must make exactly one token request."""
+    tenant = await first.tenant()
+    for run in range(runs):
+        token = await zoho_connection(first, tenant, origin)
+        before = zoho.token_requests()
+        statuses = await asyncio.gather(
+            burst(first, tenant, token, BURST // 2), burst(second, tenant, token, BURST // 2)
+        )
+        assert statuses == [[200] * (BURST // 2)] * 2
+        assert zoho.token_requests() - before == 1, f"run {run}"
+
+
 async def test_a_cold_burst_in_one_process_makes_one_token_request(tmp_path):
     # The token endpoint answers at once: the race is between the burst's
     # own cache misses, so it is run on 20 fresh connections to catch it.
@@ -65,15 +79,7 @@ async def test_a_cold_burst_on_two_processes_sharing_the_file_makes_one_token_re
         origin = await stack.enter_async_context(serve(zoho.app()))
         first = await stack.enter_async_context(running_app(tmp_path))
         second = await stack.enter_async_context(running_app(tmp_path))
-        tenant = await first.tenant()
-        for run in range(5):
-            token = await zoho_connection(first, tenant, origin)
-            before = zoho.token_requests()
-            statuses = await asyncio.gather(
-                burst(first, tenant, token, BURST // 2), burst(second, tenant, token, BURST // 2)
-            )
-            assert statuses == [[200] * (BURST // 2)] * 2
-            assert zoho.token_requests() - before == 1, f"run {run}"
+        await split_cold_bursts(zoho, origin, first, second, runs=5)
 
 
 async def test_a_refresh_lock_left_by_a_dead_process_is_taken_over_after_its_lease(tmp_path, monkeypatch):
