@@ -11,11 +11,11 @@ import asyncio
 import uuid
 
 import pytest
-from aiohttp import web
 
 from proxy.clock import now_text
 from proxy.store.records import FieldMapping
 from tests.harness import Harness, Tenant, running_app
+from tests.proxy.test_mappings_on_providers import WOO_ID, WOO_KEY, WOO_SECRET, h, woo_app
 from tests.support import Recorder, serve
 
 FAN = "[@,@,@,@,@,@,@,@,@,@]"
@@ -29,20 +29,12 @@ WORST = {
     "wide_string": f"to_string({F8} | [@,@,@,@])",
     "deep_string": "to_string([to_string([to_string([to_string([to_string([to_string(@)])])])])])",
 }
-WOO_PATH = "/wp-json/wc/v3/customers"
 
 
 @pytest.fixture
 async def api(tmp_path):
     async with running_app(tmp_path) as harness:
         yield harness
-
-
-def h(tenant: Tenant, token: str | None = None) -> dict[str, str]:
-    headers = {"x-api-key": tenant.api_key}
-    if token is not None:
-        headers["x-connection-token"] = token
-    return headers
 
 
 async def create(api: Harness, tenant: Tenant, name: str, expression: str, provider: str = "sandbox"):
@@ -146,19 +138,13 @@ async def test_a_mapping_that_meets_a_big_payload_is_null_with_its_reason(api):
     assert (await create(api, tenant, "notes", "[meta_data, meta_data, meta_data]", "woocommerce")).status_code == 201
     assert (await create(api, tenant, "fav_dish", "meta_data[?key=='fav_dish'].value | [0]",
                          "woocommerce")).status_code == 201
-    app = Recorder().app()
     payload = woo_customer(150)  # ~160 KB; the field would be ~480 KB
-
-    async def item(request: web.Request) -> web.Response:
-        return web.json_response(payload)
-
-    app.router.add_get(WOO_PATH + "/{id}", item)
-    async with serve(app) as origin:
+    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
         _, token = await api.connection(
-            tenant, "woocommerce", {"consumer_key": "ck_" + "1" * 40, "consumer_secret": "cs_" + "2" * 40},
+            tenant, "woocommerce", {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
             {"store_url": "https://shop.example.com", "base_url": origin},
         )
-        response = await api.get_customer(tenant, token, "25")
+        response = await api.get_customer(tenant, token, WOO_ID)
     assert response.status_code == 200, response.text
     assert response.json()["field_mappings"] == {"fav_dish": "pierogi", "notes": None}
     assert response.headers["x-field-mapping-errors"] == "notes=result_too_large"

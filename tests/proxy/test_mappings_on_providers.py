@@ -9,7 +9,7 @@ import base64
 import contextlib
 import copy
 import json
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
@@ -97,13 +97,16 @@ def woo_customer() -> dict[str, Any]:
     return body
 
 
-def woo_app(recorder: Recorder) -> web.Application:
+def woo_app(recorder: Recorder, customer: Callable[[], dict[str, Any]] = woo_customer) -> web.Application:
+    """WooCommerce's REST API: ``customer()`` as customer WOO_ID and as a
+    one-customer page."""
+
     async def item(request: web.Request) -> web.Response:
         assert request.match_info["id"] == WOO_ID
-        return web.json_response(woo_customer())
+        return web.json_response(customer())
 
     async def collection(request: web.Request) -> web.Response:
-        return web.json_response([woo_customer()], headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
+        return web.json_response([customer()], headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
 
     app = recorder.app()
     app.router.add_get(WOO_PATH + "/{id}", item)
