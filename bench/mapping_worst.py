@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +26,7 @@ import time
 import aiohttp
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from run import PYTHON, ROOT, cli, free_port, wait_http  # noqa: E402
+from run import cli, serve_env, serving  # noqa: E402
 
 F8 = "[@,@,@,@,@,@,@,@]"
 # The worst a tenant can store (see proxy/mapping_limits.py): 64-fold growth
@@ -124,18 +121,8 @@ async def main() -> None:
     args = parser.parse_args()
     scenarios = {"given": args.expression} if args.expression else SCENARIOS
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="shoprelay-mapping-bench-"))
-    env = {
-        **os.environ, "PYTHONPATH": str(ROOT),
-        "SHOPRELAY_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "SHOPRELAY_ENCRYPTION_KEYS": "bench:" + base64.b64encode(os.urandom(32)).decode(),
-        "SHOPRELAY_LOG_LEVEL": "WARNING", "SHOPRELAY_TENANT_RPS": "0", "SHOPRELAY_CONNECTION_RPS": "0",
-    }
-    port = free_port()
-    server = subprocess.Popen([PYTHON, "-m", "proxy.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stderr=open(tmp / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await asyncio.to_thread(wait_http, f"{base}/health")
+    env = serve_env(tmp, "bench")
+    async with serving(env, tmp / "server.log") as (base, _):
         print(json.dumps({"scenario": "idle", **await idle_health(base)}), flush=True)
         for label, expressions in scenarios.items():
             # A tenant per scenario, so each sees only its own mappings.
@@ -148,9 +135,6 @@ async def main() -> None:
                     "--provider", "sandbox", "--expression", expression)
             result = await measure(base, key, token, args.pages)
             print(json.dumps({"scenario": label, "mappings": len(expressions), **result}), flush=True)
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
 import json
 import os
 import pathlib
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from typing import AsyncIterator
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -65,6 +68,37 @@ def wait_http(url: str, timeout: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} did not come up") from exc
             time.sleep(0.1)
+
+
+def serve_env(tmp: pathlib.Path, name: str, **settings: str) -> dict[str, str]:
+    """The environment a bench script runs shoprelay and its CLI in: a new
+    SQLite file and key named ``name`` in ``tmp``, WARNING logs, no request
+    rate limits; ``settings`` add or override ``SHOPRELAY_<NAME>``."""
+    return {
+        **os.environ, "PYTHONPATH": str(ROOT),
+        "SHOPRELAY_DATABASE_URL": f"sqlite:///{tmp / f'{name}.db'}",
+        "SHOPRELAY_ENCRYPTION_KEYS": f"{name}:" + base64.b64encode(os.urandom(32)).decode(),
+        "SHOPRELAY_LOG_LEVEL": "WARNING", "SHOPRELAY_TENANT_RPS": "0", "SHOPRELAY_CONNECTION_RPS": "0",
+        **{f"SHOPRELAY_{key.upper()}": value for key, value in settings.items()},
+    }
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str], log: pathlib.Path) -> AsyncIterator[tuple[str, subprocess.Popen]]:
+    """``shoprelay serve`` on a free port with ``env``, its stderr in ``log``;
+    yields its base URL and process once /health answers, stops it on exit."""
+    port = free_port()
+    with open(log, "w") as stderr:
+        server = subprocess.Popen([PYTHON, "-m", "proxy.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                  stderr=stderr)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            # In a thread: the caller's loop may be serving an upstream meanwhile.
+            await asyncio.to_thread(wait_http, f"{base}/health")
+            yield base, server
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -19,7 +19,6 @@ import json
 import os
 import pathlib
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from run import PYTHON, ROOT, cli, free_port, wait_http  # noqa: E402
+from run import cli, free_port, serve_env, serving  # noqa: E402
 from upstream import ONE  # noqa: E402
 
 DEADLINE = 3.0
@@ -92,15 +91,10 @@ async def soak(args: argparse.Namespace) -> dict:
     up_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", up_port).start()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="shoprelay-soak-"))
-    keys = "soak:" + __import__("base64").b64encode(os.urandom(32)).decode()
-    env = {
-        **os.environ, "PYTHONPATH": str(ROOT),
-        "SHOPRELAY_DATABASE_URL": f"sqlite:///{tmp / 'soak.db'}",
-        "SHOPRELAY_ENCRYPTION_KEYS": keys, "SHOPRELAY_ALLOW_PRIVATE_NETWORKS": "true",
-        "SHOPRELAY_LOG_LEVEL": "WARNING", "SHOPRELAY_LOG_FORMAT": "json",
-        "SHOPRELAY_REQUEST_TIMEOUT": str(DEADLINE), "SHOPRELAY_TENANT_RPS": "0",
-        "SHOPRELAY_CONNECTION_RPS": "0", "SHOPRELAY_CONNECTION_CONCURRENCY": "64",
-    }
+    env = serve_env(
+        tmp, "soak", allow_private_networks="true", log_format="json", request_timeout=str(DEADLINE),
+        connection_concurrency="64",
+    )
     tenant = cli(env, "tenants", "create", "--name", "soak")
     key = cli(env, "api-keys", "create", "--tenant", tenant["id"])["api_key"]
     # Several connections (stores) on one upstream host, as many merchants would be.
@@ -110,55 +104,49 @@ async def soak(args: argparse.Namespace) -> dict:
             "--settings", json.dumps({"shop": f"soak-{n}", "base_url": f"http://127.0.0.1:{up_port}"}))["connection_token"]
         for n in range(4)
     ]
-    port = free_port()
-    server = subprocess.Popen([PYTHON, "-m", "proxy.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stderr=open(tmp / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
     try:
-        await asyncio.to_thread(wait_http, f"{base}/health")
-        statuses: collections.Counter = collections.Counter()
-        latencies: list[float] = []
-        codes: collections.Counter = collections.Counter()
-        start_rss, start_fds = rss_mb(server.pid), open_fds(server.pid)
-        samples = []
-        end = time.monotonic() + args.minutes * 60
+        async with serving(env, tmp / "server.log") as (base, server):
+            statuses: collections.Counter = collections.Counter()
+            latencies: list[float] = []
+            codes: collections.Counter = collections.Counter()
+            start_rss, start_fds = rss_mb(server.pid), open_fds(server.pid)
+            samples = []
+            end = time.monotonic() + args.minutes * 60
 
-        async def worker(session: aiohttp.ClientSession) -> None:
-            while time.monotonic() < end:
-                headers = {"x-api-key": key, "x-connection-token": random.choice(tokens)}
-                t0 = time.monotonic()
-                async with session.get(f"{base}/ecommerce/customers/544365967", headers=headers) as response:
-                    body = await response.read()
-                latencies.append(time.monotonic() - t0)
-                statuses[response.status] += 1
-                if response.status != 200:
-                    codes[json.loads(body).get("code", "?")] += 1
+            async def worker(session: aiohttp.ClientSession) -> None:
+                while time.monotonic() < end:
+                    headers = {"x-api-key": key, "x-connection-token": random.choice(tokens)}
+                    t0 = time.monotonic()
+                    async with session.get(f"{base}/ecommerce/customers/544365967", headers=headers) as response:
+                        body = await response.read()
+                    latencies.append(time.monotonic() - t0)
+                    statuses[response.status] += 1
+                    if response.status != 200:
+                        codes[json.loads(body).get("code", "?")] += 1
 
-        async def sampler() -> None:
-            while time.monotonic() < end:
-                samples.append((round(time.monotonic() - (end - args.minutes * 60)), rss_mb(server.pid)))
-                await asyncio.sleep(30)
+            async def sampler() -> None:
+                while time.monotonic() < end:
+                    samples.append((round(time.monotonic() - (end - args.minutes * 60)), rss_mb(server.pid)))
+                    await asyncio.sleep(30)
 
-        timeout = aiohttp.ClientTimeout(total=DEADLINE * 4)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            await asyncio.gather(sampler(), *(worker(session) for _ in range(args.concurrency)))
-        await asyncio.sleep(1)
-        latencies.sort()
-        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-        return {
-            "minutes": args.minutes, "fault_rate": args.fault_rate, "concurrency": args.concurrency,
-            "requests": len(latencies), "statuses": dict(statuses), "codes": dict(codes),
-            "upstream_outcomes": dict(tally),
-            "p50_ms": round(pick(0.5), 1), "p99_ms": round(pick(0.99), 1), "max_ms": round(latencies[-1] * 1000, 1),
-            "deadline_ms": DEADLINE * 1000,
-            "rss_mb_start": round(start_rss, 1), "rss_mb_end": round(rss_mb(server.pid), 1),
-            "rss_samples": samples,
-            "open_fds_start": start_fds, "open_fds_end": open_fds(server.pid),
-            "server_errors_500": statuses.get(500, 0),
-        }
+            timeout = aiohttp.ClientTimeout(total=DEADLINE * 4)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                await asyncio.gather(sampler(), *(worker(session) for _ in range(args.concurrency)))
+            await asyncio.sleep(1)
+            latencies.sort()
+            pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+            return {
+                "minutes": args.minutes, "fault_rate": args.fault_rate, "concurrency": args.concurrency,
+                "requests": len(latencies), "statuses": dict(statuses), "codes": dict(codes),
+                "upstream_outcomes": dict(tally),
+                "p50_ms": round(pick(0.5), 1), "p99_ms": round(pick(0.99), 1), "max_ms": round(latencies[-1] * 1000, 1),
+                "deadline_ms": DEADLINE * 1000,
+                "rss_mb_start": round(start_rss, 1), "rss_mb_end": round(rss_mb(server.pid), 1),
+                "rss_samples": samples,
+                "open_fds_start": start_fds, "open_fds_end": open_fds(server.pid),
+                "server_errors_500": statuses.get(500, 0),
+            }
     finally:
-        server.terminate()
-        server.wait(10)
         await runner.cleanup()
 
 
