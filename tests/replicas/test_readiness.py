@@ -7,20 +7,26 @@ import asyncpg
 from tests.replicas.conftest import replicas
 
 
+async def set_read_only(admin: asyncpg.Connection, name: str, on: bool) -> None:
+    """Sets (or resets) database ``name`` read-only by default. The setting
+    applies to new sessions: end the app's current ones (the store
+    reconnects by itself)."""
+    change = "SET default_transaction_read_only = on" if on else "RESET default_transaction_read_only"
+    await admin.execute(f'ALTER DATABASE "{name}" {change}')
+    await admin.fetchval(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+        name,
+    )
+
+
 async def test_ready_reports_a_read_only_database(tmp_path, pg):
     admin = await asyncpg.connect(pg.database.url, timeout=5)
     name = pg.database.name
     try:
         async with replicas(tmp_path, pg.url, count=1) as (api,):
             assert (await api.client.get("/ready")).status_code == 200
-            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
-            # The setting applies to new sessions: end the app's current ones
-            # (the store reconnects by itself).
-            await admin.fetchval(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
-                name,
-            )
+            await set_read_only(admin, name, True)
             ready = await api.client.get("/ready")
             if ready.status_code == 503 and "does not answer" in ready.json()["detail"]:
                 ready = await api.client.get("/ready")  # a reconnect race: ask once more
@@ -29,12 +35,7 @@ async def test_ready_reports_a_read_only_database(tmp_path, pg):
             assert "cannot write" in ready.json()["detail"]
             assert (await api.client.get("/health")).status_code == 200
 
-            await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-            await admin.fetchval(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
-                name,
-            )
+            await set_read_only(admin, name, False)
             ready = await api.client.get("/ready")
             if ready.status_code != 200:
                 ready = await api.client.get("/ready")
