@@ -17,13 +17,14 @@ import pathlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
+
+from tests.support import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -75,12 +76,6 @@ def test_every_shell_example_parses(block: Block):
     assert result.returncode == 0, f"{block} is not valid shell:\n{block.text}\n{result.stderr}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _copy_checkout(target: pathlib.Path) -> None:
     """The files a clone has (tracked and new, not ignored): no .venv, no databases."""
     listed = subprocess.run(
@@ -105,7 +100,7 @@ def test_the_first_day_runs_as_written(tmp_path: pathlib.Path):
     checkout = tmp_path / "shoprelay"
     checkout.mkdir()
     _copy_checkout(checkout)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPRELAY_", "VIRTUAL_ENV"))}
     env.update(
         SHOPRELAY_DATA_DIR=str(tmp_path / "data"),
