@@ -47,12 +47,33 @@ _DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def valid_host_name(url: URL) -> bool:
+    """The URL's host is an IP literal or a name DNS can hold: labels of 1-63
+    characters, 253 in all, IDNA-encodable. Anything else makes the resolver
+    raise UnicodeError ("label empty or too long") at the first call."""
+    host = url.raw_host or ""
+    if ":" in host:
+        return True  # an IPv6 literal (yarl parsed the brackets)
+    name = host[:-1] if host.endswith(".") else host  # one root dot is allowed
+    if not name or len(name) > 253:
+        return False
+    if not all(1 <= len(label) <= 63 for label in name.split(".")):
+        return False
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def valid_origin(value: str | None, field: str) -> None:
     """``base_url``/``auth_url`` are origins: scheme://host[:port], no path."""
     if value is None:
         return
     if not _ORIGIN.match(value) or not URL(value).host:
         raise ValueError(f"{field} must be an origin like https://host[:port], without a path")
+    if not valid_host_name(URL(value)):
+        raise ValueError(f"{field} has a host name that is not valid (empty or over-long labels)")
 
 
 def is_numeric_id(value: str) -> bool:

@@ -155,7 +155,13 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         try:
-            results = await self._inner.resolve(host, port, family)
+            try:
+                results = await self._inner.resolve(host, port, family)
+            except (UnicodeError, ValueError):
+                # A name getaddrinfo cannot even encode (an empty or over-long
+                # label), e.g. in a row stored before creation refused such
+                # names: it does not resolve, like any unknown name.
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
         except OSError:
             if self._allow_private:
                 raise  # nothing is refused, so there is nothing to hide

@@ -72,7 +72,7 @@ from urllib.parse import urlsplit
 import msgspec
 from yarl import URL
 
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id, valid_host_name
 from .errors import (
     CustomerNotFound,
     ProviderAuthFailed,
@@ -150,6 +150,8 @@ def normalise_store_url(value: str) -> str:
         raise ValueError("store_url is not a valid URL") from None
     if scheme not in ("http", "https") or not host or port is None:
         raise ValueError("store_url must be an http(s) URL with a host, e.g. https://example.com/shop")
+    if not valid_host_name(url):
+        raise ValueError("store_url has a host name that is not valid (empty or over-long labels)")
     if url.raw_user is not None or url.raw_password is not None:
         raise ValueError("store_url must not contain a user name or password")
     if "?" in value or "#" in value:

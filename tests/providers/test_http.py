@@ -120,6 +120,16 @@ async def test_names_resolving_to_loopback_are_refused_at_connect_time(strict_cl
     assert hits.requests == []
 
 
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".com", "a" * 300 + ".com"])
+async def test_names_the_resolver_cannot_encode_do_not_resolve(strict_client, upstream_client, host):
+    # getaddrinfo raises UnicodeError ("label empty or too long") for these,
+    # not OSError: they answer as any name that does not resolve.
+    with pytest.raises(UpstreamBlocked):
+        await strict_client.request("GET", f"https://{host}/x")
+    with pytest.raises(ProviderUnavailable):
+        await upstream_client.request("GET", f"https://{host}/x")
+
+
 async def test_non_http_scheme_is_a_configuration_error(upstream_client):
     with pytest.raises(ConfigurationError):
         await upstream_client.request("GET", "file:///etc/passwd")
