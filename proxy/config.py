@@ -75,8 +75,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     keep_alive_timeout: float = 5.0
     max_connections: int = 1000
     connection_concurrency: int = 8
-    tenant_concurrency: int = 32
-    upstream_pool_size: int = 100
+    # pool / tenant bound = 16 tenants whose stores all hang before the pool
+    # is used up (32 of 100 let four do it).
+    tenant_concurrency: int = 16
+    upstream_pool_size: int = 256
     retry_attempts: int = 3
     tenant_rps: float = 200.0
     connection_rps: float = 50.0

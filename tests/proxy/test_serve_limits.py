@@ -126,5 +126,5 @@ def test_serve_settings_are_read_and_bounded():
         with pytest.raises(ConfigError, match=f"SHOPRELAY_{name}"):
             Config.from_env({f"SHOPRELAY_{name}": value})
     # Client sockets leave room for the upstream pool, the database and 64 files.
-    assert serving_module.connection_bound(Config(), 512) == 512 - 100 - 10 - 64
+    assert serving_module.connection_bound(Config(), 512) == 512 - 256 - 10 - 64
     assert serving_module.connection_bound(Config(max_connections=200), 65_536) == 200
