@@ -14,9 +14,10 @@ descriptors, after which nothing, not even ``/health``, is accepted. So:
 * a request head over ``MAX_HEAD_BYTES`` is answered 431 and closed;
 * at most ``SHOPRELAY_MAX_CONNECTIONS`` connections are open. One more evicts
   the connection that has waited longest without a request in progress (idle
-  keep-alive, or a head not yet complete; nothing is lost but a socket), so a
-  flood of slow sockets cannot keep a real request out. If every connection
-  is serving a request, the new one is closed instead;
+  keep-alive, or a request whose head or body is not yet complete: nothing
+  has been answered on it), so a flood of slow sockets cannot keep a real
+  request out. If every connection is serving a whole request, the new one is
+  closed instead;
 * the descriptor limit is raised to its hard limit at start, and the
   connection bound lowered if it would not leave room for the upstream pool
   and the database.
@@ -83,7 +84,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()  # every connection is serving a request
 
     def _waiting(self) -> bool:
-        """No request being served: idle, or its head still arriving."""
+        """No request being served: idle, its head still arriving, or its
+        body still arriving. A request whose body has not all come has had
+        no answer yet; closing it loses only what a stalled client did not
+        send, and otherwise a few sockets that send a head and one byte of
+        body would hold every slot for the whole read timeout."""
+        if self._head_complete:
+            return True  # on_message_complete has not run: the body is arriving
         return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
 
     def on_response_complete(self) -> None:

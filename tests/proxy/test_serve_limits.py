@@ -73,6 +73,11 @@ async def stalled(port: int, count: int, sent: bytes) -> AsyncIterator[list[asyn
     finally:
         for writer in writers:
             writer.close()
+        # Let the closes reach the server before it is told to stop: it
+        # waits for requests in progress (a stalled body) when it shuts down.
+        for writer in writers:
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
 
 async def test_800_slow_sockets_do_not_stop_health(tmp_path):
@@ -81,6 +86,20 @@ async def test_800_slow_sockets_do_not_stop_health(tmp_path):
     with serving(tmp_path, files=512, client_read_timeout="60") as port:
         async with stalled(port, 800, b"GET /health HTTP/1.1\r\nHost: shoprelay\r\n"):
             assert [await health(port) for _ in range(3)] == [200, 200, 200]
+
+
+async def test_stalled_request_bodies_do_not_stop_health(tmp_path):
+    # Every connection has sent a whole, authorised head and one byte of
+    # its body, then nothing: each has a request in progress. They are still
+    # evictable (nothing was answered yet), so /health gets a socket.
+    stall = (b"POST /admin/tenants HTTP/1.1\r\nHost: shoprelay\r\n"
+             b"Authorization: Bearer " + ADMIN_TOKEN.encode() + b"\r\n"
+             b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+    with serving(tmp_path, max_connections="16", client_read_timeout="60", admin_token=ADMIN_TOKEN) as port:
+        async with stalled(port, 16, stall) as readers:
+            assert [await health(port) for _ in range(3)] == [200, 200, 200]
+            # The oldest stalled one was closed to make room.
+            assert await closed_by_server(readers[0])
 
 
 async def test_silent_half_sent_and_idle_sockets_are_closed(tmp_path):
