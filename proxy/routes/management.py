@@ -209,6 +209,17 @@ async def create_field_mapping(request: Request) -> Response:
         )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
+    # A valid request the tenant's current state refuses (delete one first):
+    # 409 like a taken name. Two creates racing may both pass; the bound is
+    # on the work per response, which the evaluation budget holds anyway.
+    existing = await runtime.store.list_field_mappings(owner.tenant_id)
+    if len(existing) >= field_mappings.MAX_MAPPINGS_PER_TENANT:
+        raise ApiError(
+            409,
+            "conflict",
+            f"a tenant may have at most {field_mappings.MAX_MAPPINGS_PER_TENANT} field mappings; "
+            "delete one first",
+        )
     try:
         await runtime.store.create_field_mapping(mapping)
     except Conflict:
