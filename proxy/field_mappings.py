@@ -116,6 +116,15 @@ def new_mapping(
     )
 
 
+def over_limit(existing: int) -> str | None:
+    """Why one more mapping may not be created, or None. The HTTP API answers
+    409 conflict (a valid request the tenant's current mappings are in the
+    way of), the CLI exits 1; both name the limit."""
+    if existing >= MAX_MAPPINGS_PER_TENANT:
+        return f"a tenant may have at most {MAX_MAPPINGS_PER_TENANT} field mappings; delete one first"
+    return None
+
+
 def effective(
     mappings: Iterable[FieldMapping], provider: str, connection_id: str, object: str = "customer"
 ) -> list[Compiled]:

@@ -43,7 +43,12 @@ mappings stored before these rules were never checked. So each field is
 evaluated by a counting interpreter within `FIELD_STEPS` units of work and
 `FIELD_CHARS` characters (strings built plus the size of its result, counted
 over shared references without materialising them), and a whole response
-within `REQUEST_STEPS` and `REQUEST_CHARS`. A field that goes over yields
+within `REQUEST_STEPS` and `REQUEST_CHARS`. What Python does in one call is
+charged before the call, by the size of what it reads (`operand_cost`): a
+deep ``==``/``!=``, ``contains`` and the other reading functions, sort keys.
+Comparing two 590,000-element lists sixty times per field was free before
+and held the event loop for seconds. Last, a response's fields together get
+`RESPONSE_SECONDS` of wall-clock time. A field that goes over yields
 ``null`` with a reason (see `proxy.field_mappings`), never a stall or a huge
 body.
 """

@@ -209,17 +209,11 @@ async def create_field_mapping(request: Request) -> Response:
         )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
-    # A valid request the tenant's current state refuses (delete one first):
-    # 409 like a taken name. Two creates racing may both pass; the bound is
-    # on the work per response, which the evaluation budget holds anyway.
-    existing = await runtime.store.list_field_mappings(owner.tenant_id)
-    if len(existing) >= field_mappings.MAX_MAPPINGS_PER_TENANT:
-        raise ApiError(
-            409,
-            "conflict",
-            f"a tenant may have at most {field_mappings.MAX_MAPPINGS_PER_TENANT} field mappings; "
-            "delete one first",
-        )
+    # Two creates racing may both pass the count; the work per response is
+    # held by the evaluation budget anyway.
+    full = field_mappings.over_limit(len(await runtime.store.list_field_mappings(owner.tenant_id)))
+    if full is not None:
+        raise ApiError(409, "conflict", full)
     try:
         await runtime.store.create_field_mapping(mapping)
     except Conflict:
