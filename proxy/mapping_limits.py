@@ -477,8 +477,9 @@ def operand_cost(value: Any, limit: int) -> int:
         if isinstance(item, str):
             cost += 1 + len(item) // 64
         elif isinstance(item, dict):
-            cost += 1 + len(item) + sum(len(key) for key in item) // 64
-            if cost <= limit:
+            cost += 1 + len(item)
+            if cost <= limit:  # keys summed only for a dict within the limit
+                cost += sum(len(key) for key in item) // 64
                 stack.extend(item.values())
         elif isinstance(item, list):
             cost += 1 + len(item)
