@@ -395,6 +395,9 @@ def cmd_field_mappings_create(config: Config, args: argparse.Namespace) -> None:
             expression=args.expression, connection_id=args.connection,
             connection_provider=connection_provider,
         )
+        full = field_mappings.over_limit(len(await store.list_field_mappings(args.tenant)))
+        if full is not None:
+            raise CliError(full)
         try:
             await store.create_field_mapping(mapping)
         except Conflict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
@@ -36,12 +37,16 @@ from .store.records import FieldMapping
 
 OBJECTS = frozenset({"customer"})
 MAX_EXPRESSION_LENGTH = 1000
+# Every mapping runs on every customer read: the per-response budget bounds
+# the work, this bounds how many fields share it (and the stored rows).
+MAX_MAPPINGS_PER_TENANT = 100
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 _NAME = re.compile(NAME_PATTERN)
 
 
-# Work done between two yields to the event loop while evaluating a page.
+# Work (or seconds) between two yields to the event loop while evaluating a page.
 SLICE_WORK = 2_000
+SLICE_SECONDS = 0.02
 MAX_HEADER_FIELDS = 16
 
 
@@ -91,6 +96,8 @@ def new_mapping(
     # cannot hold it: refuse it here so both stores answer alike.
     if "\x00" in expression:
         raise InvalidInput("expression must not contain NUL characters")
+    if not mapping_limits.writable(expression):
+        raise InvalidInput("expression must not contain surrogate code points (U+D800 to U+DFFF)")
     try:
         compile_expression(expression)
     except jmespath.exceptions.JMESPathError as exc:
@@ -107,6 +114,15 @@ def new_mapping(
         expression=expression,
         created_at=now_text(),
     )
+
+
+def over_limit(existing: int) -> str | None:
+    """Why one more mapping may not be created, or None. The HTTP API answers
+    409 conflict (a valid request the tenant's current mappings are in the
+    way of), the CLI exits 1; both name the limit."""
+    if existing >= MAX_MAPPINGS_PER_TENANT:
+        return f"a tenant may have at most {MAX_MAPPINGS_PER_TENANT} field mappings; delete one first"
+    return None
 
 
 def effective(
@@ -145,7 +161,7 @@ async def evaluate_page(
     interpreter = mapping_limits.Interpreter()
     problems: dict[str, str] = {}
     pages: list[dict[str, Any]] = []
-    since_yield = 0
+    since_yield, yielded_at = 0, time.perf_counter()
     for raw in raws:
         values: dict[str, Any] = {}
         for name, ast in compiled:
@@ -154,9 +170,9 @@ async def evaluate_page(
             if reason is not None:
                 problems.setdefault(name, reason)
             since_yield += work
-            if since_yield >= SLICE_WORK:
-                since_yield = 0
+            if since_yield >= SLICE_WORK or time.perf_counter() - yielded_at >= SLICE_SECONDS:
                 await asyncio.sleep(0)
+                since_yield, yielded_at = 0, time.perf_counter()
         pages.append(values)
     return pages, problems
 
@@ -169,6 +185,8 @@ def _evaluate(
         return None, mapping_limits.REFUSED, 1
     if budget.steps <= 0 or budget.chars <= 0:
         return None, mapping_limits.RESPONSE_BUDGET, 1
+    if budget.out_of_time():
+        return None, mapping_limits.TOO_SLOW, 1
     meter = mapping_limits.Meter(budget)
     try:
         return interpreter.run(ast, raw, meter), None, meter.settle()

@@ -43,7 +43,12 @@ mappings stored before these rules were never checked. So each field is
 evaluated by a counting interpreter within `FIELD_STEPS` units of work and
 `FIELD_CHARS` characters (strings built plus the size of its result, counted
 over shared references without materialising them), and a whole response
-within `REQUEST_STEPS` and `REQUEST_CHARS`. A field that goes over yields
+within `REQUEST_STEPS` and `REQUEST_CHARS`. What Python does in one call is
+charged before the call, by the size of what it reads (`operand_cost`): a
+deep ``==``/``!=``, ``contains`` and the other reading functions, sort keys.
+Comparing two 590,000-element lists sixty times per field was free before
+and held the event loop for seconds. Last, a response's fields together get
+`RESPONSE_SECONDS` of wall-clock time. A field that goes over yields
 ``null`` with a reason (see `proxy.field_mappings`), never a stall or a huge
 body.
 """
@@ -52,6 +57,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any, NamedTuple
 
 import jmespath.exceptions
@@ -70,6 +76,11 @@ FIELD_STEPS = 10_000
 FIELD_CHARS = 256 * 1024
 REQUEST_STEPS = 200_000
 REQUEST_CHARS = 2 * 1024 * 1024
+# The last resort: wall-clock seconds one response's fields may take in all,
+# for any work the step counts price too low. Checked between fields and
+# every `CLOCK_EVERY` nodes within one.
+RESPONSE_SECONDS = 2.0
+CLOCK_EVERY = 256
 
 # Reasons a field comes back null although its expression is fine in itself.
 TOO_COSTLY = "too_costly"
@@ -77,6 +88,7 @@ TOO_LARGE = "result_too_large"
 RESPONSE_BUDGET = "response_budget_exhausted"
 TOO_DEEP = "nests_too_deeply"
 FAILED = "evaluation_failed"
+TOO_SLOW = "too_slow"
 REFUSED = "expression_refused"
 
 
@@ -159,6 +171,7 @@ class _Walker:
     def cost(self, node: dict[str, Any], depth: int) -> Cost:
         if depth > MAX_DEPTH:
             raise Refused(f"expression must nest at most {MAX_DEPTH} levels deep")
+        _refuse_surrogates(node.get("value"))
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise Refused(f"expression must have at most {MAX_NODES} parts")
@@ -198,6 +211,7 @@ class _Walker:
         if kind == "multi_select_dict":
             total = Cost(0.0, 2.0, 0.0, 1.0)
             for pair in children:  # key_val_pair nodes
+                _refuse_surrogates(pair["value"])
                 key = Cost(0.0, len(json.dumps(pair["value"])) + 1 + _NULL, 0.0, 1.0)
                 total = total.plus(key).plus(self.cost(pair["children"][0], depth))
             return total
@@ -284,6 +298,34 @@ class _Walker:
         raise Refused(f"expression may not call {name}() in a field mapping")
 
 
+def _refuse_surrogates(value: Any) -> None:
+    """Literals, field names and keys as unescaped: a lone surrogate
+    (``"\\ud800"``) cannot be written as UTF-8, so no response could carry it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not writable(item):
+                raise Refused("expression must not contain surrogate code points (U+D800 to U+DFFF) in "
+                              "literals, names or keys")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def writable(text: str) -> bool:
+    """Whether the response encoder can write `text` (UTF-8: no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _literal_size(value: Any) -> int:
     depth, stack = 0, [(value, 1)]
     while stack:
@@ -315,6 +357,10 @@ class Budget:
     def __init__(self, steps: int = REQUEST_STEPS, chars: int = REQUEST_CHARS) -> None:
         self.steps = steps
         self.chars = chars
+        self.seconds = RESPONSE_SECONDS  # time left, spent only while evaluating
+
+    def out_of_time(self) -> bool:
+        return self.seconds <= 0
 
 
 class Meter:
@@ -327,6 +373,16 @@ class Meter:
         # Naming the limit that bit: the field's own, or the response's.
         self._steps_reason = TOO_COSTLY if FIELD_STEPS <= budget.steps else RESPONSE_BUDGET
         self._chars_reason = TOO_LARGE if FIELD_CHARS <= budget.chars else RESPONSE_BUDGET
+        self._started = time.perf_counter()
+        self._until_clock = CLOCK_EVERY
+
+    def tick(self) -> None:
+        """One node evaluated; now and then, look at the clock."""
+        self._until_clock -= 1
+        if self._until_clock <= 0:
+            self._until_clock = CLOCK_EVERY
+            if time.perf_counter() - self._started >= self.budget.seconds:
+                raise OverBudget(TOO_SLOW)
 
     def spend(self, steps: int = 0, chars: int = 0) -> None:
         self.steps -= steps
@@ -342,6 +398,7 @@ class Meter:
         chars = self._chars - max(self.chars, 0)
         self.budget.steps -= steps
         self.budget.chars -= chars
+        self.budget.seconds -= time.perf_counter() - self._started
         return steps + chars // 64
 
 
@@ -387,6 +444,8 @@ def measure(value: Any, meter: Meter) -> int:
 def _frame(container: Any, meter: Meter) -> list[Any]:
     meter.spend(1 + len(container))
     if isinstance(container, dict):
+        if not all(writable(key) for key in container):
+            raise OverBudget(FAILED)  # the encoder could not write it
         overhead = 2 + sum(len(key) + 4 for key in container)  # quotes, colon, comma
         return [container, list(container.values()), 0, overhead]
     return [container, container, 0, 2 + len(container)]  # brackets, commas
@@ -394,6 +453,8 @@ def _frame(container: Any, meter: Meter) -> list[Any]:
 
 def _leaf_size(value: Any) -> int:
     if isinstance(value, str):
+        if not writable(value):
+            raise OverBudget(FAILED)  # e.g. a lone surrogate: the encoder could not write it
         return len(value) + 2
     if value is None or isinstance(value, bool):
         return 5
@@ -402,6 +463,33 @@ def _leaf_size(value: Any) -> int:
     if isinstance(value, float):
         return 24
     raise OverBudget(FAILED)  # not JSON (an &expression result); refused at creation anyway
+
+
+def operand_cost(value: Any, limit: int) -> int:
+    """The work of reading `value` whole, as a deep ``==``, ``in`` or a sort
+    does: one step per container and element, one per 64 characters of a
+    string. Shared references are counted each time they occur (Python
+    compares them again), so the walk stops once it passes `limit` and
+    returns a number over it: a huge operand costs a bounded walk to refuse."""
+    cost, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            cost += 1 + len(item) // 64
+        elif isinstance(item, dict):
+            cost += 1 + len(item)
+            if cost <= limit:  # keys summed only for a dict within the limit
+                cost += sum(len(key) for key in item) // 64
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            cost += 1 + len(item)
+            if cost <= limit:
+                stack.extend(item)
+        else:
+            cost += 1
+        if cost > limit:
+            return cost
+    return cost
 
 
 class Interpreter(TreeInterpreter):
@@ -420,7 +508,23 @@ class Interpreter(TreeInterpreter):
 
     def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         self.meter.spend(1)
+        self.meter.tick()
         return super().visit(node, *args, **kwargs)
+
+    def charge_reading(self, *operands: Any, factor: int = 1) -> None:
+        """Charge reading the cheapest of `operands` whole (`factor` times),
+        before Python does it for free: ``==`` stops at the smaller side."""
+        meter = self.meter
+        limit = max(meter.steps, 0) // factor
+        meter.spend(factor * min(operand_cost(operand, limit) for operand in operands))
+
+    def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
+        if node["value"] not in self._EQUALITY_OPS:
+            return super().visit_comparator(node, value)  # ordering: numbers only
+        left = self.visit(node["children"][0], value)
+        right = self.visit(node["children"][1], value)
+        self.charge_reading(left, right)
+        return self.COMPARATOR_FUNC[node["value"]](left, right)
 
     def visit_flatten(self, node: dict[str, Any], value: Any) -> Any:
         base = self.visit(node["children"][0], value)
@@ -443,6 +547,11 @@ class Interpreter(TreeInterpreter):
 
 
 _SORTS = {"sort", "sort_by"}
+# Functions whose first argument is read whole (compared, searched, parsed):
+# charged by its size before they run. min_by, max_by and sort_by compare
+# the keys their &expr yields; `_create_key_func` charges each key.
+_READS = {"contains", "starts_with", "ends_with", "max", "min", "sort", "to_number", "sum", "avg"}
+LOG_FACTOR_INT = int(LOG_FACTOR)
 
 
 class _Functions(jp_functions.Functions):
@@ -451,6 +560,11 @@ class _Functions(jp_functions.Functions):
 
     def call_function(self, function_name: str, resolved_args: list[Any]) -> Any:
         meter = self.interpreter.meter
+        if function_name in _READS and resolved_args:
+            # Deep comparisons, substring searches, number parsing and sorts
+            # of strings cost the size of what they read, not its length.
+            factor = LOG_FACTOR_INT if function_name == "sort" else 1
+            self.interpreter.charge_reading(resolved_args[0], factor=factor)
         elements = sum(len(arg) for arg in resolved_args if isinstance(arg, (list, dict)))
         if function_name in _SORTS:
             elements *= max(1, math.ceil(math.log2(elements + 1)))
@@ -468,3 +582,14 @@ class _Functions(jp_functions.Functions):
         if function_name == "reverse" and resolved_args and isinstance(resolved_args[0], str):
             meter.spend(chars=len(resolved_args[0]))
         return super().call_function(function_name, resolved_args)
+
+    def _create_key_func(self, expref: Any, allowed_types: Any, function_name: str) -> Any:
+        keyfunc = super()._create_key_func(expref, allowed_types, function_name)
+        factor = LOG_FACTOR_INT if function_name == "sort_by" else 1
+
+        def charged(element: Any) -> Any:
+            key = keyfunc(element)
+            self.interpreter.charge_reading(key, factor=factor)  # compared about log2(n) times
+            return key
+
+        return charged

@@ -138,7 +138,9 @@ VERIFICATION_FAILED = Err(422, "verification_failed", "With `verify=true`: the p
 CONNECTION_NOT_FOUND = Err(404, "not_found", "No connection of this tenant has that id.")
 MAPPING_NOT_FOUND = Err(404, "not_found", "No field mapping of this tenant has that id.")
 MAPPING_CONNECTION_NOT_FOUND = Err(404, "not_found", "`connection_id` names no connection of this tenant.")
-MAPPING_CONFLICT = Err(409, "conflict", "A mapping with that name already exists in that scope.")
+MAPPING_CONFLICT = Err(
+    409, "conflict", "A mapping with that name already exists in that scope, or the tenant already has 100 mappings."
+)
 INVALID_ADMIN_TOKEN = Err(401, "invalid_admin_token", "No `Authorization: Bearer` header, or not the admin token.")
 ADMIN_THROTTLED = Err(429, "rate_limited", "Too many failed authentications from this address (wrong admin "
                       "tokens and API keys count together); wait `Retry-After` seconds.")

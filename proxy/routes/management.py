@@ -209,6 +209,11 @@ async def create_field_mapping(request: Request) -> Response:
         )
     except accounts.InvalidInput as exc:
         raise _invalid(exc) from None
+    # Two creates racing may both pass the count; the work per response is
+    # held by the evaluation budget anyway.
+    full = field_mappings.over_limit(len(await runtime.store.list_field_mappings(owner.tenant_id)))
+    if full is not None:
+        raise ApiError(409, "conflict", full)
     try:
         await runtime.store.create_field_mapping(mapping)
     except Conflict:

@@ -235,5 +235,22 @@ def test_field_mappings_commands(tmp_path):
     assert dup.returncode == 1 and "already exists" in dup.stderr
     listed = one_json(run(tmp_path, "field-mappings", "list", "--tenant", tenant["id"]))["data"]
     assert {m["id"] for m in listed} == {created["id"], scoped["id"]}
+    # The tenant's limit of 100 mappings holds here too (98 more written straight to the database).
+    db = sqlite3.connect(tmp_path / "cli.db")
+    with db:
+        db.executemany(
+            "INSERT INTO field_mappings (id, tenant_id, connection_id, object, provider, name, expression,"
+            " created_at) SELECT ?, tenant_id, NULL, object, provider, ?, expression, created_at"
+            " FROM field_mappings WHERE id = ?",
+            [(f"extra-{i}", f"extra_{i}", created["id"]) for i in range(98)],
+        )
+    db.close()
+    full = run(tmp_path, "field-mappings", "create", "--tenant", tenant["id"], "--name", "one_more",
+               "--provider", "sandbox", "--expression", "x", check=False)
+    assert full.returncode == 1 and "at most 100 field mappings" in full.stderr
+    db = sqlite3.connect(tmp_path / "cli.db")
+    with db:
+        db.execute("DELETE FROM field_mappings WHERE id LIKE 'extra-%'")
+    db.close()
     assert one_json(run(tmp_path, "field-mappings", "delete", "--tenant", tenant["id"], created["id"]))["deleted"]
     assert run(tmp_path, "field-mappings", "delete", "--tenant", "other", scoped["id"], check=False).returncode == 3

@@ -211,3 +211,130 @@ async def test_health_answers_while_the_worst_mappings_run_on_a_100_customer_pag
     # Evaluated in one go, the page would let no /health through until it was
     # done; in slices, one gets through at each slice.
     assert answered >= 10, answered
+
+
+# -- comparisons and reads are charged by what they read ----------------------------
+
+WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
+WOO_SETTINGS = {"store_url": "https://shop.example.com"}
+
+
+async def test_deep_equality_over_a_big_payload_is_charged_and_health_answers(api):
+    # The review's attack: two big lists of empty lists, compared 60 times per
+    # mapping. Each comparison was free (Python's ==), so ten such mappings
+    # held the event loop for seconds with no budget noticing.
+    tenant = await api.tenant()
+    compare = "length([@][?[" + ",".join(["x==y"] * 60) + "]])"
+    names = [f"eq_{i}" for i in range(10)]
+    for name in names:
+        assert (await create(api, tenant, name, compare, "woocommerce")).status_code == 201
+    assert (await create(api, tenant, "has", "contains(x, y)", "woocommerce")).status_code == 201
+    assert (await create(api, tenant, "first_name", "first_name", "woocommerce")).status_code == 201
+    payload = woo_customer(0)
+    payload["x"] = [[] for _ in range(200_000)]
+    payload["y"] = [[] for _ in range(200_000)]
+    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
+        _, token = await api.connection(tenant, "woocommerce", WOO_CREDENTIALS, {**WOO_SETTINGS, "base_url": origin})
+        read = asyncio.create_task(api.get_customer(tenant, token, WOO_ID))
+        answered = 0
+        while not read.done():
+            assert (await api.client.get("/health")).status_code == 200
+            if not read.done():
+                answered += 1
+            await asyncio.sleep(0)
+        response = await read
+    assert response.status_code == 200, response.text
+    fields = response.json()["field_mappings"]
+    assert fields == {**{name: None for name in names}, "has": None, "first_name": "John"}
+    header = response.headers["x-field-mapping-errors"]
+    assert all(f"{name}=too_costly" in header for name in names), header
+    assert "has=too_costly" in header
+    # The payload's own download and decoding take a while; /health got
+    # through meanwhile (it could not while ten fields ran 60 deep compares).
+    assert answered >= 1, answered
+
+
+async def test_small_comparisons_still_work(api):
+    tenant = await api.tenant()
+    assert (await create(api, tenant, "same", "x == y", "woocommerce")).status_code == 201
+    assert (await create(api, tenant, "has", "contains(tags, 'vip')", "woocommerce")).status_code == 201
+    payload = {**woo_customer(0), "x": [[1], [2]], "y": [[1], [2]], "tags": ["a", "vip"]}
+    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
+        _, token = await api.connection(tenant, "woocommerce", WOO_CREDENTIALS, {**WOO_SETTINGS, "base_url": origin})
+        response = await api.get_customer(tenant, token, WOO_ID)
+    assert response.status_code == 200, response.text
+    assert response.json()["field_mappings"] == {"same": True, "has": True}
+    assert "x-field-mapping-errors" not in response.headers
+
+
+async def test_a_response_over_its_time_allowance_gives_too_slow(api, monkeypatch):
+    # The last resort, for work the step counts price too low: past the
+    # response's allowance of seconds, the remaining fields are null.
+    from proxy import mapping_limits
+
+    monkeypatch.setattr(mapping_limits, "RESPONSE_SECONDS", 0.0)
+    tenant = await api.tenant()
+    _, token = await api.connection(tenant, "sandbox", {})
+    assert (await create(api, tenant, "city", "addresses[0].city")).status_code == 201
+    response = await api.get_customer(tenant, token, "1")
+    assert response.status_code == 200
+    assert response.json()["field_mappings"] == {"city": None}
+    assert response.headers["x-field-mapping-errors"] == "city=too_slow"
+
+
+async def test_a_tenant_has_at_most_100_mappings(api):
+    tenant = await api.tenant()
+    for i in range(100):
+        assert (await create(api, tenant, f"f{i}", "email")).status_code == 201
+    response = await create(api, tenant, "one_more", "email")
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "conflict"
+    assert "at most 100 field mappings" in response.json()["detail"]
+    mappings = (await api.client.get("/field-mappings", headers=h(tenant))).json()["data"]
+    assert (await api.client.delete(f"/field-mappings/{mappings[0]['id']}", headers=h(tenant))).status_code == 204
+    assert (await create(api, tenant, "one_more", "email")).status_code == 201
+
+
+# -- strings the encoder cannot write ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['`"\\ud800"`', '{"\\ud800": `1`}', 'keys({"\\ud800x": `1`})', '"\\udfff"', "`[\"\\udc00\"]`"],
+)
+async def test_a_lone_surrogate_in_an_expression_is_refused(api, expression):
+    tenant = await api.tenant()
+    _, token = await api.connection(tenant, "sandbox", {})
+    response = await create(api, tenant, "f", expression)
+    assert response.status_code == 400, response.text
+    assert "surrogate code points" in response.json()["detail"]
+    assert (await api.get_customer(tenant, token, "3")).status_code == 200
+
+
+async def test_a_stored_surrogate_is_refused_and_one_the_rules_miss_is_evaluation_failed(api, monkeypatch):
+    from proxy import field_mappings, mapping_limits
+
+    tenant = await api.tenant()
+    _, token = await api.connection(tenant, "sandbox", {})
+    # A row stored before the rule: checked again when read, so never run.
+    await api.runtime.store.create_field_mapping(FieldMapping(
+        id=str(uuid.uuid4()), tenant_id=tenant.id, connection_id=None, object="customer",
+        provider="sandbox", name="old", expression='`"\\ud800"`', created_at=now_text(),
+    ))
+    response = await api.get_customer(tenant, token, "3")
+    assert response.status_code == 200, response.text
+    assert response.json()["field_mappings"] == {"old": None}
+    assert response.headers["x-field-mapping-errors"] == "old=expression_refused"
+
+    # Should any value the encoder cannot write get past the rules (here: the
+    # creation check switched off), the field is null, not the response a 500.
+    monkeypatch.setattr(mapping_limits, "_refuse_surrogates", lambda value: None)
+    field_mappings.compile_expression.cache_clear()
+    try:
+        assert (await create(api, tenant, "new", '{"\\udbff": `1`, ok: `2`}')).status_code == 201
+        response = await api.get_customer(tenant, token, "3")
+    finally:
+        field_mappings.compile_expression.cache_clear()
+    assert response.status_code == 200, response.text
+    assert response.json()["field_mappings"] == {"new": None, "old": None}
+    assert response.headers["x-field-mapping-errors"] == "new=evaluation_failed, old=evaluation_failed"
