@@ -16,6 +16,7 @@ from starlette.datastructures import QueryParams
 
 from providers.models import Address, Customer, Email, Phone
 
+from .params import single
 from .problems import invalid_parameter
 
 MAX_REMOTE_QUERY_PARAMS = 20
@@ -51,7 +52,7 @@ def parse(params: QueryParams, remote_query_refusal: Callable[[str], str | None]
     forwarded (checked as the platform reads it), or None."""
     include = _paths(params, "fields")
     exclude = _paths(params, "exclude_fields")
-    response_format = _single(params, "response_format") or "unified"
+    response_format = single(params, "response_format") or "unified"
     if response_format not in ("unified", "raw"):
         raise invalid_parameter("response_format", "must be unified or raw")
     if response_format == "raw" and (include is not None or exclude is not None):
@@ -79,15 +80,8 @@ def apply(shape: Shape, customer: dict[str, Any]) -> dict[str, Any]:
     return customer
 
 
-def _single(params: QueryParams, name: str) -> str | None:
-    values = params.getlist(name)
-    if len(values) > 1:
-        raise invalid_parameter(name, "give it once")
-    return values[0] if values else None
-
-
 def _paths(params: QueryParams, name: str) -> Tree | None:
-    value = _single(params, name)
+    value = single(params, name)
     if value is None:
         return None
     tree: Tree = {}
