@@ -18,8 +18,6 @@ parking requests (each an inbound socket) for a whole deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import AsyncIterator
 
 from .problems import ApiError
 
@@ -43,32 +41,52 @@ class TenantCalls:
         self.limit = limit
         self._tenants: dict[str, _Tenant] = {}
 
-    @contextlib.asynccontextmanager
-    async def slot(self, tenant_id: str, wait: float = QUEUE_SECONDS) -> AsyncIterator[None]:
-        tenant = self._tenants.get(tenant_id)
+    def slot(self, tenant_id: str, wait: float = QUEUE_SECONDS) -> "_Slot":
+        """``async with calls.slot(tenant_id):`` holds one of the tenant's
+        slots, or raises 429 after ``wait`` seconds. (A plain object, not a
+        generator: it is entered on every provider call.)"""
+        return _Slot(self, tenant_id, wait)
+
+
+class _Slot:
+    __slots__ = ("_calls", "_tenant_id", "_wait", "_tenant")
+
+    def __init__(self, calls: TenantCalls, tenant_id: str, wait: float) -> None:
+        self._calls = calls
+        self._tenant_id = tenant_id
+        self._wait = wait
+
+    async def __aenter__(self) -> None:
+        tenants = self._calls._tenants
+        tenant = tenants.get(self._tenant_id)
         if tenant is None:
-            tenant = self._tenants[tenant_id] = _Tenant(self.limit)
+            tenant = tenants[self._tenant_id] = _Tenant(self._calls.limit)
         tenant.users += 1
+        self._tenant = tenant
         try:
             if tenant.semaphore.locked():
-                try:
-                    async with asyncio.timeout(max(0.0, wait)):
-                        await tenant.semaphore.acquire()
-                except TimeoutError:
-                    raise ApiError(
-                        429,
-                        "rate_limited",
-                        f"this tenant already has {self.limit} provider calls in flight; "
-                        "retry when some have answered",
-                        headers={"Retry-After": "1"},
-                    ) from None
+                async with asyncio.timeout(max(0.0, self._wait)):
+                    await tenant.semaphore.acquire()
             else:
                 await tenant.semaphore.acquire()  # free: returns at once
-            try:
-                yield
-            finally:
-                tenant.semaphore.release()
-        finally:
-            tenant.users -= 1
-            if tenant.users == 0:
-                del self._tenants[tenant_id]
+        except TimeoutError:
+            self._leave()
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"this tenant already has {self._calls.limit} provider calls in flight; "
+                "retry when some have answered",
+                headers={"Retry-After": "1"},
+            ) from None
+        except BaseException:  # cancelled while waiting
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._tenant.semaphore.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._tenant.users -= 1
+        if self._tenant.users == 0:
+            del self._calls._tenants[self._tenant_id]
