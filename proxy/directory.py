@@ -46,7 +46,7 @@ from .config import Config
 from .metrics import Metrics
 from .oauth_store import ConnectionTokenStore
 from .problems import ApiError, credentials_unreadable
-from .ratelimit import AuthFailureThrottle, Limiter, limited
+from .ratelimit import AuthFailureThrottle, Limiter
 from .store import Store
 from .store.records import CONNECTION_ACTIVE, Invalidation, KeyOwner
 
@@ -153,10 +153,7 @@ class Directory:
             if owner is None:
                 if digest is not None:
                     self.unknown_keys.put(digest, True)
-                blocked = self.auth_failures.blocked(client)
-                if blocked is not None:
-                    raise limited(blocked, "too many failed authentications from this address")
-                self.auth_failures.failed(client)
+                self.auth_failures.refuse(client)
                 raise ApiError(401, "invalid_api_key", _BAD_KEY, headers=_challenge())
             self.keys.put(digest, owner)  # type: ignore[arg-type]
         self.tenant_limits.check(owner.tenant_id, "tenant")

@@ -114,6 +114,14 @@ class AuthFailureThrottle:
         if self._limiter.enabled:
             self._limiter.bucket(_subscriber(address)).take()
 
+    def refuse(self, address: str) -> None:
+        """A failed authentication from ``address``: raises 429 once its
+        budget is spent, else counts it (the caller then answers 401)."""
+        blocked = self.blocked(address)
+        if blocked is not None:
+            raise limited(blocked, "too many failed authentications from this address")
+        self.failed(address)
+
 
 def _subscriber(address: str) -> str:
     try:

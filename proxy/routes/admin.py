@@ -18,7 +18,6 @@ from ..clock import now_text
 from ..middleware import client_address
 from ..params import Handler
 from ..problems import ApiError
-from ..ratelimit import limited
 from ..views import ApiKeyWithSecret, TenantList
 from .management import json_response
 
@@ -35,12 +34,7 @@ def require_admin(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode()):
         return
-    throttle = runtime.directory.auth_failures
-    address = client_address(request)
-    blocked = throttle.blocked(address)
-    if blocked is not None:
-        raise limited(blocked, "too many failed authentications from this address")
-    throttle.failed(address)
+    runtime.directory.auth_failures.refuse(client_address(request))
     raise ApiError(
         401, "invalid_admin_token", "send Authorization: Bearer <admin token>",
         headers={"WWW-Authenticate": "Bearer"},
