@@ -23,19 +23,18 @@ from typing import Annotated, Any, Awaitable, Callable, ClassVar, Mapping, TypeV
 import msgspec
 from yarl import URL
 
+from .auth import Auth
+from .error_table import ErrorTable
 from .errors import (
     ConfigurationError,
     CustomerNotFound,
-    ProviderAuthFailed,
     ProviderBadResponse,
     ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
     basic_auth,
     scrub,
 )
 from . import calls
-from .http import UpstreamClient, UpstreamResponse, retry_after_seconds
+from .http import UpstreamClient, UpstreamResponse
 from .resilience import RetryPolicy, with_retries
 from .models import Customer
 from .query_names import QueryNames, as_sent, read_name
@@ -44,6 +43,7 @@ from .tokens import TokenStore
 T = TypeVar("T")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
 _DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
+_UTF8_BOM = b"\xef\xbb\xbf"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -140,6 +140,11 @@ class Provider:
     # credentials it never saw (a merchant typed them through Connect).
     destination_settings: ClassVar[frozenset[str]] = frozenset({"base_url", "auth_url"})
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # How the platform's error answers read (providers.error_table); a
+    # provider that states none gets the default rows under its name.
+    errors: ClassVar[ErrorTable]
+    # The customer payload as the mapping reads it (a msgspec Struct).
+    payload_type: ClassVar[Any] = dict
     remote_query_supported: ClassVar[bool] = True
     # How the platform reads query names: "php" for PHP platforms, which
     # rewrite them (see providers.query_names); None reads them verbatim.
@@ -160,6 +165,11 @@ class Provider:
         }
     )
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "errors" not in cls.__dict__ and "display_name" in cls.__dict__:
+            cls.errors = ErrorTable(cls.display_name)
+
     def __init__(
         self,
         credentials: msgspec.Struct,
@@ -171,6 +181,7 @@ class Provider:
         self.settings = settings
         self.http = http
         self.tokens = tokens
+        self.auth = self.make_auth()
 
     # -- configuration -------------------------------------------------------
 
@@ -224,6 +235,19 @@ class Provider:
     def valid_customer_id(self, customer_id: str) -> bool:
         return bool(customer_id) and len(customer_id) <= 128
 
+    def make_auth(self) -> Auth:
+        """The auth strategy for these credentials (see providers.auth)."""
+        return Auth()
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers every request to the platform carries, besides auth."""
+        return {}
+
+    @property
+    def api_root(self) -> str:
+        """What a relative path in ``send`` is appended to."""
+        return self.origin
+
     async def fetch_customer(
         self, customer_id: str, query: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -233,12 +257,18 @@ class Provider:
 
     async def list_customers(self, request: PageRequest) -> Page:
         """One page of raw customers, ``request.limit`` of them unless the
-        store has no more. A limit above the provider's page maximum is served
-        by reading several provider pages."""
+        store has no more (see providers.paging for the strategies)."""
         raise NotImplementedError
 
+    @classmethod
+    def map_customer(cls, raw: dict[str, Any]) -> Customer:
+        """The unified customer: ``raw`` decoded into ``payload_type`` (the
+        fields the mapping reads, typed), then ``map_payload``. A missing or
+        mistyped field raises msgspec.ValidationError naming its JSON path."""
+        return cls.map_payload(msgspec.convert(raw, cls.payload_type))
+
     @staticmethod
-    def map_customer(raw: dict[str, Any]) -> Customer:
+    def map_payload(payload: Any) -> Customer:
         raise NotImplementedError
 
     async def verify(self) -> None:
@@ -246,8 +276,8 @@ class Provider:
         raise NotImplementedError
 
     def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        """The default table; providers refine it from their error bodies."""
-        return default_error(response, self.display_name)
+        """A non-2xx answer as an error, by the provider's ``errors`` table."""
+        return self.errors.classify(response, self.redact)
 
     def basic_auth_pair(self) -> tuple[str, str] | None:
         """``(user, password)`` for providers that authenticate with HTTP Basic."""
@@ -257,6 +287,55 @@ class Provider:
         pair = self.basic_auth_pair()
         assert pair is not None, f"{self.name} does not use HTTP Basic"
         return basic_auth(*pair)
+
+    # -- requests --------------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        """One authenticated request to ``api_root + path`` (or to ``path``
+        when it is a full URL); after a 401, sent once more if the auth
+        strategy renewed its proof."""
+        assert self.http is not None
+        url = path if path.startswith(("https://", "http://")) else self.api_root + path
+        for attempt in range(2):
+            sent_headers = {**self.request_headers(), **(headers or {})}
+            sent_params = dict(params or {})
+            used = await self.auth.apply(sent_headers, sent_params)
+            response = await self.http.request(
+                method, url, headers=sent_headers, params=sent_params or None, json=json
+            )
+            if response.status != 401 or attempt or not await self.auth.renew(used):
+                return response
+        return response  # pragma: no cover - the loop always returns
+
+    def read_json(self, response: UpstreamResponse, type_: Any = Any) -> Any:
+        """The 2xx body decoded into ``type_`` (a Struct names the fields it
+        needs), or the classified error; a wrong shape is a bad response
+        that names the JSON path."""
+        if not 200 <= response.status < 300:
+            raise self.classify_error(response)
+        try:
+            return msgspec.json.decode(response.body.removeprefix(_UTF8_BOM), type=type_)
+        except msgspec.ValidationError as exc:
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with an unexpected shape: {exc}", remote_status=response.status
+            ) from None
+        except msgspec.DecodeError:
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with a body that is not JSON", remote_status=response.status
+            ) from None
+
+    async def get_json(
+        self, path: str, type_: Any = Any, params: Mapping[str, str] | None = None
+    ) -> Any:
+        return self.read_json(await self.send("GET", path, params=params), type_)
 
     # -- secrets in messages ------------------------------------------------------
 
@@ -268,7 +347,8 @@ class Provider:
         # hide and one list cannot forget a secret) and, for Basic, the
         # header's base64 form.
         values = [v for v in msgspec.structs.astuple(self.credentials) if isinstance(v, str)]
-        encoded = []
+        forms, encoded = self.auth.secret_forms()
+        values += forms
         if (pair := self.basic_auth_pair()) is not None:
             header = basic_auth(*pair)
             encoded.append(header.removeprefix("Basic "))
@@ -296,25 +376,25 @@ class Provider:
                 self.retry_policy,
             )
         )
-        try:
-            customer = self.map_customer(raw)
-        except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
-            raise ProviderBadResponse(
-                f"{self.display_name} answered with a customer of an unexpected shape"
-            ) from None
-        return raw, customer
+        return raw, self._mapped(raw, "a customer")
 
     async def list_page(self, request: PageRequest) -> "MappedPage":
         """A page of raw customers with their unified mapping."""
         calls.current().provider = self.name
         page = await self._guarded(lambda: with_retries(lambda: self.list_customers(request), self.retry_policy))
-        try:
-            customers = [self.map_customer(raw) for raw in page.items]
-        except (KeyError, TypeError, ValueError, AttributeError, msgspec.ValidationError):
-            raise ProviderBadResponse(
-                f"{self.display_name} answered with customers of an unexpected shape"
-            ) from None
+        customers = [self._mapped(raw, f"customer {i + 1} of a page") for i, raw in enumerate(page.items)]
         return MappedPage(raws=page.items, customers=customers, next=page.next, prev=page.prev)
+
+    def _mapped(self, raw: dict[str, Any], what: str) -> Customer:
+        try:
+            return self.map_customer(raw)
+        except msgspec.ValidationError as exc:
+            # Names the JSON path and the types, never a value.
+            raise ProviderBadResponse(
+                f"{self.display_name} answered with {what} of an unexpected shape: {exc}"
+            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ProviderBadResponse(f"{self.display_name} answered with {what} of an unexpected shape") from None
 
     async def verify_credentials(self) -> None:
         """``verify``, its failures handled like those of reads."""
@@ -335,28 +415,7 @@ class Provider:
 
     def ok_json(self, response: UpstreamResponse) -> Any:
         """The JSON body of a 2xx response, or the classified error."""
-        if not 200 <= response.status < 300:
-            raise self.classify_error(response)
-        return response.json()
-
-
-def default_error(response: UpstreamResponse, provider: str) -> ProviderError:
-    status = response.status
-    if status in (401, 403):
-        return ProviderAuthFailed(
-            f"{provider} rejected the connection's credentials ({status})", remote_status=status
-        )
-    if status == 404:
-        return CustomerNotFound(f"{provider} has no such customer", remote_status=status)
-    if status == 429:
-        return ProviderRateLimited(
-            f"{provider} rate limit reached",
-            remote_status=status,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-        )
-    if status >= 500:
-        return ProviderUnavailable(f"{provider} answered {status}", remote_status=status)
-    return ProviderBadResponse(f"{provider} answered {status} unexpectedly", remote_status=status)
+        return self.read_json(response)
 
 
 def _convert(value: Any, type_: type[msgspec.Struct], what: str) -> msgspec.Struct:

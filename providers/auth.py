@@ -1,0 +1,100 @@
+"""Auth strategies: how a connection's requests prove who they are.
+
+A provider picks one in ``make_auth`` from its credentials; the provider's
+``send`` applies it to every request and, when the platform answers 401,
+asks it to renew once (only OAuth tokens can) and sends again.
+
+* :class:`HeaderToken`: a static token in a header (``X-Shopify-Access-Token``,
+  ``Authorization: Bearer ...``);
+* :class:`BasicAuth`: HTTP Basic (RFC 7617);
+* :class:`QueryKey`: a key in the query string;
+* :class:`OAuthAccess`: a minted access token, refreshed single-flight
+  through :class:`~providers.tokens.TokenManager` and stored encrypted with
+  the connection; :func:`client_credentials` and :func:`refresh_token` build
+  it on a :class:`~providers.token_endpoint.TokenEndpoint`.
+
+Each strategy also names the forms its secrets take on the wire beyond the
+raw credential values (Basic's base64, a minted token), so that
+``Provider.redact`` scrubs every one of them from messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import basic_auth
+from .tokens import AccessToken, TokenManager
+
+
+class Auth:
+    """No credentials on the wire (the sandbox)."""
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
+        """Add the proof to a request; returns what was used, for ``renew``."""
+        return None
+
+    async def renew(self, used: Any) -> bool:
+        """After a 401 for a request sent with ``used``: True when a new proof
+        is in place and the request is worth sending once more."""
+        return False
+
+    def secret_forms(self) -> tuple[list[str], list[str]]:
+        """(exact values, base64 forms) to scrub, beyond the credentials."""
+        return [], []
+
+
+class HeaderToken(Auth):
+    def __init__(self, token: str, header: str = "Authorization", scheme: str | None = None) -> None:
+        self.header = header
+        self.value = f"{scheme} {token}" if scheme else token
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
+        headers[self.header] = self.value
+        return None
+
+
+class BasicAuth(Auth):
+    def __init__(self, user: str, password: str) -> None:
+        self.value = basic_auth(user, password)
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
+        headers["Authorization"] = self.value
+        return None
+
+    def secret_forms(self) -> tuple[list[str], list[str]]:
+        # A store echoing the header may cut its base64 short: the encoded
+        # form is scrubbed piecewise (errors.scrub).
+        return [self.value], [self.value.removeprefix("Basic ")]
+
+
+class QueryKey(Auth):
+    def __init__(self, name: str, key: str) -> None:
+        self.name, self.key = name, key
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
+        params[self.name] = self.key  # set last: a forwarded name cannot replace it
+        return None
+
+
+class OAuthAccess(Auth):
+    """A minted access token in a header; one refresh after a 401."""
+
+    def __init__(self, manager: TokenManager, header: str = "Authorization", scheme: str | None = "Bearer") -> None:
+        self.manager = manager
+        self.header, self.scheme = header, scheme
+        self._last: AccessToken | None = None
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
+        token = await self.manager.get()
+        self._last = token
+        headers[self.header] = f"{self.scheme} {token.access_token}" if self.scheme else token.access_token
+        return token
+
+    async def renew(self, used: Any) -> bool:
+        # Revoked or expired early: a new token, unless another request
+        # already replaced the one that failed.
+        self._last = await self.manager.get(stale=used)
+        return True
+
+    def secret_forms(self) -> tuple[list[str], list[str]]:
+        return ([self._last.access_token] if self._last is not None else []), []
