@@ -125,6 +125,8 @@ class TokenEndpoint:
                 ) from None
             return None
         if not isinstance(body, dict):
+            if not 200 <= response.status < 300:
+                return None  # the status speaks
             raise ProviderBadResponse(
                 f"{self.platform}'s token endpoint answered with JSON that is not an object",
                 remote_status=response.status,
