@@ -370,7 +370,7 @@ def test_map_minimal_contact():
 
 
 def test_map_rejects_contacts_without_a_string_id():
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError):  # msgspec.ValidationError names the missing `id`
         WixProvider.map_customer({"info": {}})
     for bad in (None, "", 42):
         with pytest.raises(ValueError):
