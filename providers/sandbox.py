@@ -18,6 +18,7 @@ from .base import CommonSettings, NoCredentials, Page, PageRequest, Provider, is
 from .errors import CustomerNotFound
 from .models import Address, Customer, Email, Phone
 from .normalize import full_name, text, utc_timestamp
+from .paging import Batch, offset_walk
 
 _FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken",
           "Frances", "Dennis", "Radia", "Guido", "Hedy", "Linus", "Katherine", "Tim"]
@@ -110,16 +111,13 @@ class SandboxProvider(Provider):
 
     async def list_customers(self, request: PageRequest) -> Page:
         """Offset paging over ids 1..size, so it can go back as well as on."""
-        offset = int((request.state or {}).get("offset", 0))
-        size = self.settings.size
-        first = offset + 1
-        last = min(size, offset + request.limit)
-        items = [generate(n, self.settings.seed) for n in range(first, last + 1)]
-        return Page(
-            items=items,
-            next={"offset": last} if last < size else None,
-            prev={"offset": max(0, offset - request.limit)} if offset > 0 else None,
-        )
+        size, seed = self.settings.size, self.settings.seed
+
+        async def fetch(offset: int, count: int) -> Batch:
+            ids = range(offset + 1, min(size, offset + count) + 1)
+            return Batch([generate(n, seed) for n in ids], total=size)
+
+        return await offset_walk(request, fetch, page_max=max(1, request.limit))
 
     async def verify(self) -> None:
         return None
