@@ -219,16 +219,22 @@ async def test_read_timeout_is_provider_timeout():
     session = create_session(policy)
     client = UpstreamClient(session, policy)
     app = web.Application()
+    released = asyncio.Event()
 
     async def hang(request):
-        await asyncio.sleep(5)
+        # Answers only once the test is over: the server's shutdown waits
+        # for this handler, so it must not outlive the test by a long sleep.
+        await released.wait()
         return web.json_response({})
 
     app.router.add_get("/hang", hang)
     try:
         async with serve(app) as origin:
-            with pytest.raises(ProviderTimeout):
-                await client.request("GET", f"{origin}/hang")
+            try:
+                with pytest.raises(ProviderTimeout):
+                    await client.request("GET", f"{origin}/hang")
+            finally:
+                released.set()
     finally:
         await session.close()
 

@@ -1,7 +1,10 @@
-"""The CLI contract, run as a user runs it: a subprocess per command."""
+"""The CLI contract: each command run as ``proxy.cli.main(argv)`` in this
+process with an environment of its own (tests/cli_runner.py), and one smoke
+test of the installed ``shoprelay`` console script in a real process."""
 
 import json
 import os
+import pathlib
 import sqlite3
 import stat
 import subprocess
@@ -10,18 +13,22 @@ import sys
 import httpx
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.harness import TEST_KEYRING
 from tests.support import free_port, serve_command
 
 
-def run(tmp_path, *args, env_extra=None, check=True, umask=-1):
+def cli_env(tmp_path, env_extra=None):
+    """This environment without its SHOPRELAY_* settings, on tmp_path/cli.db."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
     env["SHOPRELAY_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
     env.update(env_extra or {})
-    result = subprocess.run(
-        [sys.executable, "-m", "proxy.cli", *args],
-        capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path, umask=umask,
-    )
+    return env
+
+
+def run(tmp_path, *args, env_extra=None, check=True, umask=-1, stdin=""):
+    env = cli_env(tmp_path, env_extra)
+    result = run_cli(*args, env=env, cwd=tmp_path, umask=umask, stdin=stdin)
     # Every command that uses a database names it on its first stderr line
     # (tests/proxy/test_cli_database.py); the rest is what these tests check.
     first, _, rest = result.stderr.partition("\n")
@@ -178,9 +185,17 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path):
     assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600
 
 
-def test_quickstart_then_serve_answers_the_printed_request(tmp_path):
+def test_the_installed_command_quickstart_then_serve_answers_the_printed_request(tmp_path):
+    """The smoke test in real processes: the ``shoprelay`` console script the
+    package installs (next to this interpreter), then ``serve``."""
     port = free_port()
-    info = one_json(run(tmp_path, "quickstart", "--json", "--port", str(port)))
+    script = pathlib.Path(sys.executable).parent / "shoprelay"
+    quickstart = subprocess.run(
+        [str(script), "quickstart", "--json", "--port", str(port)],
+        capture_output=True, text=True, env=cli_env(tmp_path), timeout=60, cwd=tmp_path,
+    )
+    assert quickstart.returncode == 0, quickstart.stderr
+    info = one_json(quickstart)
     assert f"127.0.0.1:{port}/ecommerce/customers/1" in info["curl"]
     assert info["api_key"] in info["curl"] and info["connection_token"] in info["curl"]
     with serve_command(tmp_path, port, database_url=f"sqlite:///{tmp_path / 'cli.db'}"):
@@ -191,7 +206,7 @@ def test_quickstart_then_serve_answers_the_printed_request(tmp_path):
         assert response.status_code == 200
         body = response.json()
         assert body["id"] == "1" and body["remote_data"]["customer_id"] == 1
-    output = (tmp_path / "serve.log").read_text()
+    output = (tmp_path / "serve.log").read_text() + quickstart.stderr
     for secret in (info["api_key"], info["connection_token"]):
         assert secret not in output
 

@@ -1,6 +1,6 @@
 """The CLI's connection commands: verification, guarded settings, update,
 rotate-token, secrets from files and stdin; providers list, --version, help.
-Each command runs as a user runs it, in a subprocess (tests/proxy/test_cli.py)."""
+Each command runs through ``proxy.cli.main`` as tests/proxy/test_cli.py runs it."""
 
 import argparse
 import asyncio
@@ -40,7 +40,8 @@ def woocommerce_fake(calls: list[str]) -> web.Application:
 
 
 async def cli_run(tmp_path, *args, **kw):
-    """run() off the event loop, so the local upstream can answer the subprocess."""
+    """run() off the event loop: the CLI runs a loop of its own, and the
+    local upstream must go on answering on this one meanwhile."""
     return await asyncio.to_thread(run, tmp_path, *args, **kw)
 
 
@@ -173,17 +174,8 @@ async def test_update_verifies_and_reads_credentials_from_stdin(tmp_path):
         assert calls == ["ck_good"]  # the file's credentials were the ones sent
 
         def update(*args, stdin, check=True):
-            import os
-            import subprocess
-            import sys
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPRELAY_")}
-            env.update(PRIVATE_OK, SHOPRELAY_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
-            result = subprocess.run(
-                [sys.executable, "-m", "proxy.cli", "connections", "update", conn["id"], *args],
-                input=stdin, capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path,
-            )
-            assert (result.returncode == 0) == check, result.stderr
-            return result
+            return run(tmp_path, "connections", "update", conn["id"], *args, stdin=stdin,
+                       env_extra=PRIVATE_OK, check=check)
 
         refused = await asyncio.to_thread(update, "--credentials", "-", stdin=json.dumps(BAD), check=False)
         assert refused.returncode == 1 and "verification failed" in refused.stderr

@@ -4,23 +4,19 @@ directory, named on stderr by every command, and `shoprelay status`."""
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
 from keys.vault import new_key_text
+from tests.cli_runner import run_cli
 
 
 def cli(cwd, *args, env_extra=None):
-    """The CLI as a user runs it, from ``cwd``, with none of this machine's
-    SHOPRELAY_* or XDG_* settings (HOME comes from ``env_extra``)."""
+    """The CLI (in this process: tests/cli_runner.py) from ``cwd``, with none
+    of this machine's SHOPRELAY_* or XDG_* settings (HOME comes from ``env_extra``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPRELAY_", "XDG_"))}
     env.update(env_extra or {})
-    return subprocess.run(
-        [sys.executable, "-m", "proxy.cli", *args],
-        capture_output=True, text=True, env=env, timeout=60, cwd=cwd,
-    )
+    return run_cli(*args, env=env, cwd=cwd)
 
 
 def ok(result):
