@@ -46,30 +46,18 @@ https://developer.bigcommerce.com/docs/rest-management/customers
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Mapping, Union
 
 import msgspec
 
+from .auth import HeaderToken
 from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
-from .errors import (
-    CustomerNotFound,
-    ProviderAuthFailed,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-)
+from .error_table import ErrorTable, Say, Words
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderUnavailable
 from .http import UpstreamResponse, retry_after_seconds
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code,
-    full_name,
-    keep_address,
-    one_primary_email,
-    one_primary_phone,
-    text,
-    utc_timestamp,
-)
+from .normalize import country_code, full_name, keep_address, text, utc_timestamp
+from .normalize import one_primary_email, one_primary_phone
 
 # Store hashes are short lowercase alphanumerics ("abc123", "hc5d9t2irc").
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
@@ -79,6 +67,8 @@ _INT32_MAX = 2**31 - 1  # customer ids are int32 in customer_Full
 INLINE_ADDRESS_CAP = 10  # "Array of customer addresses. Limited to 10."
 MAX_PAGE_SIZE = 250  # BigCommerce's maximum `limit`
 MAX_ADDRESS_PAGES = 40  # a bound on paging, far above any real address book
+# An id as BigCommerce sends it: an integer (a string of digits is read too).
+Id = Union[int, Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]]
 
 
 class BigCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -105,32 +95,124 @@ class BigCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=Tr
             )
 
 
+# -- envelopes: `data` stays raw (it is remote_data), `meta` is read typed -------------
+
+
+class Links(msgspec.Struct):
+    next: str | None = None
+    previous: str | None = None
+
+
+class CursorPagination(msgspec.Struct):
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+    links: Links = msgspec.field(default_factory=Links)
+
+
+class Pagination(msgspec.Struct):
+    current_page: int = 0
+    total_pages: int = 0
+
+
+class Meta(msgspec.Struct):
+    pagination: Pagination = msgspec.field(default_factory=Pagination)
+    cursor_pagination: CursorPagination = msgspec.field(default_factory=CursorPagination)
+
+
+class Envelope(msgspec.Struct):
+    data: list[dict[str, Any]]
+    meta: Meta = msgspec.field(default_factory=Meta)
+
+
+# -- the customer as the mapping and the address completion read it ---------------------
+
+
+class AddressPayload(msgspec.Struct):
+    id: int | str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    state_or_province: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+
+
+class CustomerPayload(msgspec.Struct):
+    id: Id
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    date_created: str | None = None
+    date_modified: str | None = None
+    addresses: list[AddressPayload] | None = None
+    address_count: int | None = None  # not mapped: says whether `addresses` is complete
+
+
+# -- errors: problem JSON {"status", "title", "type", "instance", "errors"} --------------
+
+
+def reset_wait(response: UpstreamResponse) -> float | None:
+    """BigCommerce's wait: the window's reset in ms, else the seconds headers."""
+    try:
+        reset_ms = float(response.headers.get("X-Rate-Limit-Time-Reset-Ms") or "")
+    except ValueError:
+        reset_ms = -1.0
+    if 0 <= reset_ms < float("inf"):
+        return reset_ms / 1000
+    waits = (retry_after_seconds(response.headers.get(h)) for h in ("X-Retry-After", "Retry-After"))
+    return next((seconds for seconds in waits if seconds is not None), None)
+
+
+_REJECTED = Say(ProviderAuthFailed, "rejected the access token, its scopes or the store hash")
+
+
 class BigCommerceProvider(Provider):
     name = "bigcommerce"
     display_name = "BigCommerce"
     credentials_type = BigCommerceCredentials
     settings_type = BigCommerceSettings
+    payload_type = CustomerPayload
     default_origin = "https://api.bigcommerce.com"
     # include_fields/exclude_fields could drop `id` or `addresses` from the
     # payload the mapping and the id check rely on.
     remote_query_denied = Provider.remote_query_denied | {"include_fields", "exclude_fields"}
     destination_settings = Provider.destination_settings | {"store_hash"}
     address_page_size = MAX_PAGE_SIZE
+    errors = ErrorTable(
+        "BigCommerce",
+        read=lambda problem: Words(message=problem.get("title")),
+        wait=reset_wait,
+        statuses={
+            401: _REJECTED,
+            403: _REJECTED,
+            404: Say(ProviderAuthFailed, "has no store at this store_hash/base_url"),
+            503: Say(ProviderUnavailable, "store is unavailable (maintenance, upgrade or suspended)"),
+        },
+    )
 
     credentials: BigCommerceCredentials
     settings: BigCommerceSettings
 
-    # -- requests --------------------------------------------------------------
+    def make_auth(self) -> HeaderToken:
+        return HeaderToken(self.credentials.access_token, header="X-Auth-Token")
+
+    def request_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.origin}/stores/{self.settings.store_hash}/v3"
 
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id) and int(customer_id) <= _INT32_MAX
 
-    async def fetch_customer(
-        self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         params = {**(query or {}), "id:in": customer_id, "include": "addresses"}
-        customers = _data(await self._get("/customers", params))
-        raw = next((c for c in customers if _same_id(c.get("id"), customer_id)), None)
+        customers = (await self.get_json("/customers", Envelope, params)).data
+        # customer_id is digits: only the id 23 or "23" reads as "23".
+        raw = next((c for c in customers if str(c.get("id")) == customer_id), None)
         if raw is None:
             if customers:
                 # The filter was not applied: never hand out another customer.
@@ -140,220 +222,77 @@ class BigCommerceProvider(Provider):
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:
-        params = {
-            **request.query,
-            "limit": str(min(request.limit, MAX_PAGE_SIZE)),
-            "include": "addresses",
-        }
+        # One platform page per page, next/prev as BigCommerce's meta says
+        # (connection_walk would top a short page up, and take a way back for
+        # granted after a cursor).
+        params = {**request.query, "limit": str(min(request.limit, MAX_PAGE_SIZE)), "include": "addresses"}
         state = request.state or {}
-        for key in ("after", "before"):
-            if isinstance(state.get(key), str):
-                params[key] = state[key]
-                break
-        body = await self._get("/customers", params)
-        customers = _data(body)
-        await self._complete_addresses(customers)
-        meta = _obj(body, "meta")
-        cursors, pagination = _obj(meta, "cursor_pagination"), _obj(meta, "pagination")
-        links = _obj(cursors, "links")
+        if key := next((k for k in ("after", "before") if isinstance(state.get(k), str)), None):
+            params[key] = state[key]
+        body = await self.get_json("/customers", Envelope, params)
+        await self._complete_addresses(body.data)
+        cursors, pagination = body.meta.cursor_pagination, body.meta.pagination
         # `pagination` comes only with the first page, `cursor_pagination.links` with cursor pages.
-        more = bool(links.get("next")) or _int(pagination.get("current_page")) < _int(
-            pagination.get("total_pages")
-        )
-        end, start = cursors.get("end_cursor"), cursors.get("start_cursor")
+        more = bool(cursors.links.next) or pagination.current_page < pagination.total_pages
+        end, start = cursors.end_cursor, cursors.start_cursor
         return Page(
-            items=customers,
-            next={"after": end} if more and customers and isinstance(end, str) and end else None,
-            prev={"before": start}
-            if state and links.get("previous") and isinstance(start, str) and start
-            else None,
+            items=body.data,
+            next={"after": end} if more and body.data and end else None,
+            prev={"before": start} if state and cursors.links.previous and start else None,
         )
 
     async def verify(self) -> None:
-        _data(await self._get("/customers", {"limit": "1"}))
+        await self.get_json("/customers", Envelope, {"limit": "1"})
 
     async def _complete_addresses(self, customers: list[dict[str, Any]]) -> None:
         """Replace capped inline address lists with the full ones, in place."""
-        partial = {
-            _id_text(c["id"]): c for c in customers if _has_more_addresses(c) and _has_id(c)
-        }
+        partial = {key: c for c in customers if (key := _cut_short(c)) is not None}
         if not partial:
             return
-        found: dict[str, list[dict[str, Any]]] = {i: [] for i in partial}
+        found: dict[str, list[dict[str, Any]]] = {key: [] for key in partial}
         page, pages = 1, 1
         while page <= pages and page <= MAX_ADDRESS_PAGES:
-            body = await self._get(
-                "/customers/addresses",
-                {
-                    "customer_id:in": ",".join(partial),
-                    "page": str(page),
-                    "limit": str(self.address_page_size),
-                },
-            )
-            for address in _data(body):
-                owner = found.get(str(address.get("customer_id")))
-                if owner is not None:
+            params = {"customer_id:in": ",".join(partial), "page": str(page), "limit": str(self.address_page_size)}
+            body = await self.get_json("/customers/addresses", Envelope, params)
+            for address in body.data:
+                if (owner := found.get(str(address.get("customer_id")))) is not None:
                     owner.append(address)
-            pages = _int(_obj(_obj(body, "meta"), "pagination").get("total_pages"))
-            page += 1
+            pages, page = body.meta.pagination.total_pages, page + 1
         for key, customer in partial.items():
             customer["addresses"] = found[key]
 
-    async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        assert self.http is not None
-        url = f"{self.origin}/stores/{self.settings.store_hash}/v3{path}"
-        response = await self.http.request(
-            "GET",
-            url,
-            headers={"X-Auth-Token": self.credentials.access_token, "Accept": "application/json"},
-            params=params,
-        )
-        body = self.ok_json(response)
-        if not isinstance(body, dict):
-            raise ProviderBadResponse("BigCommerce answered with JSON that is not an object")
-        return body
-
-    # -- errors ----------------------------------------------------------------
-
-    def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        status = response.status
-        title = self._problem_title(response)
-        detail = f" ({status}: {title})" if title else f" ({status})"
-        if status in (401, 403):
-            return ProviderAuthFailed(
-                "BigCommerce rejected the access token, its scopes or the store hash" + detail,
-                remote_status=status,
-            )
-        if status == 404:
-            return ProviderAuthFailed(
-                "BigCommerce has no store at this store_hash/base_url" + detail, remote_status=status
-            )
-        if status == 429:
-            return ProviderRateLimited(
-                "BigCommerce rate limit reached" + detail,
-                remote_status=status,
-                retry_after=_retry_after(response.headers),
-            )
-        if status == 503:
-            return ProviderUnavailable(
-                "BigCommerce store is unavailable (maintenance, upgrade or suspended)" + detail,
-                remote_status=status,
-            )
-        if status >= 500:
-            return ProviderUnavailable("BigCommerce failed" + detail, remote_status=status)
-        return ProviderBadResponse("BigCommerce refused the request" + detail, remote_status=status)
-
-    def _problem_title(self, response: UpstreamResponse) -> str | None:
-        """The problem body's ``title``, short and with the token scrubbed."""
-        try:
-            body = msgspec.json.decode(response.body)
-        except msgspec.DecodeError:
-            return None
-        title = text(body.get("title")) if isinstance(body, dict) else None
-        if title is None:
-            return None
-        return self.redact(title)
-
-    # -- mapping ---------------------------------------------------------------
-
     @staticmethod
-    def map_customer(raw: dict[str, Any]) -> Customer:
-        remote_id = _id_text(raw["id"])
-        first, last = text(raw.get("first_name")), text(raw.get("last_name"))
-        email, phone = text(raw.get("email")), text(raw.get("phone"))
+    def map_payload(payload: CustomerPayload) -> Customer:
+        first, last = text(payload.first_name), text(payload.last_name)
+        email, phone = text(payload.email), text(payload.phone)
         addresses = [
             Address(
-                id=text(a.get("id")),
-                street_1=text(a.get("address1")),
-                street_2=text(a.get("address2")),
-                city=text(a.get("city")),
-                state=text(a.get("state_or_province")),
-                postal_code=text(a.get("postal_code")),
-                country=country_code(a.get("country_code")),
-                # address_type is residential/commercial, not billing/shipping.
-                address_type=None,
+                id=text(a.id), street_1=text(a.address1), street_2=text(a.address2), city=text(a.city),
+                state=text(a.state_or_province), postal_code=text(a.postal_code),
+                country=country_code(a.country_code),
+                address_type=None,  # address_type is residential/commercial, not billing/shipping
             )
-            for a in raw.get("addresses") or []
-            if isinstance(a, dict)
+            for a in payload.addresses or []
         ]
         return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=email,
-            first_name=first,
-            last_name=last,
-            name=full_name(first, last),
-            company_name=text(raw.get("company")),
-            phone_number=phone,
-            status=None,
-            currency=None,
+            id=str(payload.id), remote_id=str(payload.id),
+            email=email, first_name=first, last_name=last, name=full_name(first, last),
+            company_name=text(payload.company), phone_number=phone, status=None, currency=None,
             emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
             phones=one_primary_phone([Phone(number=phone, is_primary=True)] if phone else []),
             addresses=[a for a in addresses if keep_address(a)],
-            created_at=utc_timestamp(raw.get("date_created")),
-            modified_at=utc_timestamp(raw.get("date_modified")),
+            created_at=utc_timestamp(payload.date_created),
+            modified_at=utc_timestamp(payload.date_modified),
         )
 
 
-def _data(body: dict[str, Any]) -> list[dict[str, Any]]:
-    data = body.get("data")
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise ProviderBadResponse("BigCommerce answered without a `data` list")
-    return data
-
-
-def _id_text(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return value
-    raise ValueError("a BigCommerce id must be an integer")
-
-
-def _same_id(value: Any, customer_id: str) -> bool:
+def _cut_short(customer: dict[str, Any]) -> str | None:
+    """The customer's id when its inline addresses may be fewer than it has."""
     try:
-        return _id_text(value) == customer_id
-    except ValueError:
-        return False
-
-
-def _has_id(customer: dict[str, Any]) -> bool:
-    try:
-        _id_text(customer.get("id"))
-    except ValueError:
-        return False
-    return True
-
-
-def _obj(parent: dict[str, Any], key: str) -> dict[str, Any]:
-    value = parent.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _has_more_addresses(customer: dict[str, Any]) -> bool:
-    inline = customer.get("addresses")
-    count = len(inline) if isinstance(inline, list) else 0
-    total = customer.get("address_count")
-    if isinstance(total, int) and not isinstance(total, bool):
-        return total > count
+        payload = msgspec.convert(customer, CustomerPayload)
+    except msgspec.ValidationError:
+        return None  # the mapping will name what is wrong with it
+    count, total = len(payload.addresses or []), payload.address_count
     # No count: a full inline list may be the cap, not the whole book.
-    return isinstance(inline, list) and count >= INLINE_ADDRESS_CAP
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """BigCommerce's wait: the window's reset in ms, else the seconds headers."""
-    try:
-        reset_ms = float(headers.get("X-Rate-Limit-Time-Reset-Ms") or "")
-    except ValueError:
-        reset_ms = -1.0
-    if 0 <= reset_ms < float("inf"):
-        return reset_ms / 1000
-    for name in ("X-Retry-After", "Retry-After"):
-        seconds = retry_after_seconds(headers.get(name))
-        if seconds is not None:
-            return seconds
-    return None
+    more = total > count if total is not None else count >= INLINE_ADDRESS_CAP
+    return str(payload.id) if more else None

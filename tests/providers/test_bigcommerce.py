@@ -194,7 +194,7 @@ def test_map_official_doc_example_passes_placeholders_through():
 
 
 def test_map_without_id_is_a_shape_error():
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError):  # msgspec.ValidationError: no `id`
         BigCommerceProvider.map_customer(fixture("customers-list.doc-example.json")["data"][0])
     with pytest.raises(ValueError):
         BigCommerceProvider.map_customer({"id": "4a", "email": "x@example.com"})
