@@ -68,13 +68,12 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Mapping
-from urllib.parse import urlsplit
 
 import msgspec
 from yarl import URL
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id, valid_host_name
+from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words, detail_of
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
@@ -83,6 +82,7 @@ from .normalize import (
     country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
 )
 from .paging import Batch, offset_walk
+from .site_url import site_url
 
 API_PATH = "/wp-json/wc/v3"
 MAX_PAGE_SIZE = 100  # the WordPress REST maximum for per_page
@@ -90,7 +90,6 @@ MAX_USER_ID = 2**63 - 1  # WooCommerce casts the id to a PHP int
 # Visible ASCII; the key is the Basic user-id, which cannot hold a ':'.
 _KEY = re.compile(r"ck_[\x21-\x39\x3b-\x7e]{1,250}")
 _SECRET = re.compile(r"cs_[\x21-\x7e]{1,250}")
-_URL_TEXT = re.compile(r"[^\s\x00-\x1f\x7f]{1,2048}")
 
 
 class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -105,11 +104,9 @@ class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
         if self.consumer_key.startswith("cs_") and self.consumer_secret.startswith("ck_"):
             raise ValueError("consumer_key and consumer_secret look swapped (the key starts with ck_)")
         if not _KEY.fullmatch(self.consumer_key):
-            raise ValueError("consumer_key must be a WooCommerce REST API consumer key: ck_ followed by "
-                             "visible characters, without spaces or ':'")
+            raise ValueError("consumer_key must be ck_ followed by visible characters, without spaces or ':'")
         if not _SECRET.fullmatch(self.consumer_secret):
-            raise ValueError("consumer_secret must be a WooCommerce REST API consumer secret: cs_ followed by "
-                             "visible characters, without spaces")
+            raise ValueError("consumer_secret must be cs_ followed by visible characters, without spaces")
 
 
 class WooCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
@@ -119,35 +116,10 @@ class WooCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=Tr
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.store_url = normalise_store_url(self.store_url)
-
-
-def normalise_store_url(value: str) -> str:
-    """The WordPress site URL as ``scheme://host[:port][/sub/dir]``, no
-    trailing slash; ValueError (without echoing the value) otherwise."""
-    if not _URL_TEXT.fullmatch(value):
-        raise ValueError("store_url must be an http(s) URL without spaces, e.g. https://example.com/shop")
-    try:
-        url = URL(value)
-        scheme, host, port = url.scheme, url.host, url.port  # port raises on a bad one
-    except (ValueError, TypeError):
-        raise ValueError("store_url is not a valid URL") from None
-    if scheme not in ("http", "https") or not host or port is None:
-        raise ValueError("store_url must be an http(s) URL with a host, e.g. https://example.com/shop")
-    if not valid_host_name(url):
-        raise ValueError("store_url has a host name that is not valid (empty or over-long labels)")
-    if url.raw_user is not None or url.raw_password is not None:
-        raise ValueError("store_url must not contain a user name or password")
-    if "?" in value or "#" in value:
-        raise ValueError("store_url must not have a query string or fragment")
-    segments = [s for s in url.raw_path.split("/") if s]
-    # yarl resolves dot segments away; look at the text as typed.
-    if any(s in (".", "..", "%2e", "%2E", "%2e%2e", "%2E%2E") for s in urlsplit(value).path.split("/")):
-        raise ValueError("store_url must not contain '.' or '..' path segments")
-    if any(s.lower() in ("wp-json", "wp-admin") for s in segments):
-        raise ValueError("store_url must be the WordPress site URL (e.g. https://example.com/shop), "
-                         "not a /wp-json or /wp-admin URL")
-    return str(url.origin()) + "".join("/" + s for s in segments)
+        self.store_url = site_url(self.store_url, "store_url")
+        # The site, not its REST API or admin: the API path is ours to add.
+        if any(s.lower() in ("wp-json", "wp-admin") for s in URL(self.store_url).raw_path.split("/")):
+            raise ValueError("store_url must be the WordPress site URL, not a /wp-json or /wp-admin URL")
 
 
 class Section(msgspec.Struct):  # billing/shipping: the fields the mapping reads
@@ -189,10 +161,8 @@ def wp_error(body: Any) -> Words:
 
 
 REJECTED = Say(ProviderAuthFailed, "rejected the consumer key/secret")
-CANNOT_VIEW = Say(ProviderAuthFailed, (
-    "refused to show customers to this API key: its user must be allowed to manage customers "
-    "(Administrator or Shop Manager), or the server dropped the Authorization header"
-))
+CANNOT_VIEW = Say(ProviderAuthFailed, "refused to show customers to this API key: its user must be allowed to "
+                  "manage customers (Administrator or Shop Manager), or the server dropped the Authorization header")
 CHECK_URL = "store_url (including any sub-directory) and that permalinks are not set to 'Plain'"
 # Where the status and the envelope's code (None: no envelope) decide together.
 BY_STATUS_AND_CODE = {
@@ -200,9 +170,8 @@ BY_STATUS_AND_CODE = {
     (403, "woocommerce_rest_cannot_view"): CANNOT_VIEW,
     (403, None): Say(ProviderBadResponse, "store's host or firewall blocked the request (no WordPress error)"),
     (404, None): Say(ProviderBadResponse, f"site answered a 404 page, not its REST API: check {CHECK_URL}"),
-    (404, "rest_no_route"): Say(ProviderBadResponse, (
-        f"store has no REST route /wc/v3/customers: check that WooCommerce 3.5+ is active, {CHECK_URL}"
-    )),
+    (404, "rest_no_route"): Say(ProviderBadResponse, "store has no REST route /wc/v3/customers: "
+                                f"check that WooCommerce 3.5+ is active, {CHECK_URL}"),
 }
 
 
@@ -264,12 +233,14 @@ class WooCommerceProvider(Provider):
 
     async def list_customers(self, request: PageRequest) -> Page:
         """Offset paging in id order; ``X-WP-Total`` says whether more follow."""
+
         async def fetch(offset: int, count: int) -> Batch:
             params = {**request.query, "per_page": str(count), "orderby": "id", "order": "asc"}
             if offset:
                 params["offset"] = str(offset)
             items, response = await self._customers(params)
-            return Batch(items, _header_int(response.headers.get("X-WP-Total")))
+            total = response.headers.get("X-WP-Total", "")
+            return Batch(items, int(total) if total.isascii() and total.isdecimal() else None)
 
         return await offset_walk(request, fetch, MAX_PAGE_SIZE)
 
@@ -292,7 +263,9 @@ class WooCommerceProvider(Provider):
 
     @staticmethod
     def map_payload(payload: WooCustomer) -> Customer:
-        billing, shipping = _section(payload.billing), _section(payload.shipping)
+        billing, shipping = (  # PHP's [] or none at all: an empty section
+            s if isinstance(s, Section) else Section() for s in (payload.billing, payload.shipping)
+        )
         sections = (("billing", billing), ("shipping", shipping))
         # Top-level names are often empty for customers created at checkout.
         first = text(payload.first_name) or text(billing.first_name)
@@ -315,21 +288,9 @@ class WooCommerceProvider(Provider):
             first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
             company_name=text(billing.company) or text(shipping.company),
             phone_number=phones[0].number if phones else None,
-            status=None,  # is_paying_customer is not a status
-            currency=None,  # the store currency is a store setting
+            status=None, currency=None,  # is_paying_customer is no status; the currency is the store's
             emails=emails, phones=phones, addresses=[a for a in addresses if keep_address(a)],
             # *_gmt are UTC; never the site-local date_created/date_modified.
             created_at=utc_timestamp(payload.date_created_gmt),
             modified_at=utc_timestamp(payload.date_modified_gmt),
         )
-
-
-def _section(value: Section | list[Any] | None) -> Section:
-    return value if isinstance(value, Section) else Section()  # [] or missing: empty
-
-
-def _header_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
