@@ -129,7 +129,9 @@ async def test_json_nested_past_the_decoder_is_a_bad_response(tmp_path):
     deep = b'{"id": 25, "meta_data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
     async def nested(request: web.Request) -> web.Response:
-        return web.Response(body=deep, content_type="application/json")
+        # The collection answers a list: the deep customer as its item.
+        body = deep if request.match_info else b"[" + deep + b"]"
+        return web.Response(body=body, content_type="application/json")
 
     app = recorder.app()
     for path in PROVIDERS["woocommerce"]["paths"]:
