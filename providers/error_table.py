@@ -140,7 +140,7 @@ def detail_of(
     """`` (401: code: message)``: the parts present, the words scrubbed and short."""
     parts = [str(status)] if status is not None else []
     if code is not None and (code_text := text(str(code))):
-        parts.append(redact(code_text[:64]))
+        parts.append(redact(code_text)[:64])  # scrubbed first: a cut cannot leave half a secret
     if message is not None and (words := text(message)):
         parts.append(redact(words))
     return f" ({': '.join(parts)})" if parts else ""
