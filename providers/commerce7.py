@@ -78,73 +78,111 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any, Mapping
 
 import msgspec
 
+from .auth import Auth, BasicAuth
 from .base import CommonSettings, Page, PageRequest, Provider, is_uuid
-from .errors import (
-    CustomerNotFound,
-    ProviderAuthFailed,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-)
-from .http import UpstreamResponse, retry_after_seconds
+from .error_table import ErrorTable, Say, Words
+from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code,
-    full_name,
-    keep_address,
-    one_primary_email,
-    one_primary_phone,
-    text,
-    utc_timestamp,
-)
+from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text
+from .normalize import utc_timestamp
+from .paging import CursorPage, cursor_walk
 
-API_PATH = "/v1"
-ADDRESSES_KEY = "customerAddresses"  # the key the address list is attached under
 # A DNS label, as in {tenant}.admin.platform.commerce7.com.
 _TENANT = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # The Basic user-id cannot hold a ':'; visible ASCII keeps the header unambiguous.
 _APP_ID = re.compile(r"[\x21-\x39\x3b-\x7e]{1,200}")
 _SECRET = re.compile(r"[\x21-\x7e]{1,500}")
-_CURSOR = re.compile(r"[\x21-\x7e]{1,1000}")
 
 
 class Commerce7Credentials(msgspec.Struct, forbid_unknown_fields=True):
-    app_id: Annotated[str, msgspec.Meta(description=(
-        "the app ID, the first label of {appId}.dev-center.platform.commerce7.com"
-    ))]
+    app_id: Annotated[str, msgspec.Meta(
+        description="the app ID, the first label of {appId}.dev-center.platform.commerce7.com")]
     app_secret: Annotated[str, msgspec.Meta(description="the app's App Secret Key")]
 
     def __post_init__(self) -> None:
-        if not self.app_id:
-            raise ValueError("app_id is required")
-        if not self.app_secret:
-            raise ValueError("app_secret is required")
+        for name in ("app_id", "app_secret"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is required")
         if not _APP_ID.fullmatch(self.app_id):
-            raise ValueError(
-                "app_id must be the Commerce7 app ID (the first label of "
-                "{appId}.dev-center.platform.commerce7.com), without spaces or ':'"
-            )
+            raise ValueError("app_id must be the Commerce7 app ID (the first label of "
+                             "{appId}.dev-center.platform.commerce7.com), without spaces or ':'")
         if not _SECRET.fullmatch(self.app_secret):
             raise ValueError("app_secret must be the app's App Secret Key, without spaces")
 
 
 class Commerce7Settings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    tenant: Annotated[str, msgspec.Meta(description=(
-        "the tenant ID, the first label of {tenant}.admin.platform.commerce7.com"
-    ))]
+    tenant: Annotated[str, msgspec.Meta(
+        description="the tenant ID, the first label of {tenant}.admin.platform.commerce7.com")]
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not _TENANT.fullmatch(self.tenant):
-            raise ValueError(
-                "tenant must be the Commerce7 tenant ID: lowercase letters, digits and hyphens, "
-                "the first label of {tenant}.admin.platform.commerce7.com (e.g. spectrawinery)"
-            )
+            raise ValueError("tenant must be the Commerce7 tenant ID: lowercase letters, digits and hyphens, "
+                             "the first label of {tenant}.admin.platform.commerce7.com (e.g. spectrawinery)")
+
+
+# Answers: envelopes keep raw customers (remote_data exactly); payloads type what the mapping reads.
+class _CustomerList(msgspec.Struct):
+    customers: list[dict[str, Any]]
+    # Visible ASCII; "" (like absent or null) ends the list.
+    cursor: Annotated[str, msgspec.Meta(pattern=r"\A[\x21-\x7e]{0,1000}\Z")] | None = None
+
+
+class _AddressBook(msgspec.Struct, rename="camel"):
+    customer_addresses: list[dict[str, Any]]
+
+
+class _Email(msgspec.Struct):
+    email: str | None = None  # its status (Ok/Bounced) stays in remote_data
+
+
+class _Phone(msgspec.Struct):
+    phone: str | None = None
+
+
+class _Place(msgspec.Struct, rename="camel"):  # named alike on an address and on the customer
+    city: str | None = None
+    state_code: str | None = None
+    zip_code: str | None = None
+    country_code: str | None = None
+
+    def located(self, **street: str | None) -> Address:
+        return Address(city=text(self.city), state=text(self.state_code), postal_code=text(self.zip_code),
+                       country=country_code(self.country_code), address_type=None, **street)
+
+
+class _Address(_Place):
+    id: str | None = None
+    address: str | None = None
+    address2: str | None = None
+    company: str | None = None
+    is_default: bool | None = None
+
+
+class Commerce7Customer(_Place, kw_only=True):  # null where Commerce7 has no data
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: list[_Email] | None = None
+    phones: list[_Phone] | None = None
+    customer_addresses: list[_Address] | None = None  # attached by a get, absent from lists
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+# Errors: {"statusCode", "type", "message", "errors": []}.
+def _words(body: Any) -> Words:
+    return Words(text(body.get("type")), body.get("message"))
+
+
+_REFUSED = Say(ProviderAuthFailed, "rejected the app credentials for this tenant (check app_id, "
+               "app_secret, the tenant ID and that the app is installed on the tenant)")
+_ROWS = {401: _REFUSED, 403: _REFUSED,
+         429: Say(ProviderRateLimited, "rate limit reached (100 requests a minute per tenant)")}
 
 
 class Commerce7Provider(Provider):
@@ -154,254 +192,108 @@ class Commerce7Provider(Provider):
     settings_type = Commerce7Settings
     default_origin = "https://api.commerce7.com"
     destination_settings = Provider.destination_settings | {"tenant"}
+    payload_type = Commerce7Customer
+    errors = ErrorTable("Commerce7", read=_words, statuses=_ROWS)
+    # The customer collection always exists: a 404 for it means a wrong base URL.
+    collection_errors = ErrorTable("Commerce7", read=_words, statuses={
+        **_ROWS, 404: Say(ProviderBadResponse, "answered 404 for its customer collection: check base_url"),
+    })
 
     credentials: Commerce7Credentials
     settings: Commerce7Settings
 
-    # -- requests --------------------------------------------------------------
+    def make_auth(self) -> Auth:
+        return BasicAuth(self.credentials.app_id, self.credentials.app_secret)
+
+    def request_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "tenant": self.settings.tenant}
+
+    @property
+    def api_root(self) -> str:
+        return self.origin + "/v1"
 
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_uuid(customer_id)
 
-    async def fetch_customer(
-        self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    # -- get: the customer and its address list, concurrently -------------------------
+
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Commerce7 shows ids in lower case; asking in that form is safe
         # whether it compares them as UUIDs or as text.
         customer_id = customer_id.lower()
         try:
             async with asyncio.TaskGroup() as group:
-                customer_task = group.create_task(self._customer(customer_id, dict(query or {})))
-                addresses_task = group.create_task(self._addresses(customer_id))
+                customer = group.create_task(self._customer(customer_id, query))
+                book = group.create_task(self.get_json(f"/customer/{customer_id}/address", _AddressBook))
         except ExceptionGroup as failed:
             if failed.split(ProviderError)[1] is not None:
                 raise  # a bug, not an upstream failure
             # The first failure cancelled the other call. When both failed,
             # the customer's own error says most.
-            for task in (customer_task, addresses_task):
+            for task in (customer, book):
                 if task.done() and not task.cancelled() and task.exception() is not None:
                     raise task.exception() from None  # type: ignore[misc]
             raise
-        raw = customer_task.result()
-        raw[ADDRESSES_KEY] = addresses_task.result()
+        raw = customer.result()
+        raw["customerAddresses"] = book.result().customer_addresses  # Commerce7's own name for the list
         return raw
 
-    async def _customer(self, customer_id: str, query: dict[str, str]) -> dict[str, Any]:
-        response = await self._get(f"/customer/{customer_id}", query)
-        raw = self._body(response)
-        if not isinstance(raw, dict):
-            raise ProviderBadResponse("Commerce7 answered with a customer that is not a JSON object")
-        if not isinstance(raw.get("id"), str) or raw["id"].lower() != customer_id:
+    async def _customer(self, customer_id: str, query: Mapping[str, str] | None) -> dict[str, Any]:
+        raw = await self.get_json(f"/customer/{customer_id}", dict[str, Any], query)
+        if str(raw.get("id")).lower() != customer_id:  # a missing or non-text id never matches
             raise ProviderBadResponse("Commerce7 answered with another customer than the one asked for")
         return raw
 
-    async def _addresses(self, customer_id: str) -> list[dict[str, Any]]:
-        response = await self._get(f"/customer/{customer_id}/address", {})
-        body = self._body(response)
-        addresses = body.get(ADDRESSES_KEY) if isinstance(body, dict) else None
-        if not isinstance(addresses, list) or not all(isinstance(a, dict) for a in addresses):
-            raise ProviderBadResponse("Commerce7 answered without a list of customer addresses")
-        return addresses
+    # -- list and verify: GET /customer ---------------------------------------------
 
     async def list_customers(self, request: PageRequest) -> Page:
-        """Cursor paging. The state is the cursor of the Commerce7 page the
-        next customer is on, and how many of that page were already served."""
-        cursor, skip = _cursor_state(request.state)
-        items: list[dict[str, Any]] = []
-        while True:
-            customers, next_cursor = self._customer_list(
-                await self._collection({**request.query, "cursor": cursor})
-            )
-            remaining = customers[skip:]
-            wanted = request.limit - len(items)
-            if len(remaining) > wanted:
-                items += remaining[:wanted]
-                return Page(items=items, next={"cursor": cursor, "skip": skip + wanted})
-            items += remaining
-            # An empty page ends the walk too: following its cursor would
-            # spend calls without serving anyone.
-            if next_cursor is None or not customers:
-                return Page(items=items, next=None)
-            if next_cursor == cursor:
-                raise ProviderBadResponse("Commerce7 answered with the same cursor again")
-            if len(items) == request.limit:
-                return Page(items=items, next={"cursor": next_cursor, "skip": 0})
-            cursor, skip = next_cursor, 0
+        # Commerce7 cuts its pages (no limit is sent): an API page ending
+        # inside one resumes at the same cursor, re-reading that page and
+        # skipping what was served. The first page is Commerce7's "start".
+        start = msgspec.structs.replace(request, state=request.state or {"cursor": "start"})
+
+        async def fetch(cursor: str | None) -> CursorPage:
+            page = await self._collection({**request.query, "cursor": cursor or "start"})
+            return CursorPage(page.customers, page.cursor or None)
+
+        return await cursor_walk(start, fetch)
 
     async def verify(self) -> None:
-        self._customer_list(await self._collection({"limit": "1"}))
+        await self._collection({"limit": "1"})
 
-    async def _collection(self, params: dict[str, str]) -> UpstreamResponse:
-        response = await self._get("/customer", params)
+    async def _collection(self, params: dict[str, str]) -> _CustomerList:
+        response = await self.send("GET", "/customer", params=params)
         if response.status == 404:
-            # The customer collection always exists: the base URL is wrong.
-            raise ProviderBadResponse(
-                "Commerce7 answered 404 for its customer collection: check base_url"
-                + _detail(response, self.redact),
-                remote_status=404,
-            )
-        return response
-
-    def _customer_list(self, response: UpstreamResponse) -> tuple[list[dict[str, Any]], str | None]:
-        body = self._body(response)
-        customers = body.get("customers") if isinstance(body, dict) else None
-        if not isinstance(customers, list) or not all(isinstance(c, dict) for c in customers):
-            raise ProviderBadResponse("Commerce7 answered without a list of customers")
-        cursor = body.get("cursor")
-        if cursor is None or cursor == "":
-            return customers, None
-        if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
-            raise ProviderBadResponse("Commerce7 answered with a cursor of an unexpected form")
-        return customers, cursor
-
-    async def _get(self, path: str, params: dict[str, str]) -> UpstreamResponse:
-        assert self.http is not None
-        return await self.http.request(
-            "GET",
-            self.origin + API_PATH + path,
-            headers={
-                "Accept": "application/json",
-                "Authorization": self.basic_auth(),
-                "tenant": self.settings.tenant,
-            },
-            params=params,
-        )
-
-    def basic_auth_pair(self) -> tuple[str, str]:
-        return self.credentials.app_id, self.credentials.app_secret
-
-    def _body(self, response: UpstreamResponse) -> Any:
-        """The JSON of a 2xx answer, or the classified error."""
-        if not 200 <= response.status < 300:
-            raise self.classify_error(response)
-        return response.json()
-
-    # -- errors ----------------------------------------------------------------
-
-    def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        status = response.status
-        detail = _detail(response, self.redact)
-        if status in (401, 403):
-            return ProviderAuthFailed(
-                "Commerce7 rejected the app credentials for this tenant (check app_id, "
-                "app_secret, the tenant ID and that the app is installed on the tenant)" + detail,
-                remote_status=status,
-            )
-        if status == 404:
-            return CustomerNotFound("Commerce7 has no such customer" + detail, remote_status=status)
-        if status == 429:
-            return ProviderRateLimited(
-                "Commerce7 rate limit reached (100 requests a minute per tenant)" + detail,
-                remote_status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return ProviderUnavailable("Commerce7 failed" + detail, remote_status=status)
-        return ProviderBadResponse("Commerce7 refused the request" + detail, remote_status=status)
-
-    # -- mapping ---------------------------------------------------------------
+            raise self.collection_errors.classify(response, self.redact)
+        return self.read_json(response, _CustomerList)
 
     @staticmethod
-    def map_customer(raw: dict[str, Any]) -> Customer:
-        remote_id = raw["id"]
-        if not isinstance(remote_id, str) or not is_uuid(remote_id):
+    def map_payload(c: Commerce7Customer) -> Customer:
+        if not is_uuid(c.id):
             raise ValueError("a Commerce7 customer id is a UUID")
-        first, last = text(raw.get("firstName")), text(raw.get("lastName"))
+        first, last = text(c.first_name), text(c.last_name)
 
         # The first email/phone is the primary one.
-        email_values = [text(item.get("email")) for item in _items(raw, "emails")]
-        emails = one_primary_email(
-            Email(email=value, is_primary=index == 0)
-            for index, value in enumerate(v for v in email_values if v)
-        )
-        numbers = [text(item.get("phone")) for item in _items(raw, "phones")]
-        phones = one_primary_phone(
-            Phone(number=value, is_primary=index == 0)
-            for index, value in enumerate(v for v in numbers if v)
-        )
+        email_values = [v for v in (text(e.email) for e in c.emails or []) if v]
+        emails = one_primary_email(Email(email=v, is_primary=i == 0) for i, v in enumerate(email_values))
+        numbers = [v for v in (text(p.phone) for p in c.phones or []) if v]
+        phones = one_primary_phone(Phone(number=v, is_primary=i == 0) for i, v in enumerate(numbers))
 
         # sorted() is stable: the default address first, the rest as listed.
-        book = sorted(_items(raw, ADDRESSES_KEY), key=lambda a: a.get("isDefault") is not True)
-        addresses = [
-            a
-            for a in (
-                Address(
-                    id=text(item.get("id")),
-                    street_1=text(item.get("address")),
-                    street_2=text(item.get("address2")),
-                    city=text(item.get("city")),
-                    state=text(item.get("stateCode")),
-                    postal_code=text(item.get("zipCode")),
-                    country=country_code(item.get("countryCode")),
-                    address_type=None,
-                )
-                for item in book
-            )
-            if keep_address(a)
-        ]
+        book = sorted(c.customer_addresses or [], key=lambda a: not a.is_default)
+        located = (a.located(id=text(a.id), street_1=text(a.address), street_2=text(a.address2)) for a in book)
+        addresses = [a for a in located if keep_address(a)]
         if not addresses:
             # No street address known: the customer's own location fields.
-            partial = Address(
-                id=None,
-                city=text(raw.get("city")),
-                state=text(raw.get("stateCode")),
-                postal_code=text(raw.get("zipCode")),
-                country=country_code(raw.get("countryCode")),
-            )
-            addresses = [partial] if keep_address(partial) else []
-        default = next((a for a in book if a.get("isDefault") is True), None)
+            addresses = [a for a in [c.located(id=None)] if keep_address(a)]
+        default = next((a for a in book if a.is_default), None)
 
         return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=emails[0].email if emails else None,
-            first_name=first,
-            last_name=last,
-            name=full_name(first, last),
-            company_name=text(default.get("company")) if default else None,
-            phone_number=phones[0].number if phones else None,
-            status=None,
-            currency=None,
-            emails=emails,
-            phones=phones,
-            addresses=addresses,
-            created_at=utc_timestamp(raw.get("createdAt")),
-            modified_at=utc_timestamp(raw.get("updatedAt")),
+            id=c.id, remote_id=c.id, first_name=first, last_name=last, name=full_name(first, last),
+            email=emails[0].email if emails else None, emails=emails,
+            phone_number=phones[0].number if phones else None, phones=phones,
+            company_name=text(default.company) if default else None, addresses=addresses,
+            status=None, currency=None,  # see the docstring's mapping quirks
+            created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),
         )
 
-
-def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    """A list of objects; Commerce7 sends null when there is no data."""
-    value = raw.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise TypeError(f"Commerce7 {key} must be a list of objects")
-    return value
-
-
-def _detail(response: UpstreamResponse, redact: Callable[..., str]) -> str:
-    """`` (401 unauthorized: Unauthorized user)`` from a Commerce7 error body,
-    short and scrubbed of the credentials (``redact``, the provider's);
-    `` (status)`` otherwise."""
-    try:
-        body = msgspec.json.decode(response.body)
-    except msgspec.DecodeError:
-        body = None
-    if not isinstance(body, dict) or not (isinstance(body.get("type"), str) or "message" in body):
-        return f" ({response.status})"
-    kind = text(body.get("type")) or ""
-    message = text(body.get("message")) or ""
-    kind, message = redact(kind, 60), redact(message)
-    parts = " ".join(part for part in (str(response.status), kind) if part)
-    return f" ({parts}: {message})" if message else f" ({parts})"
-
-
-def _cursor_state(state: dict[str, Any] | None) -> tuple[str, int]:
-    cursor = (state or {}).get("cursor", "start")
-    skip = (state or {}).get("skip", 0)
-    if not isinstance(cursor, str) or not _CURSOR.fullmatch(cursor):
-        cursor = "start"
-    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
-        skip = 0
-    return cursor, skip
