@@ -96,6 +96,23 @@ class CommonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         valid_origin(self.base_url, "base_url")
 
 
+class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
+    """Settings of a provider with an OAuth token endpoint: ``auth_url``
+    replaces that endpoint's origin (tests, proxies, on-prem)."""
+
+    auth_url: Annotated[str | None, msgspec.Meta(description=(
+        "replaces the OAuth token endpoint's origin (scheme://host[:port], no path)"
+    ))] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        valid_origin(self.auth_url, "auth_url")
+
+
+# A GUID, checked where it is decoded (msgspec names the field on a mismatch).
+Guid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
+
+
 class NoCredentials(msgspec.Struct, forbid_unknown_fields=True):
     pass
 

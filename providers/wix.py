@@ -8,26 +8,18 @@ answers with the merge target, whose id the mapping uses); list ``GET
 &sort.order=ASC`` -> ``{"contacts", "pagingMetadata": {"count", "offset",
 "total" | "tooManyToCount"}}`` (at most 1000 a page); verify: a list of 1.
 
-Auth, one of two modes (credentials decide, settings must match): an API key
-(``Authorization: {api_key}`` and ``wix-site-id``: Contacts is a site-level
-API), or app OAuth, the client-credentials grant at ``{auth_url}/oauth2/token``
-(JSON with ``instance_id``; ``expires_in`` 14400; no refresh token). The app
-token is sent bare, as Wix's "REST API Authentication" page and every curl
-example show, although ``token_type`` says Bearer. Token refusals follow RFC
-6749 5.2 or Wix's shape; ``UNAUTHENTICATED``/``PERMISSION_DENIED`` are
-permanent too.
+Auth (credentials decide, settings must match): an API key with
+``wix-site-id`` (Contacts is a site-level API), or app OAuth, the
+client-credentials grant with ``instance_id`` (``expires_in`` 14400, no
+refresh token), sent bare although ``token_type`` says Bearer, as every Wix
+example does. Errors: ``{"message", "details": {"applicationError": {"code"}}}``
+or ``details.validationError.fieldViolations``; messages quote the code only.
+429 is "resource exhausted" (200 requests/minute per app instance).
 
-Errors: ``{"message", "details": {"applicationError": {"code", ...}}}`` or
-``details.validationError.fieldViolations``; system errors ``{"message": "",
-"details": {}}``. 403: no "Read Contacts" permission or a site the key's
-account does not own; 429: "resource exhausted" (200 requests/minute per app
-instance; no Retry-After documented). Messages quote only Wix's *code*.
-
-Mapping: ``state`` is the ISO 3166-2 ``subdivision`` without its country
-prefix (``US-ME`` -> ``ME``), anything else unchanged; email/phone ``type``
-is the tag lower-cased (``UNTAGGED`` -> null); ``address_type`` only for
-``BILLING``/``SHIPPING``. Contacts are everyone who interacted with the site
-(form fills, subscribers, members), not only buyers: Wix has no customer flag.
+Mapping: ``subdivision`` ``US-ME`` -> state ``ME``; tags give email/phone
+``type`` (``UNTAGGED`` -> null) and ``address_type`` (``BILLING``/``SHIPPING``).
+Contacts are everyone who interacted with the site, not only buyers: Wix has
+no customer flag.
 
 Uncertain (not documented, handled defensively):
 * no recorded Wix body for a 401/403/404 on contacts or for a refused token
@@ -57,7 +49,7 @@ import msgspec
 from msgspec import Struct, field
 
 from .auth import Auth, HeaderToken
-from .base import CommonSettings, Page, PageRequest, Provider, is_uuid, valid_origin
+from .base import Guid, OAuthSettings, Page, PageRequest, Provider, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
@@ -96,7 +88,6 @@ def error_code(body: Any) -> str | None:
     return next((c for c in candidates if isinstance(c, str) and _CODE.match(c)), None)
 
 
-
 class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
     """Either ``api_key``, or ``client_id`` + ``client_secret`` (app OAuth)."""
 
@@ -123,25 +114,13 @@ class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
         return f"WixCredentials(mode={'oauth' if self.oauth else 'api_key'})"
 
 
-class WixSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
+class WixSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     """``site_id`` goes with an API key, ``instance_id`` with app OAuth."""
 
-    site_id: Annotated[str | None, msgspec.Meta(description="the site's GUID, with an api_key")] = None
-    instance_id: Annotated[str | None, msgspec.Meta(description=(
+    site_id: Annotated[Guid | None, msgspec.Meta(description="the site's GUID, with an api_key")] = None
+    instance_id: Annotated[Guid | None, msgspec.Meta(description=(
         "the app instance GUID on the site, with app OAuth"
     ))] = None
-    auth_url: Annotated[str | None, msgspec.Meta(description=(
-        "replaces the OAuth token endpoint's origin (https://www.wixapis.com)"
-    ))] = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        valid_origin(self.auth_url, "auth_url")
-        for name in ("site_id", "instance_id"):
-            value = getattr(self, name)
-            if value is not None and not is_uuid(value):
-                raise ValueError(f"{name} must be a Wix GUID like 1a2b3c4d-0000-4000-8000-123456789abc")
-
 
 
 class _Tagged(Struct):
@@ -209,7 +188,6 @@ class _PagingMetadata(Struct):
 class _ContactList(Struct):
     contacts: list[dict[str, Any]] = []  # proto JSON may omit an empty list
     pagingMetadata: _PagingMetadata = field(default_factory=_PagingMetadata)
-
 
 
 class WixProvider(Provider):
