@@ -11,8 +11,9 @@ marks the connection needs-reauth and raises :class:`ReauthRequired`; 429,
 Platforms differ in small ways, stated where the endpoint is built: Zoho
 answers a refusal with HTTP 200 and throttles as ``"Access Denied"``; Wix
 puts its code in ``details.applicationError.code``; Zoho returns the data
-center's ``api_domain`` with the token. ``refusal``, ``read_code`` and
-``extra`` carry those differences.
+center's ``api_domain`` with the token, and its legacy answer counts
+``expires_in`` in milliseconds beside ``expires_in_sec``. ``refusal``,
+``read_code``, ``extra`` and ``expires_in_keys`` carry those differences.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ _TOKEN = re.compile(r"^[\x21-\x7e]{1,4096}$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_. \-]{0,63}$")
 
 
+def _seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
 def rfc6749_code(body: dict[str, Any]) -> str | None:
     error = body.get("error")
     return error if isinstance(error, str) else None
@@ -63,12 +68,14 @@ class TokenEndpoint:
         read_code: Callable[[dict[str, Any]], str | None] = rfc6749_code,
         refusal: Callable[[int, dict[str, Any]], ProviderError | None] | None = None,
         extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        expires_in_keys: tuple[str, ...] = ("expires_in",),
     ) -> None:
         self.platform, self.http, self.url, self.fields = platform, http, url, dict(fields)
         self.store, self.send, self.lifetime = store, send, lifetime
         self.permanent_codes = {c.lower() for c in PERMANENT_ERRORS | permanent_codes}
         self.permanent_statuses = permanent_statuses
         self.read_code, self.refusal, self.extra = read_code, refusal, extra
+        self.expires_in_keys = expires_in_keys
 
     async def mint(self) -> AccessToken:
         assert self.http is not None
@@ -95,9 +102,8 @@ class TokenEndpoint:
         token = body.get("access_token")
         if not isinstance(token, str) or not _TOKEN.match(token):
             raise ProviderBadResponse(f"{self.platform}'s token endpoint answered without an access_token")
-        expires_in = body.get("expires_in")
-        if not isinstance(expires_in, (int, float)) or isinstance(expires_in, bool) or expires_in <= 0:
-            expires_in = self.lifetime
+        # The first key holding a positive number of seconds; else the lifetime.
+        expires_in = next((body[k] for k in self.expires_in_keys if _seconds(body.get(k))), self.lifetime)
         extra = self.extra(body) if self.extra is not None else {}
         if isinstance(body.get("refresh_token"), str) and _TOKEN.match(body["refresh_token"]):
             extra["refresh_token"] = body["refresh_token"]  # rotated: the next refresh uses it
