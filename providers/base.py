@@ -265,6 +265,11 @@ class Provider:
         """What a relative path in ``send`` is appended to."""
         return self.origin
 
+    def api_root_for(self, used: Any) -> str:
+        """``api_root`` for a request carrying the proof ``used`` (what
+        ``auth.apply`` returned): Zoho's access token names its API domain."""
+        return self.api_root
+
     async def fetch_customer(
         self, customer_id: str, query: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -316,15 +321,15 @@ class Provider:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
-        """One authenticated request to ``api_root + path`` (or to ``path``
-        when it is a full URL); after a 401, sent once more if the auth
+        """One authenticated request to ``api_root_for(proof) + path`` (or to
+        ``path`` when it is a full URL); after a 401, sent once more if the auth
         strategy renewed its proof."""
         assert self.http is not None
-        url = path if path.startswith(("https://", "http://")) else self.api_root + path
         for attempt in range(2):
             sent_headers = {**self.request_headers(), **(headers or {})}
             sent_params = dict(params or {})
             used = await self.auth.apply(sent_headers, sent_params)
+            url = path if path.startswith(("https://", "http://")) else self.api_root_for(used) + path
             response = await self.http.request(
                 method, url, headers=sent_headers, params=sent_params or None, json=json
             )
