@@ -106,33 +106,19 @@ https://www.zoho.com/deluge/help/books/fetch-records (code 6041).
 from __future__ import annotations
 
 import re
-import time
 from typing import Annotated, Any, Mapping
 
 import msgspec
 
+from .auth import OAuthAccess
 from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
-from .errors import (
-    CustomerNotFound,
-    ProviderAuthFailed,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-    ReauthRequired,
-)
-from .http import UpstreamResponse, retry_after_seconds
+from .error_table import ErrorTable, Say, Words
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code,
-    full_name,
-    keep_address,
-    one_primary_email,
-    one_primary_phone,
-    text,
-    utc_timestamp,
-)
-from .tokens import AccessToken, MemoryTokenStore, TokenManager
+from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp
+from .paging import Chunk, page_walk
+from .token_endpoint import refresh_token
+from .tokens import AccessToken
 
 # data_center -> (accounts server, API domain).
 DATA_CENTERS: dict[str, tuple[str, str]] = {
@@ -155,20 +141,21 @@ TOKEN_THROTTLE_RETRY_AFTER = 60.0  # ours: Zoho's "Access Denied" throttle names
 # Header and query values: visible ASCII only, no spaces.
 _SECRET = re.compile(r"^[\x21-\x7e]{1,4096}$")
 _ORG_ID = re.compile(r"^[0-9]{1,20}$")
-# A token-endpoint error code worth repeating in a message.
-_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_PERMANENT_OAUTH_ERRORS = frozenset(
-    {
-        "invalid_code",  # Zoho: unknown or revoked refresh token
-        "invalid_client",
-        "invalid_client_secret",
-        "invalid_grant",  # RFC 6749
-        "unauthorized_client",
-    }
+
+ACCESS = Say(ProviderAuthFailed, "rejected the connection's access token or its scopes")
+NOT_FOUND = Say(CustomerNotFound, "has no contact with this id")
+ERRORS = ErrorTable(
+    "Zoho Inventory",
+    read=lambda body: Words(code=body["code"] if type(body.get("code")) is int else None),
+    statuses={401: ACCESS, 403: ACCESS, 404: NOT_FOUND},
+    codes={
+        14: ACCESS,  # invalid OAuth token
+        57: ACCESS,  # not authorized to perform this operation
+        1002: NOT_FOUND,  # "... does not exist."
+        6041: Say(ProviderAuthFailed, "says these credentials cannot reach the connection's organization_id"),
+    },
+    quote_message=False,  # Zoho's words stay out: status and code only
 )
-_AUTH_CODES = frozenset({14, 57})  # invalid OAuth token / not authorized to perform this operation
-_ORG_CODES = frozenset({6041})  # user not associated with the organization
-_NOT_FOUND_CODES = frozenset({1002})  # "... does not exist."
 
 
 def accounts_origin(data_center: str) -> str:
@@ -215,24 +202,104 @@ class ZohoInventorySettings(CommonSettings, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"data_center must be one of {', '.join(DATA_CENTERS)}")
 
 
+# -- payloads: the envelopes keep each contact as raw JSON (remote_data) ------------
+
+
+class Coded(msgspec.Struct):
+    code: int = 0  # non-zero: a failure, also under HTTP 200
+
+
+class ContactReply(msgspec.Struct):
+    contact: dict[str, Any]
+
+
+class PageContext(msgspec.Struct):
+    has_more_page: bool | None = None
+
+
+class ContactList(msgspec.Struct):
+    contacts: list[dict[str, Any]]
+    page_context: PageContext | None = None  # the doc example omits it
+
+
+class ZohoAddress(msgspec.Struct):
+    address_id: int | str | None = None
+    address: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: int | str | None = None  # a number in the docs
+    country: str | None = None  # free text ("U.S.A")
+    country_code: str | None = None
+
+
+class Person(msgspec.Struct, kw_only=True):
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    is_primary_contact: bool | None = None
+
+
+class Contact(Person, kw_only=True):  # list rows flatten the primary person onto the contact
+    contact_id: int | str  # exact: msgspec decodes big integers as ints
+    contact_name: str | None = None
+    company_name: str | None = None
+    status: str | None = None
+    currency_code: str | None = None
+    created_time: str | None = None
+    last_modified_time: str | None = None
+    contact_persons: list[Person] | None = None
+    billing_address: ZohoAddress | None = None
+    shipping_address: ZohoAddress | None = None
+
+
+def token_refusal(status: int, body: dict[str, Any]) -> ProviderError | None:
+    """Zoho's throttle: HTTP 400 ``"Access Denied"``, "too many requests"."""
+    error, description = body.get("error"), body.get("error_description")
+    if (isinstance(error, str) and error.lower() == "access denied") or (
+        isinstance(description, str) and "too many requests" in description.lower()
+    ):
+        return ProviderRateLimited(
+            "Zoho's token endpoint is throttling this client (too many token requests)",
+            remote_status=status,
+            retry_after=TOKEN_THROTTLE_RETRY_AFTER,
+        )
+    return None
+
+
+def token_api_domain(body: dict[str, Any]) -> dict[str, Any]:
+    domain = body.get("api_domain")
+    return {"api_domain": domain} if isinstance(domain, str) and _is_origin(domain) else {}
+
+
 class ZohoInventoryProvider(Provider):
     name = "zoho_inventory"
     display_name = "Zoho Inventory"
     credentials_type = ZohoInventoryCredentials
     settings_type = ZohoInventorySettings
     default_origin = "https://www.zohoapis.com"
+    errors = ERRORS
+    payload_type = Contact
     # Paging and ordering are ours (page numbers only hold under one order).
     remote_query_denied = Provider.remote_query_denied | {"sort_column", "sort_order"}
     destination_settings = Provider.destination_settings | {"data_center", "organization_id"}
 
     credentials: ZohoInventoryCredentials
     settings: ZohoInventorySettings
+    auth: OAuthAccess
 
-    def __init__(self, credentials: Any, settings: Any, http: Any, tokens: Any = None) -> None:
-        super().__init__(credentials, settings, http, tokens)
-        # One manager per provider instance (= per connection): refreshes are
-        # single-flight, so a cold burst mints exactly one token.
-        self._token_manager = TokenManager(tokens or MemoryTokenStore(), self._mint_token)
+    def make_auth(self) -> OAuthAccess:
+        c = self.credentials
+        return refresh_token(
+            "Zoho", self.http, self.auth_origin + TOKEN_PATH, c.client_id, c.client_secret, c.refresh_token,
+            store=self.tokens, scheme="Zoho-oauthtoken", send="query", lifetime=TOKEN_LIFETIME,
+            permanent_codes=frozenset({"invalid_code", "invalid_client_secret"}),  # besides RFC 6749's
+            permanent_statuses=frozenset(),  # a bare 401 without a code is not a refusal for good
+            refusal=token_refusal, extra=token_api_domain,
+            expires_in_keys=("expires_in_sec", "expires_in"),  # legacy: expires_in in milliseconds
+        )
 
     @property
     def origin(self) -> str:
@@ -244,12 +311,12 @@ class ZohoInventoryProvider(Provider):
 
     def api_origin_for(self, token: AccessToken) -> str:
         """base_url, else the api_domain minted with the token, else the DC's."""
-        if self.settings.base_url:
-            return self.settings.base_url
-        api_domain = token.extra.get("api_domain")
-        if isinstance(api_domain, str) and _is_origin(api_domain):
-            return api_domain
-        return api_origin(self.settings.data_center)
+        domain = token.extra.get("api_domain")
+        if not self.settings.base_url and isinstance(domain, str) and _is_origin(domain):
+            return domain
+        return self.origin
+
+    api_root_for = api_origin_for  # the token sent decides the API origin
 
     # -- requests --------------------------------------------------------------
 
@@ -259,298 +326,100 @@ class ZohoInventoryProvider(Provider):
     async def fetch_customer(
         self, customer_id: str, query: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
-        body = await self._get(f"{CONTACTS_PATH}/{customer_id}", dict(query or {}))
-        contact = body.get("contact")
-        if not isinstance(contact, dict):
-            raise ProviderBadResponse("Zoho Inventory answered without a `contact` object")
-        if not _is_customer(contact):
+        reply = await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, ContactReply)
+        if not _is_customer(reply.contact):
             # Vendors share the contacts resource; they are not customers.
             raise CustomerNotFound(
                 "Zoho Inventory has no customer with this id (the contact is not a customer)",
                 remote_status=200,
             )
-        return contact
+        return reply.contact
 
     async def list_customers(self, request: PageRequest) -> Page:
-        # A position is (Zoho page, customers of that page already served):
-        # vendors are dropped after the fetch (Zoho's list cannot filter on
-        # contact_type), so a short page is topped up from the next Zoho page
-        # and the cursor may point into the middle of one.
-        state = request.state or {}
-        per_page = state.get("per_page", min(request.limit, MAX_PAGE_SIZE))
-        if not _positive_int(per_page) or per_page > MAX_PAGE_SIZE:
-            per_page = min(request.limit, MAX_PAGE_SIZE)
-        start = _position(state.get("page"), state.get("skip", 0)) or (1, 0)
-        stop = _position(*state["stop"]) if _is_pair(state.get("stop")) else None
-        items: list[dict[str, Any]] = []
-        page, skip = start
-        for call in range(1, MAX_LIST_CALLS + 1):
-            customers, more = await self._customer_page(request.query, page, per_page)
-            end = stop[1] if stop is not None and stop[0] == page else len(customers)
-            chunk = customers[skip:end]
-            room = request.limit - len(items)
-            if len(chunk) > room:
-                items += chunk[:room]
-                resume: tuple[int, int] | None = (page, skip + room)
-                break
-            items += chunk
-            if stop is not None and (stop[0] == page or stop == (page + 1, 0)):
-                resume = stop  # a page going back ends where the one it came from begins
-                break
-            if not more:
-                resume = None
-                break
-            resume = (page + 1, 0)
-            # Bounded: a store of mostly vendors gives a short page, not a slow one.
-            if len(items) == request.limit or call == MAX_LIST_CALLS:
-                break
-            page, skip = page + 1, 0
-        return Page(
-            items=items,
-            # per_page travels with the position: pages only line up under one size.
-            next=_state(resume, per_page) if resume is not None else None,
-            prev=_back(start, per_page),
-        )
+        # Vendors are dropped after the fetch (Zoho's list cannot filter on
+        # contact_type): page_walk tops a short page up from the next Zoho page.
+        async def fetch(page: int, per_page: int) -> Chunk:
+            params = {**request.query, "page": str(page), "per_page": str(per_page), "sort_column": "created_time"}
+            reply = await self._get(CONTACTS_PATH, params, ContactList)
+            more = reply.page_context.has_more_page if reply.page_context else None
+            if more is None:
+                more = len(reply.contacts) >= per_page
+            return Chunk([c for c in reply.contacts if _is_customer(c)], more)
 
-    async def _customer_page(
-        self, query: Mapping[str, str], page: int, per_page: int
-    ) -> tuple[list[dict[str, Any]], bool]:
-        params = {**query, "page": str(page), "per_page": str(per_page), "sort_column": "created_time"}
-        body = await self._get(CONTACTS_PATH, params)
-        contacts = body.get("contacts")
-        if not isinstance(contacts, list) or not all(isinstance(c, dict) for c in contacts):
-            raise ProviderBadResponse("Zoho Inventory answered without a `contacts` list")
-        context = body.get("page_context")
-        more = context.get("has_more_page") if isinstance(context, dict) else None
-        if not isinstance(more, bool):  # the doc example omits page_context
-            more = len(contacts) >= per_page
-        return [c for c in contacts if _is_customer(c)], more
+        return await page_walk(request, fetch, MAX_PAGE_SIZE, max_calls=MAX_LIST_CALLS)
 
     async def verify(self) -> None:
-        body = await self._get(CONTACTS_PATH, {"per_page": "1"})
-        if not isinstance(body.get("contacts"), list):
-            raise ProviderBadResponse("Zoho Inventory answered without a `contacts` list")
+        await self._get(CONTACTS_PATH, {"per_page": "1"}, ContactList)
 
-    async def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        manager = self._token_manager
-        token = await manager.get()
-        response = await self._send(token, path, params)
-        if response.status == 401:
-            # Revoked or expired early: one retry with a new token.
-            token = await manager.get(stale=token)
-            response = await self._send(token, path, params)
-        if not 200 <= response.status < 300:
+    async def _get(self, path: str, params: Mapping[str, str], type_: Any) -> Any:
+        # organization_id last: nothing forwarded can replace it.
+        params = {**params, "organization_id": self.settings.organization_id}
+        response = await self.send("GET", path, params=params)
+        if self.read_json(response, Coded).code != 0:  # Zoho reports some failures with HTTP 200
             raise self.classify_error(response)
-        body = response.json()
-        if not isinstance(body, dict):
-            raise ProviderBadResponse("Zoho Inventory answered with JSON that is not an object")
-        code = body.get("code", 0)
-        if code != 0:  # Zoho reports some failures with HTTP 200
-            number = code if isinstance(code, int) and not isinstance(code, bool) else None
-            raise self._api_error(response.status, number, response)
-        return body
-
-    async def _send(
-        self, token: AccessToken, path: str, params: Mapping[str, str]
-    ) -> UpstreamResponse:
-        assert self.http is not None
-        return await self.http.request(
-            "GET",
-            f"{self.api_origin_for(token)}{path}",
-            headers={"Authorization": f"Zoho-oauthtoken {token.access_token}"},
-            # organization_id last: nothing forwarded can replace it.
-            params={**params, "organization_id": self.settings.organization_id},
-        )
-
-    # -- OAuth tokens ------------------------------------------------------------
-
-    async def _mint_token(self) -> AccessToken:
-        assert self.http is not None
-        response = await self.http.request(
-            "POST",
-            f"{self.auth_origin}{TOKEN_PATH}",
-            params={
-                "refresh_token": self.credentials.refresh_token,
-                "client_id": self.credentials.client_id,
-                "client_secret": self.credentials.client_secret,
-                "grant_type": "refresh_token",
-            },
-        )
-        status = response.status
-        if status == 429:
-            raise ProviderRateLimited(
-                "Zoho's token endpoint rate limit reached (429)",
-                remote_status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            raise ProviderUnavailable(
-                f"Zoho's token endpoint failed ({status})", remote_status=status
-            )
-        try:
-            body = msgspec.json.decode(response.body)
-        except msgspec.DecodeError:
-            raise ProviderBadResponse(
-                f"Zoho's token endpoint answered {status} with a body that is not JSON",
-                remote_status=status,
-            ) from None
-        if not isinstance(body, dict):
-            raise ProviderBadResponse(
-                "Zoho's token endpoint answered with JSON that is not an object",
-                remote_status=status,
-            )
-        if "error" in body or not 200 <= status < 300:
-            raise await self._token_refused(status, body)
-        access_token = body.get("access_token")
-        if not isinstance(access_token, str) or not _SECRET.match(access_token):
-            raise ProviderBadResponse("Zoho's token endpoint answered without an access_token")
-        extra: dict[str, Any] = {}
-        api_domain = body.get("api_domain")
-        if isinstance(api_domain, str) and _is_origin(api_domain):
-            extra["api_domain"] = api_domain
-        return AccessToken(
-            access_token=access_token, expires_at=time.time() + _lifetime(body), extra=extra
-        )
-
-    async def _token_refused(self, status: int, body: dict[str, Any]) -> ProviderError:
-        error = body.get("error")
-        code = error if isinstance(error, str) else None
-        detail = f" ({status}: {code})" if code and _CODE.match(code) else f" ({status})"
-        description = body.get("error_description")
-        if (code or "").lower() == "access denied" or (
-            isinstance(description, str) and "too many requests" in description.lower()
-        ):
-            return ProviderRateLimited(
-                "Zoho's token endpoint is throttling this client (too many token requests)",
-                remote_status=status,
-                retry_after=TOKEN_THROTTLE_RETRY_AFTER,
-            )
-        if code is not None and code.lower() in _PERMANENT_OAUTH_ERRORS:
-            if self.tokens is not None:
-                await self.tokens.mark_needs_reauth()
-            return ReauthRequired(
-                "Zoho refused the refresh token or client credentials for good" + detail
-                + "; reconnect the store",
-                remote_status=status,
-            )
-        return ProviderAuthFailed(
-            "Zoho refused to issue an access token" + detail, remote_status=status
-        )
-
-    # -- errors ----------------------------------------------------------------
-
-    def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        code = None
-        try:
-            body = msgspec.json.decode(response.body)
-        except msgspec.DecodeError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("code"), int):
-            code = body["code"]
-        return self._api_error(response.status, code, response)
-
-    def _api_error(
-        self, status: int, code: int | None, response: UpstreamResponse
-    ) -> ProviderError:
-        detail = f" ({status}, code {code})" if code is not None else f" ({status})"
-        if status == 429:
-            return ProviderRateLimited(
-                "Zoho Inventory rate limit reached" + detail,
-                remote_status=status,
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return ProviderUnavailable("Zoho Inventory failed" + detail, remote_status=status)
-        if code in _ORG_CODES:
-            return ProviderAuthFailed(
-                "Zoho Inventory says these credentials cannot reach the connection's "
-                "organization_id" + detail,
-                remote_status=status,
-            )
-        if status in (401, 403) or code in _AUTH_CODES:
-            return ProviderAuthFailed(
-                "Zoho Inventory rejected the connection's access token or its scopes" + detail,
-                remote_status=status,
-            )
-        if status == 404 or code in _NOT_FOUND_CODES:
-            return CustomerNotFound(
-                "Zoho Inventory has no contact with this id" + detail, remote_status=status
-            )
-        return ProviderBadResponse(
-            "Zoho Inventory refused the request" + detail, remote_status=status
-        )
+        return self.read_json(response, type_)
 
     # -- mapping ---------------------------------------------------------------
 
     @staticmethod
-    def map_customer(raw: dict[str, Any]) -> Customer:
-        contact_id = raw["contact_id"]
-        if isinstance(contact_id, bool) or not isinstance(contact_id, (int, str)):
-            raise ValueError("a Zoho contact_id must be a number or a string")
-        remote_id = text(contact_id)
+    def map_payload(contact: Contact) -> Customer:
+        remote_id = text(contact.contact_id)
         if remote_id is None:
             raise ValueError("a Zoho contact_id must not be empty")
-
-        persons = [p for p in raw.get("contact_persons") or [] if isinstance(p, dict)]
-        primary_index = next(
-            (i for i, p in enumerate(persons) if p.get("is_primary_contact") is True), 0
-        )
-        # The primary person first, then the others in Zoho's order.
-        ordered = persons[primary_index:primary_index + 1] + [
-            p for i, p in enumerate(persons) if i != primary_index
-        ]
-        if not ordered:
-            # List rows flatten the primary person onto the contact itself.
-            ordered = [raw]
+        persons = contact.contact_persons or []
+        first = next((i for i, p in enumerate(persons) if p.is_primary_contact), 0)
+        # The primary person first, then the others in Zoho's order; list
+        # rows flatten the primary person onto the contact itself.
+        ordered = (persons[first:first + 1] + persons[:first] + persons[first + 1:]) or [contact]
         primary = ordered[0]
-        first, last = text(primary.get("first_name")), text(primary.get("last_name"))
-
+        first_name, last_name = text(primary.first_name), text(primary.last_name)
         emails = one_primary_email(
             Email(email=email, is_primary=person is primary)
             for person in ordered
-            if (email := text(person.get("email")))
+            if (email := text(person.email))
         )
         phones = one_primary_phone(
             Phone(number=number, type=kind, is_primary=person is primary)
             for person in ordered
-            for field, kind in (("phone", "work"), ("mobile", "mobile"))
-            if (number := text(person.get(field)))
+            for value, kind in ((person.phone, "work"), (person.mobile, "mobile"))
+            if (number := text(value))
         )
         addresses = [
-            _address(raw.get(f"{kind}_address"), kind) for kind in ("billing", "shipping")
+            _address(contact.billing_address, "billing"),
+            _address(contact.shipping_address, "shipping"),
         ]
-        status = text(raw.get("status"))
+        status = text(contact.status)
         return Customer(
             id=remote_id,
             remote_id=remote_id,
             email=emails[0].email if emails else None,
-            first_name=first,
-            last_name=last,
-            name=text(raw.get("contact_name")) or full_name(first, last),
-            company_name=text(raw.get("company_name")),
+            first_name=first_name,
+            last_name=last_name,
+            name=text(contact.contact_name) or full_name(first_name, last_name),
+            company_name=text(contact.company_name),
             phone_number=phones[0].number if phones else None,
             status=status if status in ("active", "inactive") else None,
-            currency=text(raw.get("currency_code")),
+            currency=text(contact.currency_code),
             emails=emails,
             phones=phones,
             addresses=[a for a in addresses if a is not None and keep_address(a)],
-            created_at=utc_timestamp(raw.get("created_time")),
-            modified_at=utc_timestamp(raw.get("last_modified_time")),
+            created_at=utc_timestamp(contact.created_time),
+            modified_at=utc_timestamp(contact.last_modified_time),
         )
 
 
-def _address(value: Any, kind: str) -> Address | None:
-    if not isinstance(value, dict):
+def _address(value: ZohoAddress | None, kind: str) -> Address | None:
+    if value is None:
         return None
     return Address(
-        id=text(value.get("address_id")),
-        street_1=text(value.get("address")),
-        street_2=text(value.get("street2")),
-        city=text(value.get("city")),
-        state=text(value.get("state")),
-        postal_code=text(value.get("zip")),
+        id=text(value.address_id),
+        street_1=text(value.address),
+        street_2=text(value.street2),
+        city=text(value.city),
+        state=text(value.state),
+        postal_code=text(value.zip),
         # The ISO code where Zoho gives one; else the free-text country.
-        country=country_code(value.get("country_code")) or country_code(value.get("country")),
+        country=country_code(value.country_code) or country_code(value.country),
         address_type=kind,
     )
 
@@ -561,50 +430,9 @@ def _is_customer(contact: dict[str, Any]) -> bool:
     return not isinstance(kind, str) or not kind or kind.lower() == "customer"
 
 
-def _lifetime(body: dict[str, Any]) -> float:
-    # Older responses carry expires_in_sec with expires_in in milliseconds.
-    for key in ("expires_in_sec", "expires_in"):
-        value = body.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return float(TOKEN_LIFETIME)
-
-
 def _is_origin(value: str) -> bool:
     try:
         valid_origin(value, "api_domain")
     except ValueError:
         return False
     return True
-
-
-def _position(page: Any, skip: Any) -> tuple[int, int] | None:
-    if _positive_int(page) and isinstance(skip, int) and not isinstance(skip, bool) and skip >= 0:
-        return page, skip
-    return None
-
-
-def _is_pair(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2
-
-
-def _state(position: tuple[int, int], per_page: int) -> dict[str, Any]:
-    page, skip = position
-    return {"page": page, "per_page": per_page, **({"skip": skip} if skip else {})}
-
-
-def _back(start: tuple[int, int], per_page: int) -> dict[str, Any] | None:
-    """The records just before ``start``: the rest of the Zoho page it is in,
-    or else the whole previous Zoho page, stopping where ``start`` begins so
-    that going back never repeats a record. Where vendors were dropped that
-    page can be shorter than the limit; it is never a guess."""
-    page, skip = start
-    if skip:
-        return {"page": page, "per_page": per_page, "stop": [page, skip]}
-    if page > 1:
-        return {"page": page - 1, "per_page": per_page, "stop": [page, 0]}
-    return None
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

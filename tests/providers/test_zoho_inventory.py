@@ -571,7 +571,7 @@ async def test_legacy_expires_in_sec_is_read_as_seconds(upstream_client):
     store = MemoryTokenStore()
     async with serve(app) as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
-        await provider._token_manager.get()
+        await provider.auth.manager.get()
     assert store.token is not None and 3500 < store.token.expires_at - time.time() <= 3600
 
 
@@ -599,7 +599,7 @@ async def test_401_again_after_the_refresh_is_auth_failed(upstream_client):
             await provider.fetch_customer(CONTACT_ID)
     assert not isinstance(info.value, ReauthRequired)
     assert [r.path for r in recorder.requests] == [TOKEN_PATH, CONTACT_PATH, TOKEN_PATH, CONTACT_PATH]
-    assert info.value.remote_status == 401 and "code 57" in info.value.message
+    assert info.value.remote_status == 401 and "(401: 57)" in info.value.message
     assert not store.needs_reauth  # the refresh itself worked
     assert no_secret_in(info.value.message)
 
@@ -726,7 +726,7 @@ async def test_not_found(upstream_client):
     async with serve(api_app(handler, recorder)) as origin:
         with pytest.raises(CustomerNotFound) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
-    assert info.value.remote_status == 404 and "code 1002" in info.value.message
+    assert info.value.remote_status == 404 and "(404: 1002)" in info.value.message
 
 
 async def test_not_found_code_with_http_200(upstream_client):
@@ -762,7 +762,7 @@ async def test_error_codes(upstream_client, status, name, error):
         with pytest.raises(error) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
     code = fixture(name)["code"]
-    assert f"code {code}" in info.value.message
+    assert f"({status}: {code})" in info.value.message
     assert info.value.remote_status == status
     assert fixture(name)["message"] not in info.value.message  # Zoho's text stays out
 
