@@ -115,65 +115,50 @@ from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id, va
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp
+from .normalize import (
+    country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
+)
 from .paging import Chunk, page_walk
 from .token_endpoint import refresh_token
 from .tokens import AccessToken
 
-# data_center -> (accounts server, API domain).
-DATA_CENTERS: dict[str, tuple[str, str]] = {
-    "com": ("https://accounts.zoho.com", "https://www.zohoapis.com"),
-    "eu": ("https://accounts.zoho.eu", "https://www.zohoapis.eu"),
-    "in": ("https://accounts.zoho.in", "https://www.zohoapis.in"),
-    "com.au": ("https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
-    "jp": ("https://accounts.zoho.jp", "https://www.zohoapis.jp"),
-    "ca": ("https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
-    "com.cn": ("https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
-    "sa": ("https://accounts.zoho.sa", "https://www.zohoapis.sa"),
-}
+DATA_CENTERS = ("com", "eu", "in", "com.au", "jp", "ca", "com.cn", "sa")
 CONTACTS_PATH = "/inventory/v1/contacts"
 TOKEN_PATH = "/oauth/v2/token"
 MAX_LIST_CALLS = 5  # Zoho pages read for one API page at most
 MAX_PAGE_SIZE = 200  # List contacts: per_page "Default value is 200"; pagination page: max 200
 TOKEN_LIFETIME = 3600  # "expires_in": 3600 in every documented refresh response
 TOKEN_THROTTLE_RETRY_AFTER = 60.0  # ours: Zoho's "Access Denied" throttle names no wait
-
-# Header and query values: visible ASCII only, no spaces.
-_SECRET = re.compile(r"^[\x21-\x7e]{1,4096}$")
+_SECRET = re.compile(r"^[\x21-\x7e]{1,4096}$")  # header and query values: visible ASCII, no spaces
 _ORG_ID = re.compile(r"^[0-9]{1,20}$")
 
 ACCESS = Say(ProviderAuthFailed, "rejected the connection's access token or its scopes")
 NOT_FOUND = Say(CustomerNotFound, "has no contact with this id")
+ORGANIZATION = Say(ProviderAuthFailed, "says these credentials cannot reach the connection's organization_id")
 ERRORS = ErrorTable(
     "Zoho Inventory",
     read=lambda body: Words(code=body["code"] if type(body.get("code")) is int else None),
     statuses={401: ACCESS, 403: ACCESS, 404: NOT_FOUND},
-    codes={
-        14: ACCESS,  # invalid OAuth token
-        57: ACCESS,  # not authorized to perform this operation
-        1002: NOT_FOUND,  # "... does not exist."
-        6041: Say(ProviderAuthFailed, "says these credentials cannot reach the connection's organization_id"),
-    },
-    quote_message=False,  # Zoho's words stay out: status and code only
+    # 14 invalid OAuth token, 57 not authorized, 1002 "... does not exist.", 6041 user not in the organization
+    codes={14: ACCESS, 57: ACCESS, 1002: NOT_FOUND, 6041: ORGANIZATION},
+    quote_message=False,  # Zoho's words stay out: the status and code only
 )
 
 
 def accounts_origin(data_center: str) -> str:
-    """The Zoho Accounts server (token endpoint origin) of a data centre."""
-    return DATA_CENTERS[data_center][0]
+    # Canada's alone is not accounts.zoho.{dc}.
+    return "https://accounts.zohocloud.ca" if data_center == "ca" else f"https://accounts.zoho.{data_center}"
 
 
 def api_origin(data_center: str) -> str:
-    """The default API domain of a data centre (when no api_domain is known)."""
-    return DATA_CENTERS[data_center][1]
+    return f"https://www.zohoapis.{data_center}"
 
 
 class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: Annotated[str, msgspec.Meta(description="OAuth client id (Zoho API Console, e.g. a Self Client)")]
     client_secret: Annotated[str, msgspec.Meta(description="OAuth client secret")]
-    refresh_token: Annotated[str, msgspec.Meta(description=(
-        "a refresh token with the ZohoInventory.contacts.READ scope"
-    ))]
+    refresh_token: Annotated[str, msgspec.Meta(
+        description="a refresh token with the ZohoInventory.contacts.READ scope")]
 
     def __post_init__(self) -> None:
         for field in ("client_id", "client_secret", "refresh_token"):
@@ -186,12 +171,9 @@ class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_on
 
 class ZohoInventorySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     organization_id: Annotated[str, msgspec.Meta(description="the numeric Zoho Inventory organization ID")]
-    data_center: Annotated[str, msgspec.Meta(description=(
-        f"the account's data centre: {', '.join(DATA_CENTERS)}"
-    ))]
-    auth_url: Annotated[str | None, msgspec.Meta(description=(
-        "replaces the accounts server's origin (the token endpoint)"
-    ))] = None
+    data_center: Annotated[str, msgspec.Meta(description=f"the account's data centre: {', '.join(DATA_CENTERS)}")]
+    auth_url: Annotated[str | None, msgspec.Meta(
+        description="replaces the accounts server's origin (the token endpoint)")] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -202,15 +184,12 @@ class ZohoInventorySettings(CommonSettings, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"data_center must be one of {', '.join(DATA_CENTERS)}")
 
 
-# -- payloads: the envelopes keep each contact as raw JSON (remote_data) ------------
-
-
 class Coded(msgspec.Struct):
     code: int = 0  # non-zero: a failure, also under HTTP 200
 
 
 class ContactReply(msgspec.Struct):
-    contact: dict[str, Any]
+    contact: dict[str, Any]  # raw: remote_data
 
 
 class PageContext(msgspec.Struct):
@@ -218,7 +197,7 @@ class PageContext(msgspec.Struct):
 
 
 class ContactList(msgspec.Struct):
-    contacts: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]  # raw: remote_data
     page_context: PageContext | None = None  # the doc example omits it
 
 
@@ -232,6 +211,14 @@ class ZohoAddress(msgspec.Struct):
     country: str | None = None  # free text ("U.S.A")
     country_code: str | None = None
 
+    def mapped(self, kind: str) -> Address:
+        return Address(
+            id=text(self.address_id), street_1=text(self.address), street_2=text(self.street2),
+            city=text(self.city), state=text(self.state), postal_code=text(self.zip), address_type=kind,
+            # The ISO code where Zoho gives one; else the free-text country.
+            country=country_code(self.country_code) or country_code(self.country),
+        )
+
 
 class Person(msgspec.Struct, kw_only=True):
     first_name: str | None = None
@@ -242,8 +229,8 @@ class Person(msgspec.Struct, kw_only=True):
     is_primary_contact: bool | None = None
 
 
-class Contact(Person, kw_only=True):  # list rows flatten the primary person onto the contact
-    contact_id: int | str  # exact: msgspec decodes big integers as ints
+class Contact(Person, kw_only=True):  # a list row: the primary person flattened onto the contact
+    contact_id: int | str  # exact: msgspec decodes big integers as ints, never floats
     contact_name: str | None = None
     company_name: str | None = None
     status: str | None = None
@@ -256,22 +243,32 @@ class Contact(Person, kw_only=True):  # list rows flatten the primary person ont
 
 
 def token_refusal(status: int, body: dict[str, Any]) -> ProviderError | None:
-    """Zoho's throttle: HTTP 400 ``"Access Denied"``, "too many requests"."""
+    """Zoho's throttle: ``"Access Denied"``, "too many requests" (HTTP 400)."""
     error, description = body.get("error"), body.get("error_description")
     if (isinstance(error, str) and error.lower() == "access denied") or (
         isinstance(description, str) and "too many requests" in description.lower()
     ):
-        return ProviderRateLimited(
-            "Zoho's token endpoint is throttling this client (too many token requests)",
-            remote_status=status,
-            retry_after=TOKEN_THROTTLE_RETRY_AFTER,
-        )
+        message = "Zoho's token endpoint is throttling this client (too many token requests)"
+        return ProviderRateLimited(message, remote_status=status, retry_after=TOKEN_THROTTLE_RETRY_AFTER)
     return None
 
 
 def token_api_domain(body: dict[str, Any]) -> dict[str, Any]:
     domain = body.get("api_domain")
-    return {"api_domain": domain} if isinstance(domain, str) and _is_origin(domain) else {}
+    return {"api_domain": domain} if _is_origin(domain) else {}
+
+
+def _is_origin(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and valid_origin(value, "api_domain") is None
+    except ValueError:
+        return False
+
+
+def _is_customer(contact: dict[str, Any]) -> bool:
+    """False for an explicit non-customer (vendor); a missing type is kept."""
+    kind = contact.get("contact_type")
+    return not isinstance(kind, str) or not kind or kind.lower() == "customer"
 
 
 class ZohoInventoryProvider(Provider):
@@ -288,7 +285,6 @@ class ZohoInventoryProvider(Provider):
 
     credentials: ZohoInventoryCredentials
     settings: ZohoInventorySettings
-    auth: OAuthAccess
 
     def make_auth(self) -> OAuthAccess:
         c = self.credentials
@@ -296,7 +292,7 @@ class ZohoInventoryProvider(Provider):
             "Zoho", self.http, self.auth_origin + TOKEN_PATH, c.client_id, c.client_secret, c.refresh_token,
             store=self.tokens, scheme="Zoho-oauthtoken", send="query", lifetime=TOKEN_LIFETIME,
             permanent_codes=frozenset({"invalid_code", "invalid_client_secret"}),  # besides RFC 6749's
-            permanent_statuses=frozenset(),  # a bare 401 without a code is not a refusal for good
+            permanent_statuses=frozenset(),  # a 401 without one of those codes may heal
             refusal=token_refusal, extra=token_api_domain,
             expires_in_keys=("expires_in_sec", "expires_in"),  # legacy: expires_in in milliseconds
         )
@@ -312,38 +308,28 @@ class ZohoInventoryProvider(Provider):
     def api_origin_for(self, token: AccessToken) -> str:
         """base_url, else the api_domain minted with the token, else the DC's."""
         domain = token.extra.get("api_domain")
-        if not self.settings.base_url and isinstance(domain, str) and _is_origin(domain):
-            return domain
-        return self.origin
+        return domain if not self.settings.base_url and _is_origin(domain) else self.origin
 
-    api_root_for = api_origin_for  # the token sent decides the API origin
-
-    # -- requests --------------------------------------------------------------
+    api_root_for = api_origin_for  # Provider.send: the token sent decides the origin
 
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id)
 
-    async def fetch_customer(
-        self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        reply = await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, ContactReply)
-        if not _is_customer(reply.contact):
-            # Vendors share the contacts resource; they are not customers.
-            raise CustomerNotFound(
-                "Zoho Inventory has no customer with this id (the contact is not a customer)",
-                remote_status=200,
-            )
-        return reply.contact
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+        contact = (await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, ContactReply)).contact
+        if not _is_customer(contact):  # a vendor: it shares the contacts resource
+            message = "Zoho Inventory has no customer with this id (the contact is not a customer)"
+            raise CustomerNotFound(message, remote_status=200)
+        return contact
 
     async def list_customers(self, request: PageRequest) -> Page:
-        # Vendors are dropped after the fetch (Zoho's list cannot filter on
-        # contact_type): page_walk tops a short page up from the next Zoho page.
+        # Vendors are dropped after the fetch (the list cannot filter on
+        # contact_type): page_walk tops a short page up from the next ones.
         async def fetch(page: int, per_page: int) -> Chunk:
             params = {**request.query, "page": str(page), "per_page": str(per_page), "sort_column": "created_time"}
             reply = await self._get(CONTACTS_PATH, params, ContactList)
             more = reply.page_context.has_more_page if reply.page_context else None
-            if more is None:
-                more = len(reply.contacts) >= per_page
+            more = len(reply.contacts) >= per_page if more is None else more
             return Chunk([c for c in reply.contacts if _is_customer(c)], more)
 
         return await page_walk(request, fetch, MAX_PAGE_SIZE, max_calls=MAX_LIST_CALLS)
@@ -352,14 +338,11 @@ class ZohoInventoryProvider(Provider):
         await self._get(CONTACTS_PATH, {"per_page": "1"}, ContactList)
 
     async def _get(self, path: str, params: Mapping[str, str], type_: Any) -> Any:
-        # organization_id last: nothing forwarded can replace it.
-        params = {**params, "organization_id": self.settings.organization_id}
+        params = {**params, "organization_id": self.settings.organization_id}  # last: nothing forwarded replaces it
         response = await self.send("GET", path, params=params)
         if self.read_json(response, Coded).code != 0:  # Zoho reports some failures with HTTP 200
             raise self.classify_error(response)
         return self.read_json(response, type_)
-
-    # -- mapping ---------------------------------------------------------------
 
     @staticmethod
     def map_payload(contact: Contact) -> Customer:
@@ -367,16 +350,14 @@ class ZohoInventoryProvider(Provider):
         if remote_id is None:
             raise ValueError("a Zoho contact_id must not be empty")
         persons = contact.contact_persons or []
-        first = next((i for i, p in enumerate(persons) if p.is_primary_contact), 0)
-        # The primary person first, then the others in Zoho's order; list
-        # rows flatten the primary person onto the contact itself.
-        ordered = (persons[first:first + 1] + persons[:first] + persons[first + 1:]) or [contact]
+        at = next((i for i, p in enumerate(persons) if p.is_primary_contact), 0)
+        # The primary person first, then the others in Zoho's order; a list
+        # row has no persons but the primary one flattened onto it.
+        ordered = (persons[at:at + 1] + persons[:at] + persons[at + 1:]) or [contact]
         primary = ordered[0]
-        first_name, last_name = text(primary.first_name), text(primary.last_name)
+        first, last = text(primary.first_name), text(primary.last_name)
         emails = one_primary_email(
-            Email(email=email, is_primary=person is primary)
-            for person in ordered
-            if (email := text(person.email))
+            Email(email=email, is_primary=person is primary) for person in ordered if (email := text(person.email))
         )
         phones = one_primary_phone(
             Phone(number=number, type=kind, is_primary=person is primary)
@@ -384,55 +365,14 @@ class ZohoInventoryProvider(Provider):
             for value, kind in ((person.phone, "work"), (person.mobile, "mobile"))
             if (number := text(value))
         )
-        addresses = [
-            _address(contact.billing_address, "billing"),
-            _address(contact.shipping_address, "shipping"),
-        ]
+        addresses = [a.mapped(kind) for a, kind in ((contact.billing_address, "billing"),
+                                                     (contact.shipping_address, "shipping")) if a is not None]
         status = text(contact.status)
         return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=emails[0].email if emails else None,
-            first_name=first_name,
-            last_name=last_name,
-            name=text(contact.contact_name) or full_name(first_name, last_name),
-            company_name=text(contact.company_name),
-            phone_number=phones[0].number if phones else None,
-            status=status if status in ("active", "inactive") else None,
-            currency=text(contact.currency_code),
-            emails=emails,
-            phones=phones,
-            addresses=[a for a in addresses if a is not None and keep_address(a)],
-            created_at=utc_timestamp(contact.created_time),
-            modified_at=utc_timestamp(contact.last_modified_time),
+            id=remote_id, remote_id=remote_id, email=emails[0].email if emails else None,
+            first_name=first, last_name=last, name=text(contact.contact_name) or full_name(first, last),
+            company_name=text(contact.company_name), phone_number=phones[0].number if phones else None,
+            status=status if status in ("active", "inactive") else None, currency=text(contact.currency_code),
+            emails=emails, phones=phones, addresses=[a for a in addresses if keep_address(a)],
+            created_at=utc_timestamp(contact.created_time), modified_at=utc_timestamp(contact.last_modified_time),
         )
-
-
-def _address(value: ZohoAddress | None, kind: str) -> Address | None:
-    if value is None:
-        return None
-    return Address(
-        id=text(value.address_id),
-        street_1=text(value.address),
-        street_2=text(value.street2),
-        city=text(value.city),
-        state=text(value.state),
-        postal_code=text(value.zip),
-        # The ISO code where Zoho gives one; else the free-text country.
-        country=country_code(value.country_code) or country_code(value.country),
-        address_type=kind,
-    )
-
-
-def _is_customer(contact: dict[str, Any]) -> bool:
-    """False for an explicit non-customer (vendor); a missing type is kept."""
-    kind = contact.get("contact_type")
-    return not isinstance(kind, str) or not kind or kind.lower() == "customer"
-
-
-def _is_origin(value: str) -> bool:
-    try:
-        valid_origin(value, "api_domain")
-    except ValueError:
-        return False
-    return True
