@@ -338,7 +338,8 @@ class ZohoInventoryProvider(Provider):
         await self._get(CONTACTS_PATH, {"per_page": "1"}, ContactList)
 
     async def _get(self, path: str, params: Mapping[str, str], type_: Any) -> Any:
-        params = {**params, "organization_id": self.settings.organization_id}  # last: nothing forwarded replaces it
+        # organization_id last: nothing forwarded can replace it.
+        params = {**params, "organization_id": self.settings.organization_id}
         response = await self.send("GET", path, params=params)
         if self.read_json(response, Coded).code != 0:  # Zoho reports some failures with HTTP 200
             raise self.classify_error(response)
@@ -365,14 +366,16 @@ class ZohoInventoryProvider(Provider):
             for value, kind in ((person.phone, "work"), (person.mobile, "mobile"))
             if (number := text(value))
         )
-        addresses = [a.mapped(kind) for a, kind in ((contact.billing_address, "billing"),
-                                                     (contact.shipping_address, "shipping")) if a is not None]
+        sides = ((contact.billing_address, "billing"), (contact.shipping_address, "shipping"))
+        addresses = [address.mapped(kind) for address, kind in sides if address is not None]
         status = text(contact.status)
         return Customer(
-            id=remote_id, remote_id=remote_id, email=emails[0].email if emails else None,
+            id=remote_id, remote_id=remote_id,
             first_name=first, last_name=last, name=text(contact.contact_name) or full_name(first, last),
-            company_name=text(contact.company_name), phone_number=phones[0].number if phones else None,
-            status=status if status in ("active", "inactive") else None, currency=text(contact.currency_code),
-            emails=emails, phones=phones, addresses=[a for a in addresses if keep_address(a)],
+            company_name=text(contact.company_name), currency=text(contact.currency_code),
+            status=status if status in ("active", "inactive") else None,
+            email=emails[0].email if emails else None, emails=emails,
+            phone_number=phones[0].number if phones else None, phones=phones,
+            addresses=[address for address in addresses if keep_address(address)],
             created_at=utc_timestamp(contact.created_time), modified_at=utc_timestamp(contact.last_modified_time),
         )
