@@ -111,7 +111,7 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import OAuthAccess
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
+from .base import OAuthSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -169,15 +169,12 @@ class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_on
         return "ZohoInventoryCredentials(client_id=..., client_secret=..., refresh_token=...)"
 
 
-class ZohoInventorySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
+class ZohoInventorySettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     organization_id: Annotated[str, msgspec.Meta(description="the numeric Zoho Inventory organization ID")]
     data_center: Annotated[str, msgspec.Meta(description=f"the account's data centre: {', '.join(DATA_CENTERS)}")]
-    auth_url: Annotated[str | None, msgspec.Meta(
-        description="replaces the accounts server's origin (the token endpoint)")] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        valid_origin(self.auth_url, "auth_url")
         if not _ORG_ID.match(self.organization_id):
             raise ValueError("organization_id must be the numeric Zoho Inventory organization ID")
         if self.data_center not in DATA_CENTERS:
