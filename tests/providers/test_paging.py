@@ -206,9 +206,13 @@ async def test_page_walk_tops_up_filtered_pages_and_never_repeats_going_back():
         assert_every_row_once(pages, limit, kept)
         assert pages[0].prev is None
         for i, page in enumerate(pages[1:], start=1):
+            before = len(platform.calls)
             back = await platform.walk(PageRequest(limit=limit, state=page.prev))
             # Possibly shorter than the page before, but its tail: no row twice, none skipped.
             assert ids(back) and ids(back) == ids(pages[i - 1])[-len(back.items):]
+            # Short or not, it reads no platform page past where it stops.
+            (stop_page, stop_skip), first = page.prev["stop"], page.prev["page"]
+            assert len(platform.calls) - before == stop_page - first + (1 if stop_skip else 0)
             again = await platform.walk(PageRequest(limit=limit, state=back.next))
             assert ids(again) == ids(page)
 

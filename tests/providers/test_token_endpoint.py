@@ -323,3 +323,18 @@ async def test_a_stored_token_is_used_without_minting(upstream_client):
         response = await oauth_provider(origin, upstream_client, store).send("GET", "/things")
     assert msgspec.json.decode(response.body)["ok"] == "Bearer from-the-store"
     assert upstream.minted == 0
+
+
+class RevokingUpstream(TokenUpstream):
+    async def things(self, request: web.Request) -> web.Response:
+        return web.json_response({"message": "token revoked"}, status=401)
+
+
+async def test_a_refresh_after_a_401_refused_for_good_fails_the_request(upstream_client):
+    upstream = RevokingUpstream(TOKEN, (400, {"error": "invalid_grant"}, {}))
+    store = MemoryTokenStore()
+    async with serve(upstream.app()) as origin:
+        with pytest.raises(ReauthRequired):
+            await oauth_provider(origin, upstream_client, store).send("GET", "/things")
+    assert store.needs_reauth
+    assert [r.path for r in upstream.recorder.requests] == ["/oauth/token", "/things", "/oauth/token"]
