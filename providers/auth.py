@@ -82,19 +82,25 @@ class OAuthAccess(Auth):
     def __init__(self, manager: TokenManager, header: str = "Authorization", scheme: str | None = "Bearer") -> None:
         self.manager = manager
         self.header, self.scheme = header, scheme
-        self._last: AccessToken | None = None
+        # The tokens recently sent, newest last: a request sent with a token
+        # another request has since replaced may still answer quoting it.
+        self._sent: list[str] = []
 
     async def apply(self, headers: dict[str, str], params: dict[str, str]) -> Any:
         token = await self.manager.get()
-        self._last = token
+        self._remember(token)
         headers[self.header] = f"{self.scheme} {token.access_token}" if self.scheme else token.access_token
         return token
 
     async def renew(self, used: Any) -> bool:
         # Revoked or expired early: a new token, unless another request
         # already replaced the one that failed.
-        self._last = await self.manager.get(stale=used)
+        self._remember(await self.manager.get(stale=used))
         return True
 
+    def _remember(self, token: AccessToken) -> None:
+        if token.access_token not in self._sent:
+            self._sent = [*self._sent[-3:], token.access_token]
+
     def secret_forms(self) -> tuple[list[str], list[str]]:
-        return ([self._last.access_token] if self._last is not None else []), []
+        return list(self._sent), []

@@ -105,9 +105,15 @@ class ErrorTable:
         if body is None:
             return Words()
         try:
-            return self.read(body)
+            code, message = self.read(body)
         except (AttributeError, KeyError, TypeError, IndexError, ValueError):
             return Words()  # an error body of another shape: the status speaks
+        # A reader taking values as they come may hand over a list (which
+        # cannot be looked up) or a bool (which equals 1): only a string or
+        # an integer is a code, only a string is words.
+        if not isinstance(code, (str, int)) or isinstance(code, bool):
+            code = None
+        return Words(code, message if isinstance(message, str) else None)
 
     def row(self, status: int, code: str | int | None) -> Say:
         if code is not None and code in self.codes:

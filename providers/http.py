@@ -18,6 +18,7 @@ import asyncio
 import email.utils
 import functools
 import ipaddress
+import math
 import socket
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
@@ -402,4 +403,5 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
         seconds = (when - datetime.now(timezone.utc)).total_seconds()
         return max(0.0, seconds)
-    return seconds if seconds >= 0 and seconds == seconds else None
+    # Neither NaN nor infinity ("inf", "1e400"): a wait must end.
+    return seconds if 0 <= seconds < math.inf else None

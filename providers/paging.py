@@ -123,7 +123,7 @@ async def page_walk(
     return Page(
         items=items,
         next=_page_state(resume, per_page) if resume is not None else None,
-        prev=_page_back(start, per_page),
+        prev=_page_back(start, per_page, request.limit),
     )
 
 
@@ -141,17 +141,17 @@ def _page_state(position: tuple[int, int], per_page: int, **extra: Any) -> dict[
     return {"page": page, "per_page": per_page, **({"skip": skip} if skip else {}), **extra}
 
 
-def _page_back(start: tuple[int, int], per_page: int) -> dict[str, Any] | None:
-    """The page before ``start``: the whole platform page ``start`` is on,
-    up to where ``start`` begins, or (at a page boundary) the previous one.
-    Exact when no rows are filtered; with filtering, the page going back may
-    be shorter than ``limit`` but never repeats or skips a row."""
+def _page_back(start: tuple[int, int], per_page: int, limit: int) -> dict[str, Any] | None:
+    """The page before ``start``: the ``limit`` rows before it, counted on
+    full platform pages, read up to where ``start`` begins. Exact when no
+    rows are filtered, also when ``limit`` spans several platform pages;
+    with filtering, the page going back may be shorter than ``limit`` but
+    never repeats or skips a row."""
     page, skip = start
     if page == 1 and skip == 0:
         return None
-    if skip > 0:
-        return _page_state((page, 0), per_page, stop=[page, skip])
-    return _page_state((page - 1, 0), per_page, stop=[page, 0])
+    back = max(0, (page - 1) * per_page + skip - limit)
+    return _page_state((back // per_page + 1, back % per_page), per_page, stop=[page, skip])
 
 
 # -- one opaque forward cursor per platform page --------------------------------------

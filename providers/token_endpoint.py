@@ -107,6 +107,9 @@ class TokenEndpoint:
         extra = self.extra(body) if self.extra is not None else {}
         if isinstance(body.get("refresh_token"), str) and _TOKEN.match(body["refresh_token"]):
             extra["refresh_token"] = body["refresh_token"]  # rotated: the next refresh uses it
+        elif (sent := fields.get("refresh_token")) != self.fields.get("refresh_token"):
+            # None new: the rotated one just sent stays current (RFC 6749 section 6).
+            extra["refresh_token"] = sent
         return AccessToken(access_token=token, expires_at=time.time() + float(expires_in), extra=extra)
 
     async def _fields(self) -> dict[str, str]:

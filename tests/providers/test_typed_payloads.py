@@ -1,0 +1,167 @@
+"""Typed payloads (providers.base): read_json and the template's mapping.
+
+A body decodes into the Struct a provider names for the fields it reads; a
+missing or mistyped field is ProviderBadResponse naming the JSON path, a
+body that is not JSON is one too, and the mapping's errors say which
+customer of a page was wrong. ``remote_data`` stays the platform's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import msgspec
+import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from providers.base import CommonSettings, Page, PageRequest, Provider
+from providers.errors import CustomerNotFound, ProviderBadResponse
+from providers.http import UpstreamResponse
+from providers.models import Customer
+
+
+def answer(status: int, body: bytes) -> UpstreamResponse:
+    return UpstreamResponse(status, CIMultiDictProxy(CIMultiDict()), body, "https://api.example.test/x")
+
+
+class Contact(msgspec.Struct):
+    id: str
+    email: str | None = None
+    tags: list[str] = []
+
+
+class Envelope(msgspec.Struct):
+    contact: Contact
+
+
+class ContactList(msgspec.Struct):
+    contacts: list[Contact]
+
+
+class Credentials(msgspec.Struct):
+    api_key: str = "sk_test_kit_0123456789"
+
+
+class KitProvider(Provider):
+    name, display_name = "kit", "Kit"
+    credentials_type = Credentials
+    payload_type = Contact
+
+    def __init__(self, rows: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(Credentials(), CommonSettings(), None)
+        self.rows = rows or []
+
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return self.rows[0]
+
+    async def list_customers(self, request: PageRequest) -> Page:
+        return Page(items=self.rows)
+
+    @staticmethod
+    def map_payload(contact: Contact) -> Customer:
+        if "@" not in (contact.email or "@"):
+            raise ValueError("an email without @")  # a mapping's own refusal
+        return Customer(remote_id=contact.id, email=contact.email)
+
+
+# -- read_json -------------------------------------------------------------------------
+
+
+def test_read_json_decodes_into_the_named_type():
+    body = b'{"contact": {"id": "c1", "email": "a@example.com", "unread": {"x": 1}}}'
+    envelope = KitProvider().read_json(answer(200, body), Envelope)
+    assert envelope.contact == Contact(id="c1", email="a@example.com")
+
+
+@pytest.mark.parametrize(
+    "body,path",
+    [
+        (b'{"contact": "c1"}', "$.contact"),
+        (b'{"contact": {"email": "a@example.com"}}', "$.contact"),  # id missing
+        (b'{"contact": {"id": 17}}', "$.contact.id"),
+        (b'{"contact": {"id": "c1", "tags": ["a", 2]}}', "$.contact.tags[1]"),
+    ],
+)
+def test_a_wrong_shape_names_the_json_path(body, path):
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, body), Envelope)
+    assert caught.value.message.startswith("Kit answered with an unexpected shape: ")
+    assert caught.value.message.endswith(f" - at `{path}`")
+    assert caught.value.remote_status == 200
+
+
+@pytest.mark.parametrize(
+    "body,says",
+    [(b'{"other": {}}', "Object missing required field `contact`"), (b"[]", "Expected `object`, got `array`")],
+)
+def test_a_wrong_shape_at_the_root_says_what_is_wrong(body, says):
+    # msgspec names no path for the root itself.
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, body), Envelope)
+    assert caught.value.message == f"Kit answered with an unexpected shape: {says}"
+
+
+def test_a_wrong_shape_deep_in_a_list_names_its_index():
+    body = b'{"contacts": [{"id": "c1"}, {"id": "c2"}, {"id": null}]}'
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, body), ContactList)
+    assert caught.value.message.endswith("`$.contacts[2].id`")
+
+
+def test_a_bom_before_the_json_is_skipped():
+    body = b'\xef\xbb\xbf{"contact": {"id": "c1"}}'
+    assert KitProvider().read_json(answer(200, body), Envelope).contact.id == "c1"
+    assert KitProvider().read_json(answer(200, b'\xef\xbb\xbf[1]')) == [1]
+
+
+@pytest.mark.parametrize("body", [b"<html>hello</html>", b"", b'{"contact": ', b"\xef\xbb\xbf", b"\xff\xfe{}"])
+def test_a_body_that_is_not_json_is_a_bad_response(body):
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, body), Envelope)
+    assert caught.value.message == "Kit answered with a body that is not JSON"
+
+
+def test_read_json_of_a_failure_is_the_classified_error():
+    with pytest.raises(CustomerNotFound) as caught:
+        KitProvider().read_json(answer(404, b'{"contact": {"id": "c1"}}'), Envelope)
+    assert caught.value.message == "Kit has no such customer (404)"
+
+
+# -- the template's mapping ----------------------------------------------------------
+
+
+async def test_get_customer_keeps_the_exact_json_as_remote_data():
+    row = {"id": "c1", "email": "a@example.com", "unread": {"nested": [1, 2]}}
+    raw, customer = await KitProvider([row]).get_customer("c1")
+    assert raw is row and raw == {"id": "c1", "email": "a@example.com", "unread": {"nested": [1, 2]}}
+    assert (customer.remote_id, customer.email) == ("c1", "a@example.com")
+
+
+async def test_a_customer_of_the_wrong_shape_names_the_path():
+    with pytest.raises(ProviderBadResponse) as caught:
+        await KitProvider([{"id": "c1", "email": ["a@example.com"]}]).get_customer("c1")
+    message = caught.value.message
+    assert message.startswith("Kit answered with a customer of an unexpected shape: ")
+    assert message.endswith("`$.email`") and "a@example.com" not in message
+
+
+async def test_a_mapping_error_names_the_customer_position_in_the_page():
+    rows = [{"id": "c1"}, {"id": "c2"}, {"tags": []}, {"id": "c4"}]
+    with pytest.raises(ProviderBadResponse) as caught:
+        await KitProvider(rows).list_page(PageRequest(limit=4))
+    assert caught.value.message.startswith("Kit answered with customer 3 of a page of an unexpected shape: ")
+    assert "`id`" in caught.value.message
+
+
+async def test_a_mapping_refusal_is_a_bad_response_without_the_value():
+    rows = [{"id": "c1", "email": "a@example.com"}, {"id": "c2", "email": "not-an-email"}]
+    with pytest.raises(ProviderBadResponse) as caught:
+        await KitProvider(rows).list_page(PageRequest(limit=2))
+    assert caught.value.message == "Kit answered with customer 2 of a page of an unexpected shape"
+
+
+async def test_a_page_maps_every_customer_and_keeps_the_raws():
+    rows = [{"id": f"c{i}", "email": f"{i}@example.com"} for i in range(3)]
+    page = await KitProvider(rows).list_page(PageRequest(limit=3))
+    assert page.raws == rows
+    assert [c.remote_id for c in page.customers] == ["c0", "c1", "c2"]
