@@ -12,52 +12,34 @@ endpoint returned with the access token, else ``https://www.zohoapis.{dc}``):
   &sort_column=created_time`` -> ``{"code": 0, "contacts": [...],
   "page_context": {"page", "per_page", "has_more_page", ...}}`` (at most 200
   a page). Rows are partial (no addresses or contact persons; the primary
-  person's ``first_name``/``last_name``/``email``/``phone``/``mobile`` are
-  flattened onto the row). Vendors are dropped after the fetch (the list
-  cannot filter on contact type), and a page left short is topped up from
-  the next Zoho pages, reading at most ``MAX_LIST_CALLS`` of them, so the
-  cursor may point inside a Zoho page. Going back returns the records just
-  before the current position, at most one Zoho page of them.
+  person's name, email and phones are flattened onto the row). Vendors are
+  dropped after the fetch (the list cannot filter on contact type) and a
+  short page is topped up from the next Zoho pages (``MAX_LIST_CALLS``).
 * verify: ``GET /inventory/v1/contacts?organization_id={org}&per_page=1``
-  (needs only the contacts scope the connection needs anyway, and proves
-  the organization id; ``/organizations`` would need ``settings.READ``).
+  (the contacts scope only, and it proves the organization id;
+  ``/organizations`` would need ``settings.READ``).
 
 Auth: ``Authorization: Zoho-oauthtoken {access_token}`` (not ``Bearer``,
-although the token response says ``token_type: "Bearer"``). Access tokens
-come from the accounts server of the organisation's data centre (``auth_url``
-replaces its origin): ``POST {accounts}/oauth/v2/token?refresh_token=...
-&client_id=...&client_secret=...&grant_type=refresh_token`` -- the query
-string is how every Zoho "refresh access token" page documents it -- ->
-``{"access_token", "api_domain", "token_type", "expires_in": 3600}`` (extra
-keys such as ``scope`` are ignored; the legacy shape with ``expires_in_sec``
-and ``expires_in`` in milliseconds is read too). The token lives one hour; it
-is refreshed ``REFRESH_MARGIN_SECONDS`` before expiry or once after a 401, by
-one TokenManager per provider instance (= per connection), so a cold burst
-makes one token request. ``api_domain`` is stored with the token
-(``AccessToken.extra``) and used as the API origin.
+although the token response says so), from the refresh-token grant at the
+data centre's accounts server (``auth_url`` replaces its origin), sent as a
+query string as every Zoho "refresh access token" page documents it ->
+``{"access_token", "api_domain", "expires_in": 3600}`` (the legacy shape has
+``expires_in_sec`` and ``expires_in`` in milliseconds). ``api_domain`` is
+stored with the token and used as the API origin.
 
-Token endpoint failures: Zoho answers HTTP 200 (or 400) with ``{"error":
-"invalid_code"}`` (unknown or revoked refresh token), ``invalid_client`` or
-``invalid_client_secret``; those, and RFC 6749's ``invalid_grant`` /
-``unauthorized_client``, are permanent: the connection is marked
-needs-reauth and ReauthRequired raised. Zoho's throttle (HTTP 400 ``{"error":
+Token refusals come with HTTP 200 or 400: ``{"error": "invalid_code"}``
+(unknown or revoked refresh token), ``invalid_client``,
+``invalid_client_secret`` are permanent. Zoho's throttle (HTTP 400 ``{"error":
 "Access Denied", "error_description": "You have made too many requests
-continuously. ...", "status": "failure"}``), 429, 5xx and transport errors
-are transient and mark nothing. The throttle carries no wait; it is reported
-with ``retry_after = TOKEN_THROTTLE_RETRY_AFTER`` (our choice: it makes the
-retry layer hand the 429 to the client instead of re-asking at once, which
-would prolong the block).
+continuously. ..."}``) carries no wait; it is reported as a 429 with
+``retry_after = TOKEN_THROTTLE_RETRY_AFTER`` (our choice: the retry layer
+hands it to the client instead of re-asking at once, prolonging the block).
 
-API errors: the body is ``{"code": <non-zero>, "message": "..."}`` -- also
-with HTTP 200, so ``code`` is always checked. 401 (code 14 invalid token,
-code 57 not authorised) and 403 -> ProviderAuthFailed after one refresh and
-retry (the 401 only); code 6041 ("This user is not associated with the
-CompanyID/CompanyName") -> ProviderAuthFailed (organization_id not reachable
-with these credentials); 404 or code 1002 ("... does not exist.") ->
-CustomerNotFound; 429 -> ProviderRateLimited (``Retry-After`` if sent; Zoho
-documents none); 5xx -> ProviderUnavailable; anything else ->
-ProviderBadResponse. Messages carry the HTTP status and Zoho's numeric code
-only, never Zoho's text, a token or a secret.
+API errors: ``{"code": <non-zero>, "message"}``, also with HTTP 200, so
+``code`` is always checked: 14 (invalid token) and 57 (not authorised) are
+auth failures, 6041 ("This user is not associated with the CompanyID") means
+organization_id is out of these credentials' reach, 1002 ("... does not
+exist.") is not found. Messages quote the status and numeric code only.
 
 Mapping: ids are parsed exactly (msgspec decodes big integers as ints, never
 floats) and given as strings; ``zip`` (a number in the docs) is stringified;
