@@ -79,17 +79,20 @@ from . import calls, paging
 from .auth import HeaderToken
 from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words, json_body, retry_after_header
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited, ProviderUnavailable
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
+from .errors import ProviderUnavailable
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp
+from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone
+from .normalize import text, utc_timestamp
 
 T = TypeVar("T")
 SHOP_DOMAIN = ".myshopify.com"
 _SHOP = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # a DNS label
 _API_VERSION = re.compile(r"^(?:20[1-9][0-9]-(?:01|04|07|10)|unstable)$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")  # visible ASCII: it is sent as a header value
-_GID = re.compile(r"^gid://shopify/[A-Za-z]+/([0-9]+)(?:\?.*)?$")  # .../MailingAddress/5443?model_name=...
+# gid://shopify/MailingAddress/544365967?model_name=CustomerAddress
+_GID = re.compile(r"^gid://shopify/[A-Za-z]+/([0-9]+)(?:\?.*)?$")
 MAX_CURSOR_LENGTH = 1024  # the longest cursor paging reads back
 
 ADDRESS_PAGE = METAFIELD_PAGE = 50
@@ -100,16 +103,21 @@ CUSTOMER_COST = 5 + (2 + ADDRESS_PAGE) + (2 + METAFIELD_PAGE)
 LIST_PAGE_SIZE = (MAX_QUERY_COST - 3) // CUSTOMER_COST  # 3: the connection + pageInfo
 VERIFY_COST = 1
 
+_ADDRESS_FIELDS = (
+    "id firstName lastName company address1 address2 city province provinceCode "
+    "zip country countryCodeV2 phone"
+)
 CUSTOMER_FIELDS = f"""fragment CustomerFields on Customer {{
-  id legacyResourceId firstName lastName displayName state createdAt updatedAt note tags verifiedEmail taxExempt
-  defaultEmailAddress {{ emailAddress marketingState }} defaultPhoneNumber {{ phoneNumber marketingState }}
-  amountSpent {{ amount currencyCode }} defaultAddress {{ ...AddressFields }}
+  id legacyResourceId firstName lastName displayName state createdAt updatedAt
+  note tags verifiedEmail taxExempt
+  defaultEmailAddress {{ emailAddress marketingState }}
+  defaultPhoneNumber {{ phoneNumber marketingState }}
+  amountSpent {{ amount currencyCode }}
+  defaultAddress {{ ...AddressFields }}
   addressesV2(first: {ADDRESS_PAGE}) {{ nodes {{ ...AddressFields }} }}
   metafields(first: {METAFIELD_PAGE}) {{ nodes {{ namespace key value type }} }}
 }}
-fragment AddressFields on MailingAddress {{
-  id firstName lastName company address1 address2 city province provinceCode zip country countryCodeV2 phone
-}}
+fragment AddressFields on MailingAddress {{ {_ADDRESS_FIELDS} }}
 """
 CUSTOMER_QUERY = "query GetCustomer($id: ID!) { customer(id: $id) { ...CustomerFields } }\n" + CUSTOMER_FIELDS
 _LIST = (
@@ -128,7 +136,9 @@ class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         if not _TOKEN.match(self.access_token):
-            raise ValueError("access_token must be the Admin API access token (shpat_..., shpca_...), without spaces")
+            raise ValueError(
+                "access_token must be the Admin API access token (shpat_..., shpca_...), without spaces"
+            )
 
     def __repr__(self) -> str:  # never print a secret
         return "ShopifyCredentials(access_token=...)"
@@ -149,7 +159,9 @@ class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
                 "(letters, digits and hyphens; no https:// and no custom domain)"
             )
         if not _API_VERSION.match(self.api_version):
-            raise ValueError("api_version must be a Shopify release like 2026-10 (YYYY-01, -04, -07 or -10) or 'unstable'")
+            raise ValueError(
+                "api_version must be a Shopify release like 2026-10 (YYYY-01, -04, -07 or -10) or 'unstable'"
+            )
 
 
 # -- the GraphQL envelope ------------------------------------------------------------
@@ -344,7 +356,9 @@ class ShopifyProvider(Provider):
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id) and int(customer_id) < 2**64  # UnsignedInt64
 
-    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    async def fetch_customer(
+        self, customer_id: str, query: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         gid = f"gid://shopify/Customer/{customer_id}"
         raw = (await self._graphql(CUSTOMER_QUERY, {"id": gid}, CUSTOMER_COST, CustomerData)).customer
         if raw is None:
@@ -352,7 +366,9 @@ class ShopifyProvider(Provider):
         try:
             same = msgspec.convert(raw, ShopifyCustomer).remote_id == customer_id
         except ValueError as exc:  # msgspec.ValidationError is one
-            raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
+            raise ProviderBadResponse(
+                f"Shopify answered with a customer of an unexpected shape: {exc}"
+            ) from None
         if not same:
             raise ProviderBadResponse("Shopify answered with another customer than the one asked for")
         return raw
@@ -360,9 +376,10 @@ class ShopifyProvider(Provider):
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(backward: bool, size: int, cursor: str | None) -> paging.Edge:
             query = LIST_BACKWARD_QUERY if backward else LIST_FORWARD_QUERY
-            data = await self._graphql(query, {"n": size, "cursor": cursor}, 3 + size * CUSTOMER_COST, CustomersData)
+            cost = 3 + size * CUSTOMER_COST
+            data = await self._graphql(query, {"n": size, "cursor": cursor}, cost, CustomersData)
             info = data.customers.page_info
-            start, end = (c if c and len(c) <= MAX_CURSOR_LENGTH else None for c in (info.start_cursor, info.end_cursor))
+            start, end = _cursor(info.start_cursor), _cursor(info.end_cursor)
             return paging.Edge(data.customers.nodes, info.has_next_page, info.has_previous_page, start, end)
 
         # A page of the largest limit (100) takes 12 Shopify pages of 9.
@@ -374,9 +391,8 @@ class ShopifyProvider(Provider):
 
     async def _graphql(self, query: str, variables: dict[str, Any], cost: int, type_: type[T]) -> T:
         """POST one operation; ``data`` as ``type_``, or the classified error."""
-        response = await self.send(
-            "POST", self.endpoint, json={"query": query, "variables": variables}, headers={"Accept": "application/json"}
-        )
+        payload = {"query": query, "variables": variables}
+        response = await self.send("POST", self.endpoint, json=payload, headers={"Accept": "application/json"})
         body = self.read_json(response, Envelope)
         bucket = body.extensions.cost.throttle_status  # passed on as a rate-limit header would be
         if bucket.maximum_available is not None and bucket.currently_available is not None:
@@ -391,7 +407,9 @@ class ShopifyProvider(Provider):
         try:
             return msgspec.convert(body.data, type_)
         except msgspec.ValidationError as exc:
-            raise ProviderBadResponse(f"Shopify answered with unexpected data: {exc}", remote_status=response.status) from None
+            raise ProviderBadResponse(
+                f"Shopify answered with unexpected data: {exc}", remote_status=response.status
+            ) from None
 
     @staticmethod
     def map_payload(raw: ShopifyCustomer) -> Customer:
@@ -445,3 +463,8 @@ def _address(item: MailingAddress) -> Address:
 def _gid_number(value: str | None) -> str | None:
     match = _GID.match(value) if value is not None else None
     return match.group(1) if match else None
+
+
+def _cursor(value: str | None) -> str | None:
+    """A cursor paging can read back, else None (no page that way)."""
+    return value if value and len(value) <= MAX_CURSOR_LENGTH else None
