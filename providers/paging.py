@@ -227,11 +227,12 @@ async def connection_walk(
         items = edge.items + items if backward else items + edge.items
         edges.append(edge)
         more = edge.has_previous if backward else edge.has_next
-        cursor = edge.start_cursor if backward else edge.end_cursor
+        # Only a cursor this walk can read back (see _cursor) is followed or handed out.
+        cursor = _cursor(edge.start_cursor if backward else edge.end_cursor)
         if not edge.items or not more or cursor is None or len(edges) == max_calls:
             break
     first, last = (edges[-1], edges[0]) if backward else (edges[0], edges[-1])
-    start, end = first.start_cursor, last.end_cursor
+    start, end = _cursor(first.start_cursor), _cursor(last.end_cursor)
     # Coming from a cursor proves there is a page on that side.
     has_prev = first.has_previous or after is not None
     has_next = last.has_next or before is not None
