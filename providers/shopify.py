@@ -93,7 +93,6 @@ _API_VERSION = re.compile(r"^(?:20[1-9][0-9]-(?:01|04|07|10)|unstable)$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")  # visible ASCII: it is sent as a header value
 # gid://shopify/MailingAddress/544365967?model_name=CustomerAddress
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/([0-9]+)(?:\?.*)?$")
-MAX_CURSOR_LENGTH = 1024  # the longest cursor paging reads back
 
 ADDRESS_PAGE = METAFIELD_PAGE = 50
 MAX_QUERY_COST = 1000  # Shopify refuses a single query above this (MAX_COST_EXCEEDED)
@@ -356,9 +355,7 @@ class ShopifyProvider(Provider):
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id) and int(customer_id) < 2**64  # UnsignedInt64
 
-    async def fetch_customer(
-        self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         gid = f"gid://shopify/Customer/{customer_id}"
         raw = (await self._graphql(CUSTOMER_QUERY, {"id": gid}, CUSTOMER_COST, CustomerData)).customer
         if raw is None:
@@ -366,9 +363,7 @@ class ShopifyProvider(Provider):
         try:
             same = msgspec.convert(raw, ShopifyCustomer).remote_id == customer_id
         except ValueError as exc:  # msgspec.ValidationError is one
-            raise ProviderBadResponse(
-                f"Shopify answered with a customer of an unexpected shape: {exc}"
-            ) from None
+            raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
         if not same:
             raise ProviderBadResponse("Shopify answered with another customer than the one asked for")
         return raw
@@ -379,8 +374,9 @@ class ShopifyProvider(Provider):
             cost = 3 + size * CUSTOMER_COST
             data = await self._graphql(query, {"n": size, "cursor": cursor}, cost, CustomersData)
             info = data.customers.page_info
-            start, end = _cursor(info.start_cursor), _cursor(info.end_cursor)
-            return paging.Edge(data.customers.nodes, info.has_next_page, info.has_previous_page, start, end)
+            return paging.Edge(
+                data.customers.nodes, info.has_next_page, info.has_previous_page, info.start_cursor, info.end_cursor
+            )
 
         # A page of the largest limit (100) takes 12 Shopify pages of 9.
         max_calls = max(paging.MAX_CALLS, math.ceil(request.limit / LIST_PAGE_SIZE))
@@ -417,14 +413,9 @@ class ShopifyProvider(Provider):
         email = text((raw.default_email_address or Detail()).email_address)
         phone = text((raw.default_phone_number or Detail()).phone_number)
         return Customer(
-            id=raw.remote_id,
-            remote_id=raw.remote_id,
-            email=email,
-            first_name=first,
-            last_name=last,
+            id=raw.remote_id, remote_id=raw.remote_id, email=email, first_name=first, last_name=last,
             name=text(raw.display_name) or full_name(first, last),
-            company_name=text(raw.default_address.company) if raw.default_address else None,
-            phone_number=phone,
+            company_name=text((raw.default_address or MailingAddress()).company), phone_number=phone,
             status=None,  # `state` is the login account's state, not a customer status
             currency=text((raw.amount_spent or Detail()).currency_code),
             emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
@@ -449,12 +440,8 @@ def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:
 
 def _address(item: MailingAddress) -> Address:
     return Address(
-        id=_gid_number(item.id) or text(item.id),
-        street_1=text(item.address1),
-        street_2=text(item.address2),
-        city=text(item.city),
-        state=text(item.province_code) or text(item.province),
-        postal_code=text(item.zip),
+        id=_gid_number(item.id) or text(item.id), street_1=text(item.address1), street_2=text(item.address2),
+        city=text(item.city), state=text(item.province_code) or text(item.province), postal_code=text(item.zip),
         country=country_code(item.country_code_v2) or country_code(item.country),
         address_type=None,  # Shopify's address book has no billing/shipping type
     )
@@ -463,8 +450,3 @@ def _address(item: MailingAddress) -> Address:
 def _gid_number(value: str | None) -> str | None:
     match = _GID.match(value) if value is not None else None
     return match.group(1) if match else None
-
-
-def _cursor(value: str | None) -> str | None:
-    """A cursor paging can read back, else None (no page that way)."""
-    return value if value and len(value) <= MAX_CURSOR_LENGTH else None
