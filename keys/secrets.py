@@ -1,4 +1,6 @@
-"""API keys (``sk_...``) and connection tokens (``ct_...``).
+"""API keys (``sk_...``), connection tokens (``ct_...``), and the connect
+flow's session tokens (``cst_...``, in a connect_url) and codes (``cc_...``,
+traded once for a connection).
 
 256 random bits, URL-safe base64; stored only as a SHA-256 digest plus a
 short display prefix. The prefixes make leaked values easy to recognise in
@@ -13,6 +15,8 @@ import secrets
 
 API_KEY_PREFIX = "sk_"
 CONNECTION_TOKEN_PREFIX = "ct_"
+CONNECT_SESSION_PREFIX = "cst_"
+CONNECT_CODE_PREFIX = "cc_"
 _RANDOM_BYTES = 32  # 256 bits
 _DISPLAY_CHARS = 8
 # token_urlsafe(32) is 43 characters; anything much longer is not ours.
@@ -25,6 +29,14 @@ def mint_api_key() -> str:
 
 def mint_connection_token() -> str:
     return CONNECTION_TOKEN_PREFIX + secrets.token_urlsafe(_RANDOM_BYTES)
+
+
+def mint_connect_session_token() -> str:
+    return CONNECT_SESSION_PREFIX + secrets.token_urlsafe(_RANDOM_BYTES)
+
+
+def mint_connect_code() -> str:
+    return CONNECT_CODE_PREFIX + secrets.token_urlsafe(_RANDOM_BYTES)
 
 
 def digest(secret: str) -> str:

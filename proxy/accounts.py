@@ -151,17 +151,25 @@ async def create_connection(
     provider: str,
     credentials: Any,
     settings: Any = None,
+    *,
+    connection_id: str | None = None,
+    end_user_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    event_for: Callable[[Connection], Any] | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
-    with the configured policy): tests and benchmarks store loopback stores."""
+    with the configured policy): tests and benchmarks store loopback stores.
+    ``connection_id`` is for a caller that named the connection before
+    storing it (connect: the session is claimed first); ``event_for`` builds
+    the webhook event enqueued in the same transaction (None: no event)."""
     creds, parsed_settings = _parse(provider, credentials, settings)
     await require_tenant(store, tenant_id)
     token = secrets.mint_connection_token()
     now = now_text()
     connection = Connection(
-        id=str(uuid.uuid4()),
+        id=connection_id or str(uuid.uuid4()),
         tenant_id=tenant_id,
         provider=provider,
         token_prefix=secrets.display_prefix(token),
@@ -169,8 +177,15 @@ async def create_connection(
         settings=msgspec.to_builtins(parsed_settings),
         created_at=now,
         updated_at=now,
+        end_user_id=end_user_id,
+        tags=dict(tags or {}),
     )
-    await store.create_connection(connection, secrets.digest(token), _seal(keyring, connection, creds))
+    sealed = _seal(keyring, connection, creds)
+    event = event_for(connection) if event_for is not None else None
+    if event is None:
+        await store.create_connection(connection, secrets.digest(token), sealed)
+    else:
+        await store.create_connection(connection, secrets.digest(token), sealed, event=event)
     return connection, token
 
 
@@ -204,6 +219,7 @@ async def update_connection(
     *,
     allow_private_networks: bool,
     verify: Verifier | None = None,
+    event: Any = None,
 ) -> Connection:
     """Replace the credentials and/or settings (PATCH /connections/{id},
     ``connections update``). What is not given is kept, and the result is
@@ -226,12 +242,14 @@ async def update_connection(
         _same_destination(connection, settings)
     if verify is not None:
         await verify(connection.provider, creds, parsed_settings)
+    changes: dict[str, Any] = {"event": event} if event is not None else {}
     found = await store.update_connection(
         connection.id,
         now_text(),
         credentials=_seal(keyring, connection, creds) if new_credentials else None,
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
+        **changes,
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:

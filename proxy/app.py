@@ -16,6 +16,7 @@ from .config import Config
 from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
+from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
 from .routes import admin, management, reference
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
@@ -59,10 +60,20 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
             Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),
             Route("/admin/api-keys/{id}", admin.revoke_api_key, methods=["DELETE"]),
+            # Connect: the JSON API (x-api-key), then the merchant's pages.
+            Route("/connect/sessions", connect_sessions.create_session, methods=["POST"]),
+            Route("/connect/sessions/{id}", connect_sessions.get_session, methods=["GET"]),
+            Route("/connect/exchange", connect_exchange.exchange, methods=["POST"]),
+            Route(connect_page.START_PATH, connect_page.start, methods=["GET"]),
+            Route("/connect", connect_page.picker, methods=["GET"]),
+            Route("/connect/providers/{provider}", connect_page.provider_form, methods=["GET"]),
+            Route("/connect/providers/{provider}", connect_page.submit, methods=["POST"]),
+            Mount("/connect/assets", app=connect_page.assets),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
         exception_handlers={
             ApiError: _api_error,
+            connect_page.PageError: _page_error,
             HTTPException: _http_error,
             StoreUnavailable: _store_unavailable,
             InvalidValue: _invalid_value,
@@ -78,7 +89,14 @@ def create_app(config: Config | None = None) -> Starlette:
 def _render(request: Request, error: ApiError) -> Response:
     context = request_context(request.scope)
     context["error_code"] = error.code
+    if connect_page.is_page(request.url.path):
+        return connect_page.api_error_page(request, error)  # a person reads these
     return error.response(context.get("request_id", ""))
+
+
+async def _page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, connect_page.PageError)
+    return connect_page.error_page(request, exc)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

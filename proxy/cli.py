@@ -31,7 +31,7 @@ from keys.vault import Keyring, KeyringError, check_key_id, new_key_text
 from . import accounts, field_mappings, logs, rotation, verification
 from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
-from .config import DATABASE_FILE, Config, ConfigError
+from .config import DATABASE_FILE, Config, ConfigError, listen_url
 from .keyring import (
     ENV_NAME, KeyringSource, key_file_path, keyring_source, load_keyring, parse_key_file, read_key_file,
 )
@@ -256,14 +256,21 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> None:
     # worker traceback or an error on every read.
     keyring, source = _serve_keyring(config)
     log.info("keyring from %s: key ids %s (active %r)", source.describe(), _ids(keyring), keyring.active_id)
+    host = args.host if args.host is not None else config.host
+    port = args.port if args.port is not None else config.port
+    if not config.public_url:
+        # connect_url links default to the address served here; the workers
+        # build their Config from the environment, so it goes there.
+        os.environ["SHOPRELAY_PUBLIC_URL"] = listen_url(host, port)
+    log.info("public URL (connect links) %s", os.environ.get("SHOPRELAY_PUBLIC_URL", config.public_url))
     try:
         uvicorn.run(
             "proxy.app:create_app",
             factory=True,
             **serving.server_options(
                 config,
-                host=args.host if args.host is not None else config.host,
-                port=args.port if args.port is not None else config.port,
+                host=host,
+                port=port,
                 workers=args.workers if args.workers is not None else config.workers,
             ),
         )

@@ -88,6 +88,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     metrics_require_admin: bool = False
     log_level: str = "INFO"
     log_format: str = "auto"
+    # The origin (and optional path prefix) merchants' browsers reach this
+    # service at: connect_url and every /connect link are built on it. None:
+    # the address `serve` listens on (see public_base).
+    public_url: str | None = None
+    connect_session_ttl: int = 1800  # seconds a connect_url stays valid
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
@@ -139,6 +144,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ("CLIENT_READ_TIMEOUT", "client_read_timeout", float, 0.5, 3600),
             ("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", float, 0.5, 3600),
             ("MAX_CONNECTIONS", "max_connections", int, 16, 1_000_000),
+            ("CONNECT_SESSION_TTL", "connect_session_ttl", int, 60, 7 * 86_400),
         ):
             raw = get(name)
             if raw is not None and raw != "":
@@ -150,6 +156,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError(f"SHOPRELAY_TRUSTED_PROXIES: {exc}") from None
         if get("HOST"):
             values["host"] = get("HOST").strip()
+        if get("PUBLIC_URL"):
+            values["public_url"] = public_url(get("PUBLIC_URL"))
         if get("LOG_LEVEL"):
             level = get("LOG_LEVEL").upper()
             if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -180,6 +188,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         return config
 
     @property
+    def public_base(self) -> str:
+        """SHOPRELAY_PUBLIC_URL without a trailing slash, else the address
+        `serve` listens on (`serve` exports it for its workers)."""
+        if self.public_url:
+            return self.public_url
+        return listen_url(self.host, self.port)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:///")
 
@@ -194,6 +210,35 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         if self.is_sqlite:
             return sqlite_url(os.path.abspath(self.sqlite_path))
         return redact_url(self.database_url)
+
+
+def listen_url(host: str, port: int) -> str:
+    """http://host:port for a listening address; a wildcard address is not
+    one a browser can open, so it becomes loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url(raw: str) -> str:
+    """SHOPRELAY_PUBLIC_URL checked: http(s)://host[:port][/prefix], no query
+    or fragment; returned without a trailing slash."""
+    value = raw.strip()
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+        or parts.query or parts.fragment or "@" in parts.netloc
+    ):
+        raise ConfigError(
+            "SHOPRELAY_PUBLIC_URL must be an http(s) URL like https://relay.example.com "
+            "(optionally with a path prefix), without a query, fragment or user"
+        )
+    return value.rstrip("/")
 
 
 def redact_url(url: str) -> str:

@@ -40,6 +40,7 @@ _TITLES = {
     "store_unavailable": "Store unavailable",
     "credentials_unreadable": "Stored credentials unreadable",
     "internal_error": "Internal error",
+    "invalid_connect_code": "Invalid connect code",
 }
 
 

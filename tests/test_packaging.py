@@ -22,6 +22,7 @@ from providers import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("proxy", "providers", "keys")
+DATA_SUFFIXES = {".html", ".css", ".js"}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("setuptools") is None, reason="setuptools is needed to build the wheel")
@@ -40,6 +41,16 @@ def test_the_wheel_holds_every_module(tmp_path):
     }
     assert sources, "no sources found"
     assert sources - shipped == set()
+    # Files read at run time that are not modules (the connect page's
+    # templates and assets) ship too: package-data in pyproject.toml.
+    data = {
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*")
+        if path.suffix in DATA_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    }
+    assert {"proxy/connect/templates/form.html", "proxy/connect/static/connected.js"} <= data
+    assert data - shipped == set()
     entry_points = next(name for name in shipped if name.endswith("entry_points.txt"))
     declared = configparser.ConfigParser(delimiters=("=",))
     declared.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case

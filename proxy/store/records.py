@@ -15,6 +15,8 @@ class Tenant(msgspec.Struct, kw_only=True):
     id: str
     name: str
     created_at: str
+    return_urls: list[str] = []
+    webhook_url: str | None = None
 
 
 class ApiKey(msgspec.Struct, kw_only=True):
@@ -50,6 +52,41 @@ class Connection(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: str
     updated_at: str
+    end_user_id: str | None = None
+    tags: dict[str, str] = {}
+
+
+class ConnectSession(msgspec.Struct, kw_only=True):
+    """A connect link's state; the URL token is stored only as a digest."""
+
+    id: str
+    tenant_id: str
+    end_user_id: str
+    end_user_email: str | None
+    end_user_name: str | None
+    providers: list[str]
+    return_url: str | None
+    reconnect_connection_id: str | None
+    tags: dict[str, str]
+    status: str  # pending | completed | failed (expired is computed from expires_at)
+    provider: str | None
+    connection_id: str | None
+    error: str | None
+    attempts: int
+    created_at: str
+    expires_at: str
+    completed_at: str | None
+
+
+class ConnectCode(msgspec.Struct, kw_only=True):
+    """A one-time code a completed session hands the tenant (by digest)."""
+
+    session_id: str
+    tenant_id: str
+    connection_id: str
+    mint_token: bool
+    expires_at: str
+    used_at: str | None
 
 
 class ConnectionSecrets(msgspec.Struct, kw_only=True):

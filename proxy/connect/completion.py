@@ -1,0 +1,94 @@
+"""Finishing a connect session once the platform accepted the credentials.
+
+The session is claimed first (``complete_connect_session`` succeeds for one
+caller only, and only while the session is pending and unexpired), and only
+then is the connection written: two submissions racing, or a submission
+racing the expiry, store at most one connection, never an orphan. The claim
+stores a one-time code (by digest) the tenant trades for the connection at
+``POST /connect/exchange``; the connection token is minted there, so none is
+ever shown to the merchant's browser. A reconnect replaces the credentials
+of the session's connection, keeping its id and token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from keys import secrets
+
+from .. import accounts
+from ..clock import now_text, text_after
+from ..store.records import ConnectCode, ConnectSession, Connection, Tenant
+
+log = logging.getLogger("shoprelay.connect")
+
+CODE_TTL = 600  # seconds a connect_code may wait for its exchange
+STORE_FAILED = "store_failed"  # session.error when the connection could not be written
+
+CREATED = "connection.created"
+UPDATED = "connection.updated"
+
+
+class SessionGone(Exception):
+    """The session was completed, failed or expired meanwhile."""
+
+
+def webhook_event(kind: str, connection: Connection, session: ConnectSession, tenant: Tenant) -> Any:
+    """The webhook outbox row for this change, written with it.
+
+    The hook for the ``webhooks`` work (proxy/webhooks/events.py): until that
+    package is installed, no event is built."""
+    try:
+        from ..webhooks.events import connection_event  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return connection_event(kind, connection, session.id, tenant=tenant)
+
+
+async def complete(
+    runtime: Any, session: ConnectSession, tenant: Tenant, provider: str,
+    credentials: dict[str, Any], settings: dict[str, Any],
+) -> str:
+    """Store the connection (or the reconnected credentials) and complete
+    the session; returns the connect code (shown once). Raises SessionGone
+    when another submission or the clock got there first."""
+    store = runtime.store
+    code = secrets.mint_connect_code()
+    reconnect = session.reconnect_connection_id
+    connection_id = reconnect or str(uuid.uuid4())
+    record = ConnectCode(
+        session_id=session.id, tenant_id=session.tenant_id, connection_id=connection_id,
+        mint_token=reconnect is None, expires_at=text_after(CODE_TTL), used_at=None,
+    )
+    claimed = await store.complete_connect_session(
+        session.id, provider=provider, connection_id=connection_id, at=now_text(),
+        code_digest=secrets.digest(code), code=record,
+    )
+    if not claimed:
+        raise SessionGone(session.id)
+    try:
+        if reconnect is None:
+            await accounts.create_connection(
+                store, runtime.keyring, session.tenant_id, provider, credentials, settings,
+                connection_id=connection_id, end_user_id=session.end_user_id, tags=session.tags,
+                event_for=lambda connection: webhook_event(CREATED, connection, session, tenant),
+            )
+        else:
+            connection = await store.get_connection(reconnect)
+            if connection is None or connection.tenant_id != session.tenant_id:
+                raise accounts.UnknownConnection(reconnect)
+            await accounts.update_connection(
+                store, runtime.keyring, connection, credentials, settings,
+                allow_private_networks=runtime.config.allow_private_networks,
+                event=webhook_event(UPDATED, connection, session, tenant),
+            )
+            await runtime.directory.poll_once()  # drop the cached old credentials now
+    except Exception as exc:
+        log.error("connect session %s: the connection could not be stored (%s)", session.id, type(exc).__name__)
+        with contextlib.suppress(Exception):
+            await store.fail_connect_session(session.id, STORE_FAILED, now_text())
+        raise
+    return code
