@@ -74,8 +74,11 @@ class Browser:
         assert page.status_code == 200, page.text
         return csrf_of(page.text)
 
-    async def post(self, provider: str, fields: dict[str, str] | list[tuple[str, str]], **kw: Any) -> httpx.Response:
-        return await self.client.post(f"/connect/providers/{provider}", data=fields, **kw)
+    async def post(self, provider: str, fields: dict[str, str] | list[tuple[str, str]]) -> httpx.Response:
+        """The form posted as a browser posts it (pairs kept, repeats too)."""
+        body = urllib.parse.urlencode(list(fields.items()) if isinstance(fields, dict) else fields)
+        return await self.client.post(f"/connect/providers/{provider}", content=body,
+                                      headers={"content-type": "application/x-www-form-urlencoded"})
 
     async def submit(self, provider: str, fields: dict[str, str]) -> httpx.Response:
         token = await self.csrf(provider)
