@@ -25,6 +25,7 @@ of the given kinds (every one with ``times=None``), in the order queued.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import dataclasses
@@ -85,7 +86,9 @@ class Fake:
     # What the module is expected to do with this platform's answers.
     retry_after: ClassVar[float | None]  # the wait it reports for rate_limited()
     refused_status: ClassVar[int] = 401  # the status it reports for wrong_credentials()
-    checks_answer_id: ClassVar[bool] = True  # a read answered with another customer is refused
+    # Why the module takes a read answered with another customer than asked
+    # (None: it refuses it, as a bad response).
+    answer_id_unchecked: ClassVar[str | None] = None
     missing_id: ClassVar[str]  # well formed for the platform, in no store
     malformed_id: ClassVar[str] = "not-an-id"  # malformed for every platform: refused without a call
 
@@ -304,15 +307,26 @@ class Fake:
                 await self.released.wait()
 
     def echo_credentials(self, status: int = 401, *, times: int | None = None, on: Iterable[str] = API) -> None:
-        """A hostile or careless store: an error quoting every request header
-        (whole, and a Basic header's base64 cut short) and the credentials bare."""
+        """A hostile or careless store: an error quoting what the request
+        carried: the ``Authorization`` header whole, decoded (Basic) and its
+        base64 cut short, then the other headers (a token header...)."""
 
         async def respond(request: web.Request) -> web.StreamResponse:
-            headers = "; ".join(f"{name}: {value}" for name, value in request.headers.items())
-            encoded = request.headers.get("Authorization", "").removeprefix("Basic ")
+            authorization = request.headers.get("Authorization", "")
+            encoded = authorization.removeprefix("Basic ")
+            try:
+                decoded = base64.b64decode(encoded, validate=True).decode() if encoded != authorization else ""
+            except ValueError:
+                decoded = ""
+            # Headers that may carry a credential first: messages get cut short.
+            plain = {"host", "user-agent", "accept", "accept-encoding", "content-type", "content-length"}
+            others = "; ".join(
+                f"{k}: {v}" for k, v in sorted(request.headers.items(), key=lambda kv: kv[0].lower() in plain)
+                if k != "Authorization"
+            )
             message = (
-                f"Invalid request. Headers: {headers}; credentials {' / '.join(self.credentials.values())}; "
-                f"seen before as {encoded[:20]}… and …{encoded[8:40]}…"
+                f"Invalid request. Authorization: {authorization} (decoded {decoded}), "
+                f"seen before as {encoded[:20]}… and …{encoded[8:40]}…; {others}"
             )
             return self.error(status, message).response()
 

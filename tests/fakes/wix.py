@@ -53,9 +53,7 @@ class WixFake(Fake):
     token_path = TOKEN_PATH
     retry_after = 30.0
     refused_status = 400  # the token endpoint's invalid_client
-    # Get Contact on a merged contact answers with the merge target: the
-    # module maps the id it is given back, by design.
-    checks_answer_id = False
+    answer_id_unchecked = "Get Contact on a merged contact answers with the merge target, whose id the module maps"
     missing_id = "00000000-0000-4000-8000-000000000000"
 
     def __init__(

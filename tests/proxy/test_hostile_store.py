@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from tests.harness import running_app
-from tests.proxy.test_no_secrets_logged import trap  # noqa: F401 (the fixture)
+from tests.logtrap import trap  # noqa: F401 (the fixture)
 from tests.support import Recorder, serve
 
 WOO_KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"

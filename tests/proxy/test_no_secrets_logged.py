@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 import os
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +37,7 @@ from aiohttp import web
 from keys.vault import new_key_text
 from proxy import cli, logs
 from tests.harness import TEST_KEYRING, running_app
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 from tests.support import load_fixture, serve
 
 # -- canaries: distinct, unguessable-by-accident values -------------------------------
@@ -69,58 +70,9 @@ ZOHO_CONTACT_ID = str(ZOHO_CONTACT["contact"]["contact_id"])
 MISSING_GUID = "00000000-0000-4000-8000-000000000000"
 
 OVERRIDES = {"admin_token": ADMIN_TOKEN, "request_timeout": 1.0, "retry_attempts": 2}
-OPENED_LOGGERS = ("aiohttp", "asyncio", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "shoprelay")
 
 
-# -- capture -----------------------------------------------------------------------
-
-
-class Trap(logging.Handler):
-    """Keeps every record, rendered every way a secret could come out."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.project = logs.JsonFormatter()
-        self.plain = logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s")
-        self.records: list[logging.LogRecord] = []
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        for formatter in (self.project, self.plain):
-            try:
-                # Formatter.format appends the exc_info and stack text itself.
-                self.texts.append(formatter.format(record))
-            except Exception as exc:  # a record one renderer cannot take
-                self.texts.append(f"unrenderable by {type(formatter).__name__}: {exc!r}")
-        self.texts.append(repr(vars(record)))
-
-    def access(self) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.name == "shoprelay.access"]
-
-
-@pytest.fixture
-def trap() -> Iterator[Trap]:
-    """Root and the named loggers at DEBUG into a Trap; all restored after."""
-    handler = Trap()
-    root = logging.getLogger()
-    named = [logging.getLogger(name) for name in OPENED_LOGGERS]
-    saved = [(lg, lg.level, lg.propagate, list(lg.handlers), lg.disabled) for lg in [root, *named]]
-    root.setLevel(logging.DEBUG)
-    root.addHandler(handler)
-    for lg in named:
-        lg.setLevel(logging.DEBUG)
-        lg.disabled = False
-    # A CLI run earlier in this process may have detached shoprelay from root.
-    logging.getLogger("shoprelay").propagate = True
-    try:
-        yield handler
-    finally:
-        for lg, level, propagate, handlers, disabled in saved:
-            lg.setLevel(level)
-            lg.propagate = propagate
-            lg.handlers[:] = handlers
-            lg.disabled = disabled
+# -- capture: tests/logtrap.py -----------------------------------------------------
 
 
 def configure_like_serve(trap: Trap) -> None:
