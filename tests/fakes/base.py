@@ -290,14 +290,21 @@ class Fake:
 
         self.faults.append(Fault(respond, frozenset(on), times, None))
 
-    def hang(self, *, seconds: float = 30.0, times: int | None = 1, on: Iterable[str] = API) -> None:
+    def hang(
+        self,
+        *,
+        seconds: float = 30.0,
+        times: int | None = 1,
+        on: Iterable[str] = API,
+        where: Callable[[web.Request], bool] | None = None,
+    ) -> None:
         """Hold the request (until ``released`` or ``seconds``), then answer it."""
 
         async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
             await self.hold(seconds)
             return await handler(request)
 
-        self.faults.append(Fault(respond, frozenset(on), times, None))
+        self.faults.append(Fault(respond, frozenset(on), times, where))
 
     async def hold(self, seconds: float) -> None:
         """Sleep, but let teardown cut it short."""
