@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from providers import calls, registry
+from providers import calls
 from providers.errors import ProviderRateLimited
 from tests.contract import Client, connect
 from tests.fakes import Fake
@@ -91,8 +91,7 @@ async def test_rate_limit_passes_on_the_platforms_wait(tmp_path, fake):
 async def test_rate_limit_reports_the_platforms_wait(fake, upstream_client):
     """Through the Provider API: the wait the module read, exactly."""
     async with fake.serve() as origin:
-        cls = registry.get(fake.provider)
-        provider = cls(*cls.parse_config(fake.credentials, fake.settings(origin)), upstream_client)
+        provider = fake.make_provider(origin, upstream_client)
         answer = fake.rate_limit(times=None)
         calls.begin(timeout=1.0)  # the wait does not fit: surface it, no sleep
         with pytest.raises(ProviderRateLimited) as caught:

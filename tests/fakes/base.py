@@ -34,6 +34,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, ClassVar, Iterable, 
 
 from aiohttp import web
 
+from providers import registry
 from tests import support
 
 TOTAL = 250  # a multiple of 50, not of 7 or 100: full and short last pages both occur
@@ -171,6 +172,13 @@ class Fake:
     def wrong_credentials(self) -> dict[str, str]:
         """Credentials of the right shape that this store does not know."""
         return {name: value + "0" for name, value in self.credentials.items()}
+
+    def make_provider(self, origin: str, http: Any, tokens: Any = None, **settings: Any) -> Any:
+        """The installed provider, connected to this fake at ``origin``
+        (``settings`` added to the fake's own)."""
+        cls = registry.get(self.provider)
+        credentials, parsed = cls.parse_config(self.credentials, {**self.settings(origin), **settings})
+        return cls(credentials, parsed, http, tokens)
 
     def secrets(self) -> list[str]:
         """Every value that must never come out of shoprelay: the credentials
