@@ -16,8 +16,8 @@ Requests are recorded with a *kind*, so tests can count what they mean:
 * ``token``: the OAuth token endpoint.
 
 Faults are queued answers: ``answer(...)`` (a canned status/body/headers),
-``answer_with(handler)`` (anything), ``malformed()``, ``truncated()``,
-``hang()``, ``echo_credentials()``; each meets the next ``times`` requests
+``answer_with(handler)`` (anything), ``alter(change)`` (the real answer,
+changed), ``malformed()``, ``truncated()``, ``hang()``, ``echo_credentials()``; each meets the next ``times`` requests
 of the given kinds (every one with ``times=None``), in the order queued.
 ``another_customer()`` answers the next read with a different customer.
 """
@@ -287,16 +287,26 @@ class Fake:
         """A 200 whose JSON body does not parse."""
         self.answer(text='{"data": {"customer": ', content_type="application/json", times=times, on=on)
 
+    def alter(
+        self, change: Callable[[web.Response], web.Response], *, times: int | None = 1, on: Iterable[str] = API
+    ) -> None:
+        """The real answer, passed through ``change``."""
+
+        async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
+            answer = await handler(request)
+            assert isinstance(answer, web.Response)
+            return change(answer)
+
+        self.faults.append(Fault(respond, frozenset(on), times, None))
+
     def truncated(self, *, times: int | None = 1, on: Iterable[str] = API) -> None:
         """The real answer, cut in half (a complete HTTP message of broken JSON)."""
 
-        async def respond(request: web.Request, handler: Handler) -> web.StreamResponse:
-            whole = await handler(request)
-            assert isinstance(whole, web.Response) and whole.body is not None
+        def cut(whole: web.Response) -> web.Response:
             body = bytes(whole.body)  # type: ignore[arg-type]
             return web.Response(body=body[: len(body) // 2], status=whole.status, content_type=whole.content_type)
 
-        self.faults.append(Fault(respond, frozenset(on), times, None))
+        self.alter(cut, times=times, on=on)
 
     def hang(
         self,
