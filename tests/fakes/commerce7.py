@@ -1,8 +1,9 @@
 """Commerce7's v1 API: HTTP Basic ``app_id:app_secret`` plus the ``tenant`` header.
 
 * ``GET /v1/customer/{id}``: the bare customer; ``GET /v1/customer/{id}/address``:
-  ``{"customerAddresses": [...], "total": N}`` (the documented list); an id
-  the tenant does not hold is a 404 in the documented error shape;
+  ``{"customerAddresses": [...], "total": N}`` (the documented list, as
+  published, unless given); an id the tenant does not hold is a 404 in the
+  documented error shape;
 * ``GET /v1/customer?cursor=start``, then ``?cursor={cursor}`` from the
   answer: Commerce7 cuts the pages itself (50 customers, the documented
   maximum; a ``limit`` above it is refused with 422) and the last page
@@ -51,6 +52,21 @@ class Commerce7Fake(Fake):
     retry_after = 30.0
     missing_id = "00000000-0000-4000-8000-000000000000"
 
+    def __init__(
+        self,
+        customers: list[dict[str, Any]] | None = None,
+        *,
+        addresses: list[dict[str, Any]] | None = None,
+        page_size: int = PAGE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(customers, **kwargs)
+        # Every customer's address book: the documented list unless given.
+        self.addresses = (
+            addresses if addresses is not None else fixture("customer-addresses-list.json")["customerAddresses"]
+        )
+        self.page_size = page_size  # how many customers Commerce7 puts on a cursor page
+
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
         def vary(c: dict[str, Any], i: int) -> None:
@@ -68,7 +84,7 @@ class Commerce7Fake(Fake):
     def routes(self, app: web.Application) -> None:
         app.router.add_get(COLLECTION, self.collection)
         app.router.add_get(COLLECTION + "/{id}", self.customer)
-        app.router.add_get(COLLECTION + "/{id}/address", self.addresses)
+        app.router.add_get(COLLECTION + "/{id}/address", self.address_book)
 
     def kind(self, request: web.Request, body: bytes) -> str:
         if request.path == COLLECTION:
@@ -120,21 +136,20 @@ class Commerce7Fake(Fake):
         raw = self.lookup(request.match_info["id"])
         return self.missing() if raw is None else web.json_response(raw)
 
-    async def addresses(self, request: web.Request) -> web.Response:
+    async def address_book(self, request: web.Request) -> web.Response:
         if self.refused(request):
             return self.unauthorized().response()
-        customer_id = request.match_info["id"]
-        if self.lookup(customer_id, read=False) is None:
+        if self.lookup(request.match_info["id"], read=False) is None:
             return self.missing()
-        book = [{**a, "customerId": customer_id} for a in fixture("customer-addresses-list.json")["customerAddresses"]]
-        return web.json_response({"customerAddresses": book, "total": len(book)})
+        return web.json_response({"customerAddresses": self.addresses, "total": len(self.addresses)})
 
     async def collection(self, request: web.Request) -> web.Response:
         if self.refused(request):
             return self.unauthorized().response()
         q = request.query
         limit = int(q.get("limit", str(PAGE)))
-        pages = {"start": 0, **{cursor_of(p): p for p in range(1, math.ceil(len(self.customers) / PAGE))}}
+        size = self.page_size
+        pages = {"start": 0, **{cursor_of(p): p for p in range(1, math.ceil(len(self.customers) / size))}}
         cursor = q.get("cursor")
         if not 1 <= limit <= PAGE or (cursor is not None and cursor not in pages):
             refusal = {"statusCode": 422, "type": "validationError", "message": "bad page", "errors": []}
@@ -144,8 +159,8 @@ class Commerce7Fake(Fake):
             chunk = self.customers[page * limit : (page + 1) * limit]
             return web.json_response({"customers": chunk, "total": len(self.customers)})
         page = pages[cursor]
-        body: dict[str, Any] = {"customers": self.customers[page * PAGE : (page + 1) * PAGE]}
-        if (page + 1) * PAGE < len(self.customers):  # the last page carries no cursor
+        body: dict[str, Any] = {"customers": self.customers[page * size : (page + 1) * size]}
+        if (page + 1) * size < len(self.customers):  # the last page carries no cursor
             body["cursor"] = cursor_of(page + 1)
         return web.json_response(body)
 
