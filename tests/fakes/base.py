@@ -99,8 +99,10 @@ class Fake:
         *,
         total: int = TOTAL,
         credentials: Mapping[str, str] | None = None,
+        record: bool = True,
     ) -> None:
         self.customers = customers if customers is not None else self.make_customers(total)
+        self.record = record  # keep every request (off for a long benchmark run)
         self.credentials = dict(credentials if credentials is not None else self.default_credentials)
         self.requests: list[web.Request] = []
         self.bodies: list[bytes] = []
@@ -207,9 +209,10 @@ class Fake:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
         kind = self.kind(request, body)
-        self.requests.append(request)
-        self.bodies.append(body)
-        self.kinds.append(kind)
+        if self.record:
+            self.requests.append(request)
+            self.bodies.append(body)
+            self.kinds.append(kind)
         for fault in self.faults:
             if kind in fault.kinds and (fault.where is None or fault.where(request)):
                 if fault.times is not None:

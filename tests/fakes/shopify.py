@@ -104,7 +104,7 @@ class ShopifyFake(Fake):
             return self.unauthorized().response()
         payload = await request.json()
         query, variables = payload.get("query", ""), payload.get("variables") or {}
-        if "customer(id: $id)" in query:
+        if "customer(id:" in query:
             number = str(variables.get("id", "")).rsplit("/", 1)[-1]
             return web.json_response({"data": {"customer": self.lookup(number)}})
         if "customers(" in query:
