@@ -27,6 +27,10 @@ def test_every_installed_provider_has_a_fake():
     assert not missing, "\n".join(missing)
 
 
+def test_each_exclusion_names_an_installed_provider():
+    assert set(WITHOUT_UPSTREAM) <= set(registry.names())  # no stale exclusion hides a provider
+
+
 def test_an_unknown_provider_has_no_fake_and_says_where_one_goes():
     with pytest.raises(NoFake, match="tests/fakes/nowhere.py"):
         fake_for("nowhere")
