@@ -15,11 +15,15 @@ Requests are recorded with a *kind*, so tests can count what they mean:
 * ``verify``: a dedicated verify call (Shopify's ``shop`` query);
 * ``token``: the OAuth token endpoint.
 
-Faults are queued answers: ``answer(...)`` (a canned status/body/headers),
-``answer_with(handler)`` (anything), ``alter(change)`` (the real answer,
-changed), ``malformed()``, ``truncated()``, ``hang()``, ``echo_credentials()``; each meets the next ``times`` requests
-of the given kinds (every one with ``times=None``), in the order queued.
-``another_customer()`` answers the next read with a different customer.
+Faults are queued answers: ``answer(...)`` (a canned status/body/headers, or
+an ``Answer`` such as ``unauthorized()``, ``rate_limited()``,
+``server_error(503)``), ``answer_with(handler)`` (anything), ``alter(change)``
+(the real answer, changed), ``malformed()``, ``truncated()``, ``hang()``,
+``echo_credentials()``, and ``intercept()`` under them all. Each meets the
+next ``times`` requests (every one with ``times=None``) of the kinds ``on``
+(``get``, ``list`` and ``verify`` unless told) that ``where`` accepts, the
+first queued first. ``another_customer()`` answers the next read with a
+different customer than asked.
 """
 
 from __future__ import annotations
@@ -65,11 +69,14 @@ class Answer:
         return web.json_response(self.body, status=self.status, headers=headers)
 
 
+Respond = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
 @dataclasses.dataclass
 class Fault:
-    respond: Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+    respond: Respond  # (request, the real handler) -> the answer
     kinds: frozenset[str]
-    times: int | None
+    times: int | None  # None: every matching request
     where: Callable[[web.Request], bool] | None
 
 
@@ -245,6 +252,18 @@ class Fake:
 
     # -- faults ----------------------------------------------------------------------------
 
+    def intercept(
+        self,
+        respond: Respond,
+        *,
+        times: int | None = 1,
+        on: Iterable[str] = API,
+        where: Callable[[web.Request], bool] | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests of kinds ``on`` (and ``where``)
+        with ``respond(request, handler)``, which may call the real ``handler``."""
+        self.faults.append(Fault(respond, frozenset(on), times, where))
+
     def answer_with(
         self,
         handler: Handler,
@@ -253,12 +272,12 @@ class Fake:
         on: Iterable[str] = API,
         where: Callable[[web.Request], bool] | None = None,
     ) -> None:
-        """Answer the next ``times`` requests of kinds ``on`` (and ``where``) with ``handler``."""
+        """Answer with ``handler(request)`` instead of the real one."""
 
         async def respond(request: web.Request, _: Handler) -> web.StreamResponse:
             return await handler(request)
 
-        self.faults.append(Fault(respond, frozenset(on), times, where))
+        self.intercept(respond, times=times, on=on, where=where)
 
     def answer(
         self,
@@ -300,7 +319,7 @@ class Fake:
             assert isinstance(answer, web.Response)
             return change(answer)
 
-        self.faults.append(Fault(respond, frozenset(on), times, None))
+        self.intercept(respond, times=times, on=on)
 
     def truncated(self, *, times: int | None = 1, on: Iterable[str] = API) -> None:
         """The real answer, cut in half (a complete HTTP message of broken JSON)."""
@@ -325,7 +344,7 @@ class Fake:
             await self.hold(seconds)
             return await handler(request)
 
-        self.faults.append(Fault(respond, frozenset(on), times, where))
+        self.intercept(respond, times=times, on=on, where=where)
 
     async def hold(self, seconds: float) -> None:
         """Sleep, but let teardown cut it short."""

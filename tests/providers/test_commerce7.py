@@ -29,7 +29,6 @@ from providers.errors import (
 from providers.http import UpstreamClient, UpstreamPolicy, create_session
 from providers.models import Address, Customer, Email, Phone
 from providers.resilience import RetryPolicy
-from tests.fakes.base import Fault
 from tests.fakes.commerce7 import APP_ID, APP_SECRET, TENANT, Commerce7Fake, cursor_of
 from tests.support import load_fixture
 
@@ -348,7 +347,7 @@ async def test_get_customer_without_addresses(upstream_client):
     assert customer.addresses == [NAPA] and customer.company_name is None
 
 
-def slow(store: Commerce7Fake, log: dict[str, Any], name: str, delay: float):
+def slow(log: dict[str, Any], name: str, delay: float):
     """The store's answer after ``delay`` seconds, recording on the server's
     clock when it started and finished and how many requests were in flight."""
 
@@ -371,7 +370,7 @@ async def test_the_two_calls_are_in_flight_together(upstream_client):
     store = documented_store()
     log: dict[str, Any] = {}
     for kind in ("get", "extra"):
-        store.faults.append(Fault(slow(store, log, kind, 0.3), frozenset({kind}), 1, None))
+        store.intercept(slow(log, kind, 0.3), on={kind})
     async with store.serve() as origin:
         raw, _ = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert raw == with_addresses()
