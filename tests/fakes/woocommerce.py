@@ -6,7 +6,7 @@
 * ``GET {prefix}/wp-json/wc/v3/customers?per_page=N&offset=M&orderby=id&order=asc``:
   a bare array with ``X-WP-Total``/``X-WP-TotalPages``; per_page 1..100,
   else ``rest_invalid_param`` (400). Without ``orderby`` WooCommerce sorts by
-  name, so that is what this store does: a walk that forgets the order sees it.
+  name (here: the username), so a walk that forgets the order sees it.
 
 ``prefix`` is the site's sub-directory (``/shop`` in ``https://example.com/shop``).
 Wrong keys get "Consumer key is invalid." (error-401.consumer-key-invalid.json).
