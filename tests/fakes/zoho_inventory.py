@@ -53,7 +53,6 @@ class ZohoInventoryFake(Fake):
     token_path = TOKEN_PATH
     retry_after = 7.0
     refused_status = 200  # Zoho refuses a refresh token with HTTP 200
-    answer_id_unchecked = "the module maps whichever contact comes back, without comparing its contact_id"
     missing_id = "460000009999999"
 
     def __init__(
