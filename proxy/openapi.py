@@ -22,6 +22,9 @@ from providers.models import Customer, CustomerPage
 from providers.registry import names as provider_names
 from providers.sandbox import SandboxProvider, generate
 
+from .connect.exchange import ConnectExchange, ConnectExchanged
+from .connect.page import COOKIE as CONNECT_COOKIE, MAX_ATTEMPTS as CONNECT_MAX_ATTEMPTS
+from .connect.sessions import ConnectSessionCreate, ConnectSessionCreated, ConnectSessionView
 from .bodies import MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate
 from .middleware import MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -44,12 +47,14 @@ _MODELS = [
     Customer, CustomerPage, Problem, Health, ConnectionView, ConnectionWithToken, ConnectionList,
     FieldMapping, FieldMappingList, Tenant, TenantList, ApiKeyWithSecret,
     FieldMappingCreate, TenantCreate, ApiKeyCreate,
+    ConnectSessionCreate, ConnectSessionCreated, ConnectSessionView, ConnectExchange, ConnectExchanged,
 ]
-_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate}
+_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate, ConnectSessionCreate, ConnectExchange}
 
 TENANT = [{"ApiKey": []}]
 CONNECTION = [{"ApiKey": [], "ConnectionToken": []}]
 ADMIN = [{"AdminToken": []}]
+CONNECT_PAGE = [{"ConnectSession": []}]
 
 
 def ref(model: type | str) -> dict[str, str]:
@@ -219,6 +224,7 @@ def _examples() -> dict[str, dict[str, Any]]:
             prefix=_KEY[:11], created_at=_WHEN, api_key=_KEY,
         )),
         "Health": {"status": "ok"},
+        **_connect_examples(),
     }
 
 
@@ -395,6 +401,7 @@ def _paths() -> dict[str, Any]:
         "/admin/api-keys/{id}": {"delete": _op(
             "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), [INVALID_ID, *_ADMIN_AUTH, API_KEY_NOT_FOUND], [_ID],
             tags=a)},
+        **_connect_paths(ex),
         "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
         "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
                               ("200", (ref(Health), {"status": "ready"})), [STORE_UNAVAILABLE],
@@ -508,6 +515,9 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "id": "The tenant's id.",
         "name": "The tenant's name.",
         "created_at": "When it was created (UTC, ISO 8601).",
+        "return_urls": "Where connect sessions may send the merchant back (exact URLs; https, or http on "
+                       "loopback).",
+        "webhook_url": "Where connection events are posted, signed (Standard Webhooks); null for none.",
     },
     "TenantList": {"data": "Every tenant."},
     "ApiKeyWithSecret": {
@@ -530,6 +540,46 @@ _PROPERTIES: dict[str, dict[str, str]] = {
     "TenantCreate": {"name": "The tenant's name."},
     "ApiKeyCreate": {"name": "A name to tell keys apart, e.g. `production`."},
 }
+_PROPERTIES.update({
+    "ConnectSessionCreate": {
+        "end_user_id": "Your id for the merchant (1 to 200 characters); stored on the connection.",
+        "end_user_email": "The merchant's email, for your records.",
+        "end_user_name": "The merchant's name, for your records.",
+        "providers": "The platforms to offer, by provider name; all installed ones when left out. One skips "
+                     "the choice.",
+        "return_url": "Where the merchant's browser goes when done, with `connect_code` and `session_id` added "
+                      "to its query; one of the tenant's `return_urls`, exactly. Without it the page posts the "
+                      "code to `window.opener`.",
+        "connection_id": "Reconnect this connection of yours: its credentials are replaced, its id and token "
+                         "kept.",
+        "tags": "Your own labels (at most 20, string to string); stored on the connection and sent in webhooks.",
+    },
+    "ConnectSessionCreated": {
+        "id": "The session's id.",
+        "connect_url": "The link to send the merchant to, on `SHOPRELAY_PUBLIC_URL`; it carries a one-time "
+                       "token (only its digest is stored) and is good until the session completes or expires.",
+        "expires_at": "When the link stops working (UTC, ISO 8601); `SHOPRELAY_CONNECT_SESSION_TTL` after "
+                      "creation.",
+    },
+    "ConnectSessionView": {
+        "id": "The session's id.",
+        "status": "`pending`, `completed`, `failed` or `expired`.",
+        "end_user_id": "The merchant's id, as given.",
+        "provider": "The platform connected; null until completed.",
+        "connection_id": "The connection made or reconnected; null until completed.",
+        "error": f"Why it failed: `too_many_attempts` (more than {CONNECT_MAX_ATTEMPTS} submissions) or "
+                 "`store_failed`; else null.",
+    },
+    "ConnectExchange": {"code": "The `connect_code` the merchant's browser brought back (`cc_...`)."},
+    "ConnectExchanged": {
+        "connection_id": "The connection's id.",
+        "connection_token": "The connection token (`ct_...`), minted now and shown this once; null for a "
+                            "reconnect (the connection keeps its token).",
+        "provider": "The platform connected.",
+        "end_user_id": "The merchant's id, as given to the session.",
+        "session_id": "The connect session's id.",
+    },
+})
 _PROPERTIES["ConnectionWithToken"] = {
     **_PROPERTIES["ConnectionView"],
     "connection_token": "The connection token (`ct_...`) for `x-connection-token`: shown this once, stored "
@@ -703,6 +753,9 @@ def document() -> bytes:
             {"name": "field-mappings", "description": "Custom fields computed from the raw records."},
             {"name": "admin", "description": "Tenants and API keys (the admin bearer token)."},
             {"name": "operations", "description": "Health, readiness and metrics."},
+            {"name": "connect", "description": "Connect sessions: the tenant's links for merchants to connect "
+                                               "their own stores, and the exchange of the code they bring back."},
+            {"name": "connect page", "description": "The hosted page a merchant's browser opens (HTML, not JSON)."},
         ],
         "paths": _paths(),
         "components": {
@@ -712,6 +765,9 @@ def document() -> bytes:
                            "description": "The tenant's API key (`sk_...`)."},
                 "ConnectionToken": {"type": "apiKey", "in": "header", "name": "x-connection-token",
                                     "description": "A connection token (`ct_...`): which store to read."},
+                "ConnectSession": {"type": "apiKey", "in": "cookie", "name": CONNECT_COOKIE,
+                                   "description": "Set by `GET /connect/start` from a `connect_url`'s token: the "
+                                                  "merchant's browser holds it, never the tenant."},
                 "AdminToken": {"type": "http", "scheme": "bearer",
                                "description": "`SHOPRELAY_ADMIN_TOKEN`, for `/admin/*` (and `/metrics` when it "
                                               "requires it)."},
@@ -719,3 +775,108 @@ def document() -> bytes:
         },
     }
     return msgspec.json.encode(doc)
+
+
+# -- connect ------------------------------------------------------------------------
+
+INVALID_CONNECT_CODE = Err(400, "invalid_connect_code", "The code is unknown, used, older than 10 minutes or "
+                           "another tenant's: every cause answers alike.")
+RETURN_URL_REFUSED = Err(400, "invalid_parameter", "A field is refused (`parameter` names it): a `return_url` "
+                         "not in the tenant's `return_urls`, an unknown provider, more than 20 tags...")
+RECONNECT_NOT_FOUND = Err(404, "not_found", "`connection_id` names no connection of this tenant.")
+SESSION_NOT_FOUND = Err(404, "not_found", "No connect session of this tenant has that id.")
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_STORE_URL = "https://shop.example.com"
+
+
+def _connect_examples() -> dict[str, Any]:
+    session_id = "6d1f0c2e-8a4b-4c3d-9e5f-0a1b2c3d4e5f"
+    return {
+        "ConnectSessionCreated": {"id": session_id, "expires_at": _WHEN,
+                                  "connect_url": "https://relay.example.com/connect/start?token=cst_EXAMPLE"},
+        "ConnectSessionView": {"id": session_id, "status": "completed", "end_user_id": "merchant-42",
+                               "provider": "woocommerce", "connection_id": _CONNECTION_ID, "error": None},
+        "ConnectExchanged": {"connection_id": _CONNECTION_ID, "connection_token": _TOKEN, "provider": "woocommerce",
+                             "end_user_id": "merchant-42", "session_id": session_id},
+    }
+
+
+def _page(op_id: str, summary: str, description: str, ok: dict[str, Any], errors: str,
+          security: list[dict[str, list[str]]] = CONNECT_PAGE, params: list[dict[str, Any]] = (),  # type: ignore[assignment]
+          body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A page of the merchant's: HTML for a person, errors too."""
+    operation: dict[str, Any] = {
+        "operationId": op_id, "summary": summary, "description": description, "tags": ["connect page"],
+        "parameters": list(params), "security": security,
+        "responses": {**ok, "4XX": {"description": errors, "content": _HTML}},
+    }
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _connect_paths(ex: dict[str, Any]) -> dict[str, Any]:
+    k = ["connect"]
+    provider = _param("provider", "path", _STRING, "The provider's name, one the session offers.", True,
+                      example="woocommerce")
+    gone = ("404 unknown link or platform not offered, 403 without the session cookie, 410 the link expired, "
+            "was used or failed; a page saying what to do.")
+    return {
+        "/connect/sessions": {"post": _op(
+            "createConnectSession", "Create a link for a merchant to connect their store", TENANT,
+            ("201", _model(ConnectSessionCreated, ex)),
+            [*_BODY, RETURN_URL_REFUSED, *_TENANT_AUTH, RECONNECT_NOT_FOUND],
+            body=_body(ref(ConnectSessionCreate), {
+                "any platform": {"end_user_id": "merchant-42", "return_url": "https://app.example.com/connected"},
+                "WooCommerce, tagged": {"end_user_id": "merchant-42", "providers": ["woocommerce"],
+                                        "tags": {"plan": "pro"}},
+                "reconnect": {"end_user_id": "merchant-42", "connection_id": _CONNECTION_ID},
+            }), tags=k,
+            description="Send the merchant to `connect_url`. When they are done their browser goes to "
+                        "`return_url?connect_code=...&session_id=...`; exchange the code with "
+                        "`POST /connect/exchange`.")},
+        "/connect/sessions/{id}": {"get": _op(
+            "getConnectSession", "A connect session's state", TENANT, ("200", _model(ConnectSessionView, ex)),
+            [INVALID_ID, *_TENANT_AUTH, SESSION_NOT_FOUND], [_ID], tags=k)},
+        "/connect/exchange": {"post": _op(
+            "exchangeConnectCode", "Trade a connect code for the connection and its token", TENANT,
+            ("200", _model(ConnectExchanged, ex)), [*_BODY, INVALID_CONNECT_CODE, *_TENANT_AUTH],
+            body=_body(ref(ConnectExchange), {"code": {"code": "cc_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample"}}),
+            tags=k, description="One use, within 10 minutes of the merchant's submission, by the session's tenant "
+                                "only. The connection token is minted here and shown once.")},
+        "/connect/start": {"get": _page(
+            "openConnectLink", "A connect_url: trades its token for a cookie",
+            "Sets the session cookie (HttpOnly, SameSite=Lax, Secure under https, path `/connect`) and redirects "
+            "to `/connect`, so the token leaves the address bar.",
+            {"303": {"description": "To `/connect`, with the cookie."}}, gone, security=[],
+            params=[_param("token", "query", _STRING, "The link's token (`cst_...`).", True)])},
+        "/connect": {"get": _page(
+            "connectPicker", "The platforms offered", "Links to each offered platform's form; with one "
+            "platform, a 303 straight to its form.",
+            {"200": {"description": "The page.", "content": _HTML}, "303": {"description": "To the only form."}},
+            gone)},
+        "/connect/providers/{provider}": {
+            "get": _page("connectForm", "A platform's form",
+                         "One field per credential and setting, named as in the provider's schemas.",
+                         {"200": {"description": "The form.", "content": _HTML}}, gone, params=[provider]),
+            "post": _page(
+                "submitConnectForm", "Verify the keys live and store the connection",
+                "One live call with the keys. Refused: the form again (422) with the platform's reason and "
+                "the non-secret input. Accepted: the connection is stored and the session completed.",
+                {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+                 "200": {"description": "Without a `return_url`: a page that posts `{type: \"shoprelay.connect\", "
+                                        "session_id, connect_code}` to `window.opener`, for the origins of "
+                                        "`return_urls` only.", "content": _HTML}},
+                gone + " 400 a field that is not the provider's, 403 a missing or wrong `csrf_token`, 422 the "
+                "form again with the reason, 429 too many submissions.", params=[provider],
+                body={"required": True, "content": {"application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "required": ["csrf_token"],
+                               "properties": {"csrf_token": {"type": "string",
+                                                             "description": "From the form's hidden field."}},
+                               "additionalProperties": {"type": "string"}},
+                    "examples": {"woocommerce": {"summary": "woocommerce", "value": {
+                        "csrf_token": "EXAMPLE", "store_url": _STORE_URL,
+                        "consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"}}},
+                }}}),
+        },
+    }

@@ -132,7 +132,9 @@ def test_each_operation_states_the_credentials_it_takes():
             [{"AdminToken": []}] if path.startswith("/admin/")
             else [{"ApiKey": [], "ConnectionToken": []}] if path.startswith("/ecommerce/")
             else [{}, {"AdminToken": []}] if path == "/metrics"
-            else [] if path in ("/health", "/ready")
+            else [] if path in ("/health", "/ready", "/connect/start")
+            # The merchant's pages: the cookie /connect/start sets.
+            else [{"ConnectSession": []}] if path == "/connect" or path.startswith("/connect/providers/")
             else [{"ApiKey": []}]
         )
         assert op["security"] == wanted, (path, method)
@@ -148,7 +150,8 @@ def test_every_operation_has_examples_that_match_its_schemas():
                 assert "example" in media, (path, method, status)
                 validator(media["schema"]).validate(media["example"])
         if method in ("post", "patch") and path not in ("/connections/{id}/rotate-token",):
-            body = op["requestBody"]["content"]["application/json"]
+            # JSON, except the connect page's form (as a browser posts it).
+            (body,) = op["requestBody"]["content"].values()
             assert body["examples"], (path, method)
             for example in body["examples"].values():
                 validator(body["schema"]).validate(example["value"])
@@ -218,7 +221,13 @@ def test_error_lists_are_the_routes_own():
     from proxy.problems import _TITLES
 
     known = set(_TITLES) | {"invalid_admin_token", "verification_failed", "conflict"}
+    assert "invalid_connect_code" in _TITLES
     for path, method, op in OPERATIONS:
+        if "connect page" in op["tags"]:
+            # Pages for a person: their errors are pages, not problem+json codes.
+            errors = {status: r for status, r in op["responses"].items() if status.startswith(("4", "5"))}
+            assert list(errors) == ["4XX"] and "text/html" in errors["4XX"]["content"], (path, method)
+            continue
         codes = set()
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):

@@ -31,6 +31,7 @@ from schemathesis.checks import (
 from providers import http
 from proxy import openapi
 from proxy.app import create_app
+from proxy.connect.page import COOKIE
 from tests.harness import make_config, running_app
 
 ADMIN = "admin-token-fuzz-0123456789abcdef"
@@ -69,6 +70,7 @@ class Target(msgspec.Struct):
     app: Any
     api_key: str
     connection_token: str
+    connect_cookie: str  # a connect session's, for the merchant's pages
     ids: dict[str, str]
     resolved: list[str]
 
@@ -79,6 +81,7 @@ class Target(msgspec.Struct):
             "ApiKey": {"x-api-key": self.api_key},
             "ConnectionToken": {"x-connection-token": self.connection_token},
             "AdminToken": {"Authorization": f"Bearer {ADMIN}"},
+            "ConnectSession": {"Cookie": self.connect_cookie},
         }
         headers = dict(case.headers or {})
         for requirement in case.operation.definition.raw.get("security", []):
@@ -129,13 +132,16 @@ def target(tmp_path, monkeypatch) -> Iterator[Target]:
     connection = create("/connections", body={"provider": "sandbox", "credentials": {}}, headers=with_key)
     mapping = create("/field-mappings", headers=with_key,
                      body={"name": "fuzz", "provider": "sandbox", "expression": "given_name"})
-    yield Target(app, key["api_key"], connection["connection_token"], {
+    session = create("/connect/sessions", body={"end_user_id": "fuzz"}, headers=with_key)
+    session_token = urllib.parse.parse_qs(urllib.parse.urlsplit(session["connect_url"]).query)["token"][0]
+    yield Target(app, key["api_key"], connection["connection_token"], f"{COOKIE}={session_token}", {
         "/ecommerce/customers/{id}": "3",  # the sandbox store has ids 1..250
         "/connections/{id}": connection["id"],
         "/connections/{id}/rotate-token": connection["id"],
         "/field-mappings/{id}": mapping["id"],
         "/admin/tenants/{id}/api-keys": tenant["id"],
         "/admin/api-keys/{id}": key["id"],
+        "/connect/sessions/{id}": session["id"],
     }, resolved)
 
 
