@@ -128,7 +128,10 @@ def _too_long(scope: Scope) -> ApiError | None:
     return None
 
 
-_SECRET_PREFIXES = (secrets.API_KEY_PREFIX, secrets.CONNECTION_TOKEN_PREFIX)
+_SECRET_PREFIXES = (
+    secrets.API_KEY_PREFIX, secrets.CONNECTION_TOKEN_PREFIX, secrets.CONNECT_SESSION_PREFIX,
+    secrets.CONNECT_CODE_PREFIX,
+)
 
 
 def _request_id(scope: Scope) -> str:

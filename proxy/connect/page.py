@@ -129,10 +129,12 @@ def error_page(request: Request, exc: PageError) -> Response:
 def api_error_page(request: Request, error: ApiError) -> Response:
     """An error raised on the way (unknown route, body too large, store
     down) as a page for a person."""
-    titles = {404: "Page not found", 405: "Not allowed here", 413: "Too much data", 503: "Try again shortly"}
+    titles = {400: "This address is not right", 404: "Page not found", 405: "Not allowed here",
+              413: "Too much data", 503: "Try again shortly"}
     title = titles.get(error.status, "Something went wrong")
+    detail = error.detail if error.parameter else error.detail[:1].upper() + error.detail[1:]
     text = ("This address is not part of the connect page. Open the link you were given again."
-            if error.status == 404 else error.detail[:1].upper() + error.detail[1:] + ".")
+            if error.status == 404 else detail + ".")
     if error.status >= 500:
         text = "We could not finish this just now. Wait a moment and try again."
     return error_page(request, PageError(error.status, title, text, headers=error.headers))
