@@ -182,10 +182,7 @@ async def create_connection(
     )
     sealed = _seal(keyring, connection, creds)
     event = event_for(connection) if event_for is not None else None
-    if event is None:
-        await store.create_connection(connection, secrets.digest(token), sealed)
-    else:
-        await store.create_connection(connection, secrets.digest(token), sealed, event=event)
+    await store.create_connection(connection, secrets.digest(token), sealed, event=event)
     return connection, token
 
 
@@ -242,14 +239,13 @@ async def update_connection(
         _same_destination(connection, settings)
     if verify is not None:
         await verify(connection.provider, creds, parsed_settings)
-    changes: dict[str, Any] = {"event": event} if event is not None else {}
     found = await store.update_connection(
         connection.id,
         now_text(),
         credentials=_seal(keyring, connection, creds) if new_credentials else None,
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
-        **changes,
+        event=event,
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:

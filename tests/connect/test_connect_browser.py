@@ -21,7 +21,6 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.connect.memory_store import MemoryConnectStore
 from tests.contract import make_fake
 from tests.harness import served_over_http
 from tests.support import serve
@@ -60,7 +59,6 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
     out = artifacts()
     async with served_over_http(tmp_path) as (harness, base_url), fake.serve() as store_origin, \
             serve(await saas_app()) as saas:
-        harness.runtime.store = MemoryConnectStore(harness.runtime.store)
         tenant = await harness.tenant("Acme Reviews")
         return_url = f"{saas}/connected"
         await harness.runtime.store.update_tenant(tenant.id, return_urls=[return_url])

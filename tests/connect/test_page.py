@@ -81,11 +81,9 @@ async def test_the_link_becomes_a_cookie_and_leaves_the_address_bar(connect):
 
 
 async def test_the_cookie_is_secure_under_https(tmp_path):
-    from tests.connect.memory_store import MemoryConnectStore
     from tests.harness import running_app
 
     async with running_app(tmp_path, public_url="https://relay.example.com") as harness:
-        harness.runtime.store = MemoryConnectStore(harness.runtime.store)
         tenant = await harness.tenant()
         created = await harness.client.post("/connect/sessions", json={"end_user_id": "m"},
                                             headers={"x-api-key": tenant.api_key})
@@ -240,12 +238,12 @@ async def test_an_expired_session_shows_a_page_and_stores_nothing(connect, monke
     async with connect.browser() as browser:
         await browser.open(live["connect_url"])
         token = await browser.csrf("sandbox")
-        connect.store.sessions[live["id"]].expires_at = PAST
+        await connect.expire(live["id"])
         for response in (await browser.get("/connect"), await browser.get("/connect/providers/sandbox"),
                          await browser.post("sandbox", {"csrf_token": token})):
             assert response.status_code == 410 and "This link has expired" in response.text
     assert await connections(connect, tenant) == []
-    assert connect.store.sessions[live["id"]].attempts == 0
+    assert (await connect.store.get_connect_session(live["id"])).attempts == 0
 
 
 async def test_a_used_session_shows_a_page_and_stores_nothing_more(connect):
@@ -287,7 +285,7 @@ async def test_a_missing_or_wrong_csrf_token_is_refused(connect, csrf):
         assert response.status_code == 403 and "This form has expired" in response.text
         assert response.headers["content-type"].startswith("text/html")
     assert await connections(connect, tenant) == []
-    assert connect.store.sessions[session["id"]].status == "pending"
+    assert (await connect.store.get_connect_session(session["id"])).status == "pending"
 
 
 async def test_another_sessions_csrf_token_does_not_fit(connect):
@@ -350,7 +348,7 @@ async def test_without_the_cookie_or_with_a_bad_link_there_is_nothing(connect):
         missing = await browser.get("/connect/nowhere")
         assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
         assert_page_headers(missing, "'none'")
-    assert connect.store.sessions[session["id"]].attempts == 0
+    assert (await connect.store.get_connect_session(session["id"])).attempts == 0
     # The JSON API under /connect keeps problem+json.
     api = await connect.api.get("/connect/sessions/x")
     assert api.status_code == 401 and api.headers["content-type"] == "application/problem+json"

@@ -38,11 +38,9 @@ async def test_a_session_answers_a_one_time_link_on_the_public_url(connect):
 
 
 async def test_the_ttl_and_public_url_come_from_the_configuration(tmp_path):
-    from tests.connect.memory_store import MemoryConnectStore
     from tests.harness import running_app
 
     async with running_app(tmp_path, public_url="https://relay.example.com/sr", connect_session_ttl=120) as harness:
-        harness.runtime.store = MemoryConnectStore(harness.runtime.store)
         tenant = await harness.tenant()
         response = await harness.client.post("/connect/sessions", json={"end_user_id": "m"},
                                              headers={"x-api-key": tenant.api_key})
@@ -67,7 +65,7 @@ async def test_a_return_url_outside_the_allow_list_is_refused(connect, return_ur
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "invalid_parameter" and response.json()["parameter"] == "return_url"
-    assert connect.store.sessions == {}
+    assert await connect.rows("connect_sessions") == 0
 
 
 @pytest.mark.parametrize("allowed", ["javascript:alert(1)//", "//evil.example/x", "data:text/html,hi"])
@@ -92,7 +90,7 @@ async def test_bad_fields_are_refused_naming_them(connect, body, parameter):
     response = await connect.create_session(tenant, **body)
     assert response.status_code == 400, response.text
     assert response.json()["parameter"] == parameter
-    assert connect.store.sessions == {}
+    assert await connect.rows("connect_sessions") == 0
 
 
 async def test_the_body_is_checked(connect):
