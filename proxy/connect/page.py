@@ -43,7 +43,7 @@ from ..middleware import request_context
 from ..problems import ApiError
 from ..store.records import ConnectSession, Tenant
 from . import completion, csrf, forms
-from .sessions import COMPLETED, EXPIRED, START_PATH, origin_of, status_of
+from .sessions import COMPLETED, EXPIRED, PENDING, START_PATH, origin_of, status_of
 
 _HERE = pathlib.Path(__file__).parent
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -167,7 +167,7 @@ async def _session_for(request: Request, secret: str | None, *, from_link: bool)
     if status == COMPLETED:
         raise PageError(410, "This link was already used",
                         f"Your store is connected to {tenant.name}. You can close this window.", tenant=tenant)
-    if status != "pending":
+    if status != PENDING:
         raise PageError(410, "This link can no longer be used",
                         f"Go back to {tenant.name} and start again.", tenant=tenant)
     return Opened(session, tenant, secret)  # type: ignore[arg-type]
