@@ -337,12 +337,17 @@ class Provider:
                 return response
         return response  # pragma: no cover - the loop always returns
 
-    def read_json(self, response: UpstreamResponse, type_: Any = Any) -> Any:
+    def read_json(self, response: UpstreamResponse, type_: Any = Any, *, collection: bool = False) -> Any:
         """The 2xx body decoded into ``type_`` (a Struct names the fields it
         needs), or the classified error; a wrong shape is a bad response
-        that names the JSON path."""
+        that names the JSON path. ``collection``: the answer of a collection
+        every store has (the customer list), where what reads as a missing
+        customer is the error table's ``collection`` row instead."""
         if not 200 <= response.status < 300:
-            raise self.classify_error(response)
+            error = self.classify_error(response)
+            if collection and isinstance(error, CustomerNotFound):
+                error = self.errors.classify(response, self.redact, row=self.errors.collection)
+            raise error
         try:
             return msgspec.json.decode(response.body.removeprefix(_UTF8_BOM), type=type_)
         except msgspec.ValidationError as exc:
@@ -355,9 +360,9 @@ class Provider:
             ) from None
 
     async def get_json(
-        self, path: str, type_: Any = Any, params: Mapping[str, str] | None = None
+        self, path: str, type_: Any = Any, params: Mapping[str, str] | None = None, *, collection: bool = False
     ) -> Any:
-        return self.read_json(await self.send("GET", path, params=params), type_)
+        return self.read_json(await self.send("GET", path, params=params), type_, collection=collection)
 
     # -- secrets in messages ------------------------------------------------------
 

@@ -107,6 +107,26 @@ def test_a_code_that_is_not_a_code_never_picks_a_row():
     assert type(exc) is CustomerNotFound
 
 
+def test_a_collection_read_turns_a_missing_customer_into_the_collection_row():
+    class Shop(KeyProvider):
+        errors = ErrorTable("Acme", read=code_and_message, codes={"GONE": Say(ProviderAuthFailed, "gone")})
+
+    shop = Shop(KeyCredentials(API_KEY), CommonSettings(), None)
+    with pytest.raises(ProviderBadResponse) as caught:
+        shop.read_json(answer(404, {"code": "NOT_FOUND", "message": "no such thing"}), collection=True)
+    assert caught.value.message == (
+        "Acme answered 404 for its customer collection: check base_url (404: NOT_FOUND: no such thing)"
+    )
+    assert caught.value.remote_status == 404
+    with pytest.raises(CustomerNotFound):  # a lookup: the table's row
+        shop.read_json(answer(404, {"code": "NOT_FOUND"}))
+    with pytest.raises(ProviderAuthFailed):  # another class stays what the table says
+        shop.read_json(answer(404, {"code": "GONE"}), collection=True)
+    stated = ErrorTable("Acme", collection=Say(ProviderAuthFailed, "has no customers API here"))
+    exc = stated.classify(answer(404), row=stated.collection)
+    assert (type(exc), exc.message) == (ProviderAuthFailed, "Acme has no customers API here (404)")
+
+
 # -- the wait signal ---------------------------------------------------------------------
 
 
