@@ -193,11 +193,8 @@ class Commerce7Provider(Provider):
     default_origin = "https://api.commerce7.com"
     destination_settings = Provider.destination_settings | {"tenant"}
     payload_type = Commerce7Customer
+    # The collection row (the default): GET /customer always exists, its 404 means a wrong base URL.
     errors = ErrorTable("Commerce7", read=_words, statuses=_ROWS)
-    # The customer collection always exists: a 404 for it means a wrong base URL.
-    collection_errors = ErrorTable("Commerce7", read=_words, statuses={
-        **_ROWS, 404: Say(ProviderBadResponse, "answered 404 for its customer collection: check base_url"),
-    })
 
     credentials: Commerce7Credentials
     settings: Commerce7Settings
@@ -253,19 +250,14 @@ class Commerce7Provider(Provider):
         start = msgspec.structs.replace(request, state=request.state or {"cursor": "start"})
 
         async def fetch(cursor: str | None) -> CursorPage:
-            page = await self._collection({**request.query, "cursor": cursor or "start"})
+            params = {**request.query, "cursor": cursor or "start"}
+            page = await self.get_json("/customer", _CustomerList, params, collection=True)
             return CursorPage(page.customers, page.cursor or None)
 
         return await cursor_walk(start, fetch)
 
     async def verify(self) -> None:
-        await self._collection({"limit": "1"})
-
-    async def _collection(self, params: dict[str, str]) -> _CustomerList:
-        response = await self.send("GET", "/customer", params=params)
-        if response.status == 404:
-            raise self.collection_errors.classify(response, self.redact)
-        return self.read_json(response, _CustomerList)
+        await self.get_json("/customer", _CustomerList, {"limit": "1"}, collection=True)
 
     @staticmethod
     def map_payload(c: Commerce7Customer) -> Customer:

@@ -74,8 +74,8 @@ from yarl import URL
 
 from .auth import Auth, BasicAuth
 from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
-from .error_table import ErrorTable, Say, Words, detail_of
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
+from .error_table import ErrorTable, Say, Words
+from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
 from .normalize import (
@@ -200,7 +200,7 @@ class WooCommerceProvider(Provider):
         401: REJECTED,
         403: REJECTED,  # with the envelope; without, see BY_STATUS_AND_CODE
         429: Say(ProviderRateLimited, "store (or its host) rate limit reached"),
-    })
+    }, collection=Say(ProviderBadResponse, "answered 404 for its customers collection"))  # it always exists
 
     credentials: WooCommerceCredentials
     settings: WooCommerceSettings
@@ -249,17 +249,11 @@ class WooCommerceProvider(Provider):
 
     async def _customers(self, params: dict[str, str]) -> tuple[list[dict[str, Any]], UpstreamResponse]:
         response = await self.send("GET", "/customers", params=params)
-        if response.status == 404 and isinstance(self.classify_error(response), CustomerNotFound):
-            # The collection always exists: its 404 is no missing customer.
-            raise ProviderBadResponse("WooCommerce answered 404 for its customers collection", remote_status=404)
-        return self.read_json(response, list[dict[str, Any]]), response
+        return self.read_json(response, list[dict[str, Any]], collection=True), response
 
     def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        status, (code, message) = response.status, self.errors.words(response)
-        if (row := BY_STATUS_AND_CODE.get((status, code))) is None:
-            return super().classify_error(response)
-        detail = detail_of(status, code, message, self.redact)
-        return self.errors.build(row, f"WooCommerce {row.says}{detail}", status, response)
+        row = BY_STATUS_AND_CODE.get((response.status, self.errors.words(response).code))
+        return self.errors.classify(response, self.redact, row=row)  # None: the table's row
 
     @staticmethod
     def map_payload(payload: WooCustomer) -> Customer:
