@@ -1,11 +1,11 @@
-"""Small pure helpers every mapping uses: empty strings, dates, names."""
+"""Small pure helpers every mapping uses: empty strings, dates, names, the customer."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from .models import Address, Email, Phone
+from .models import Address, Customer, Email, Phone
 
 
 def text(value: Any) -> str | None:
@@ -69,6 +69,21 @@ def keep_address(address: Address) -> bool:
             address.postal_code,
             address.country,
         )
+    )
+
+
+def unified_customer(
+    *, emails: Iterable[Email] = (), phones: Iterable[Phone] = (), addresses: Iterable[Address] = (), **fields: Any
+) -> Customer:
+    """The unified customer from a mapping's values. Emails and phones are
+    deduplicated with exactly one primary each (the first flagged, else the
+    first), listed first and repeated as ``email``/``phone_number``;
+    addresses without any location field are dropped."""
+    emails, phones = one_primary_email(emails), one_primary_phone(phones)
+    return Customer(
+        email=emails[0].email if emails else None, emails=emails,
+        phone_number=phones[0].number if phones else None, phones=phones,
+        addresses=[address for address in addresses if keep_address(address)], **fields,
     )
 
 

@@ -1,4 +1,5 @@
-"""Typed payloads (providers.base): read_json and the template's mapping.
+"""Typed payloads (providers.base): read_json and the template's mapping, and the
+unified customer a mapping builds (providers.normalize.unified_customer).
 
 A body decodes into the Struct a provider names for the fields it reads; a
 missing or mistyped field is ProviderBadResponse naming the JSON path, a
@@ -17,7 +18,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from providers.base import CommonSettings, Page, PageRequest, Provider
 from providers.errors import CustomerNotFound, ProviderBadResponse
 from providers.http import UpstreamResponse
-from providers.models import Customer
+from providers.models import Address, Customer, Email, Phone
+from providers.normalize import unified_customer
 
 
 def answer(status: int, body: bytes) -> UpstreamResponse:
@@ -165,3 +167,19 @@ async def test_a_page_maps_every_customer_and_keeps_the_raws():
     page = await KitProvider(rows).list_page(PageRequest(limit=3))
     assert page.raws == rows
     assert [c.remote_id for c in page.customers] == ["c0", "c1", "c2"]
+
+
+def test_unified_customer_keeps_one_primary_first_and_mirrors_it():
+    customer = unified_customer(
+        remote_id="c1",
+        emails=[Email(email="a@example.com"), Email(email="B@example.com", is_primary=True),
+                Email(email="b@example.com", type="billing")],
+        phones=[Phone(number="+15550100"), Phone(number="+15550100", type="mobile")],
+        addresses=[Address(city="Portland"), Address(id="empty", address_type="billing")],
+    )
+    assert [(e.email, e.is_primary) for e in customer.emails] == [("B@example.com", True), ("a@example.com", False)]
+    assert customer.email == "B@example.com"
+    assert [(p.number, p.type, p.is_primary) for p in customer.phones] == [("+15550100", None, True)]
+    assert customer.phone_number == "+15550100"
+    assert [a.city for a in customer.addresses] == ["Portland"]  # no location: dropped
+    assert unified_customer(remote_id="c2") == Customer(remote_id="c2")
