@@ -56,8 +56,7 @@ from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderUnavailable
 from .http import UpstreamResponse, retry_after_seconds
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, text, utc_timestamp
-from .normalize import one_primary_email, one_primary_phone
+from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
 
 # Store hashes are short lowercase alphanumerics ("abc123", "hc5d9t2irc").
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
@@ -274,13 +273,12 @@ class BigCommerceProvider(Provider):
             )
             for a in payload.addresses or []
         ]
-        return Customer(
+        return unified_customer(
             id=str(payload.id), remote_id=str(payload.id),
-            email=email, first_name=first, last_name=last, name=full_name(first, last),
-            company_name=text(payload.company), phone_number=phone, status=None, currency=None,
-            emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
-            phones=one_primary_phone([Phone(number=phone, is_primary=True)] if phone else []),
-            addresses=[a for a in addresses if keep_address(a)],
+            first_name=first, last_name=last, name=full_name(first, last),
+            company_name=text(payload.company), status=None, currency=None,
+            emails=[Email(email=email)] if email else [], phones=[Phone(number=phone)] if phone else [],
+            addresses=addresses,
             created_at=utc_timestamp(payload.date_created),
             modified_at=utc_timestamp(payload.date_modified),
         )

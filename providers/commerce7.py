@@ -87,8 +87,7 @@ from .base import CommonSettings, Page, PageRequest, Provider, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text
-from .normalize import utc_timestamp
+from .normalize import country_code, full_name, keep_address, text, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
 
 # A DNS label, as in {tenant}.admin.platform.commerce7.com.
@@ -265,11 +264,9 @@ class Commerce7Provider(Provider):
             raise ValueError("a Commerce7 customer id is a UUID")
         first, last = text(c.first_name), text(c.last_name)
 
-        # The first email/phone is the primary one.
-        email_values = [v for v in (text(e.email) for e in c.emails or []) if v]
-        emails = one_primary_email(Email(email=v, is_primary=i == 0) for i, v in enumerate(email_values))
-        numbers = [v for v in (text(p.phone) for p in c.phones or []) if v]
-        phones = one_primary_phone(Phone(number=v, is_primary=i == 0) for i, v in enumerate(numbers))
+        # The first email/phone is the primary one (unified_customer makes it so).
+        emails = [Email(email=email) for e in c.emails or [] if (email := text(e.email))]
+        phones = [Phone(number=number) for p in c.phones or [] if (number := text(p.phone))]
 
         # sorted() is stable: the default address first, the rest as listed.
         book = sorted(c.customer_addresses or [], key=lambda a: not a.is_default)
@@ -280,10 +277,9 @@ class Commerce7Provider(Provider):
             addresses = [a for a in [c.located(id=None)] if keep_address(a)]
         default = next((a for a in book if a.is_default), None)
 
-        return Customer(
+        return unified_customer(
             id=c.id, remote_id=c.id, first_name=first, last_name=last, name=full_name(first, last),
-            email=emails[0].email if emails else None, emails=emails,
-            phone_number=phones[0].number if phones else None, phones=phones,
+            emails=emails, phones=phones,
             company_name=text(default.company) if default else None, addresses=addresses,
             status=None, currency=None,  # see the docstring's mapping quirks
             created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),

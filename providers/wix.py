@@ -53,7 +53,7 @@ from .base import Guid, OAuthSettings, Page, PageRequest, Provider, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp
+from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .token_endpoint import client_credentials
 
@@ -288,30 +288,18 @@ class WixProvider(Provider):
             for item in info.emails.items if (email := text(item.email))
         ]
         if not emails and (fallback := text(primary.email)):
-            emails = [Email(email=fallback, is_primary=True)]
-        emails = one_primary_email(emails)
+            emails = [Email(email=fallback)]
         phones = [
             Phone(number=number, type=_tag(item), is_primary=item.primary is True)
             for item in info.phones.items if (number := text(item.e164Phone) or text(item.phone))
         ]
         if not phones and (fallback := text(primary.phone)):
-            phones = [Phone(number=fallback, is_primary=True)]
-        phones = one_primary_phone(phones)
-        addresses = [_address(item) for item in info.addresses.items]
-        return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=emails[0].email if emails else None,
-            first_name=first,
-            last_name=last,
-            name=full_name(first, last),
-            company_name=text(info.company),
-            phone_number=phones[0].number if phones else None,
-            emails=emails,
-            phones=phones,
-            addresses=[a for a in addresses if keep_address(a)],
-            created_at=utc_timestamp(contact.createdDate),
-            modified_at=utc_timestamp(contact.updatedDate),
+            phones = [Phone(number=fallback)]
+        return unified_customer(
+            id=remote_id, remote_id=remote_id,
+            first_name=first, last_name=last, name=full_name(first, last), company_name=text(info.company),
+            emails=emails, phones=phones, addresses=[_address(item) for item in info.addresses.items],
+            created_at=utc_timestamp(contact.createdDate), modified_at=utc_timestamp(contact.updatedDate),
         )
 
 

@@ -78,9 +78,7 @@ from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
-)
+from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .site_url import site_url
 
@@ -264,26 +262,23 @@ class WooCommerceProvider(Provider):
         # Top-level names are often empty for customers created at checkout.
         first = text(payload.first_name) or text(billing.first_name)
         last = text(payload.last_name) or text(billing.last_name)
-        emails = [Email(email=email, type=None, is_primary=True)] if (email := text(payload.email)) else []
-        if billing_email := text(billing.email):
+        emails = [Email(email=email)] if (email := text(payload.email)) else []
+        if billing_email := text(billing.email):  # dropped when equal to the account's
             emails.append(Email(email=billing_email, type="billing"))
-        emails = one_primary_email(emails)  # drops a billing email equal to the account's
+        # Billing first, so its phone is the primary one when present.
         phones = [Phone(number=number, type=kind) for kind, section in sections if (number := text(section.phone))]
-        phones = one_primary_phone(phones)  # billing first, so primary when present
         addresses = [
             Address(id=None, street_1=text(s.address_1), street_2=text(s.address_2), city=text(s.city),
                     state=text(s.state), postal_code=text(s.postcode), country=country_code(s.country),
                     address_type=kind)
             for kind, s in sections
         ]  # WooCommerce addresses have no ids
-        return Customer(
+        return unified_customer(
             id=str(payload.id), remote_id=str(payload.id),
-            email=emails[0].email if emails else None,
             first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
             company_name=text(billing.company) or text(shipping.company),
-            phone_number=phones[0].number if phones else None,
             status=None, currency=None,  # is_paying_customer is no status; the currency is the store's
-            emails=emails, phones=phones, addresses=[a for a in addresses if keep_address(a)],
+            emails=emails, phones=phones, addresses=addresses,
             # *_gmt are UTC; never the site-local date_created/date_modified.
             created_at=utc_timestamp(payload.date_created_gmt),
             modified_at=utc_timestamp(payload.date_modified_gmt),

@@ -97,9 +97,7 @@ from .base import OAuthSettings, Page, PageRequest, Provider, is_numeric_id, val
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
-)
+from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
 from .token_endpoint import refresh_token
 from .tokens import AccessToken
@@ -336,25 +334,20 @@ class ZohoInventoryProvider(Provider):
         ordered = (persons[at:at + 1] + persons[:at] + persons[at + 1:]) or [contact]
         primary = ordered[0]
         first, last = text(primary.first_name), text(primary.last_name)
-        emails = one_primary_email(
-            Email(email=email, is_primary=person is primary) for person in ordered if (email := text(person.email))
-        )
-        phones = one_primary_phone(
-            Phone(number=number, type=kind, is_primary=person is primary)
+        emails = [Email(email=email) for person in ordered if (email := text(person.email))]
+        phones = [
+            Phone(number=number, type=kind)
             for person in ordered
             for value, kind in ((person.phone, "work"), (person.mobile, "mobile"))
             if (number := text(value))
-        )
+        ]
         sides = ((contact.billing_address, "billing"), (contact.shipping_address, "shipping"))
-        addresses = [address.mapped(kind) for address, kind in sides if address is not None]
         status = text(contact.status)
-        return Customer(
+        return unified_customer(
             id=remote_id, remote_id=remote_id,
             first_name=first, last_name=last, name=text(contact.contact_name) or full_name(first, last),
             company_name=text(contact.company_name), currency=text(contact.currency_code),
-            status=status if status in ("active", "inactive") else None,
-            email=emails[0].email if emails else None, emails=emails,
-            phone_number=phones[0].number if phones else None, phones=phones,
-            addresses=[address for address in addresses if keep_address(address)],
+            status=status if status in ("active", "inactive") else None, emails=emails, phones=phones,
+            addresses=[address.mapped(kind) for address, kind in sides if address is not None],
             created_at=utc_timestamp(contact.created_time), modified_at=utc_timestamp(contact.last_modified_time),
         )
