@@ -111,9 +111,20 @@ class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
 
 # A GUID, checked where it is decoded (msgspec names the field on a mismatch).
 Guid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
+# A token, key or id sent as a header or query value: visible ASCII, no spaces.
+HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
 
 
-class NoCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class Credentials(msgspec.Struct, forbid_unknown_fields=True):
+    """A provider's credentials: unknown fields refused, and never printed
+    (the repr names the fields given, not their values)."""
+
+    def __repr__(self) -> str:
+        given = [name for name in self.__struct_fields__ if getattr(self, name) is not None]
+        return f"{type(self).__name__}({', '.join(name + '=...' for name in given)})"
+
+
+class NoCredentials(Credentials):
     pass
 
 

@@ -19,7 +19,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from providers.auth import Auth, BasicAuth, HeaderToken, OAuthAccess
-from providers.base import CommonSettings, Provider
+from providers.base import CommonSettings, Credentials, Provider
 from providers.error_table import DEFAULTS, ErrorTable, Say, Words, retry_after_header
 from providers.errors import (
     REDACTED,
@@ -367,3 +367,14 @@ def test_redaction_happens_in_every_message_built_by_the_template():
     provider = key_provider()
     exc = provider._scrubbed(ProviderBadResponse(f"odd answer for {API_KEY}"))
     assert exc.message == f"odd answer for {REDACTED}" and exc.args == (exc.message,)
+
+
+def test_credentials_print_their_field_names_never_their_values():
+    class Pair(Credentials, kw_only=True):
+        user: str
+        password: str | None = None
+
+    assert repr(Pair(user=USER, password=PASSWORD)) == "Pair(user=..., password=...)"
+    assert str(Pair(user=USER)) == "Pair(user=...)"
+    with pytest.raises(msgspec.ValidationError):  # unknown fields are refused
+        msgspec.convert({"user": USER, "token": API_KEY}, Pair)
