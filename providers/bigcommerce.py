@@ -51,7 +51,7 @@ from typing import Annotated, Any, Mapping, Union
 import msgspec
 
 from .auth import HeaderToken
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderUnavailable
 from .http import UpstreamResponse, retry_after_seconds
@@ -70,7 +70,7 @@ MAX_ADDRESS_PAGES = 40  # a bound on paging, far above any real address book
 Id = Union[int, Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]]
 
 
-class BigCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class BigCommerceCredentials(Credentials):
     access_token: Annotated[str, msgspec.Meta(description=(
         "API account access token (X-Auth-Token) with the Customers read-only scope"
     ))]

@@ -83,7 +83,7 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Page, PageRequest, Provider, is_uuid
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -97,7 +97,7 @@ _APP_ID = re.compile(r"[\x21-\x39\x3b-\x7e]{1,200}")
 _SECRET = re.compile(r"[\x21-\x7e]{1,500}")
 
 
-class Commerce7Credentials(msgspec.Struct, forbid_unknown_fields=True):
+class Commerce7Credentials(Credentials):
     app_id: Annotated[str, msgspec.Meta(
         description="the app ID, the first label of {appId}.dev-center.platform.commerce7.com")]
     app_secret: Annotated[str, msgspec.Meta(description="the app's App Secret Key")]

@@ -49,7 +49,7 @@ import msgspec
 from msgspec import Struct, field
 
 from .auth import Auth, HeaderToken
-from .base import Guid, OAuthSettings, Page, PageRequest, Provider, is_uuid
+from .base import Credentials, Guid, HeaderValue, OAuthSettings, Page, PageRequest, Provider, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
@@ -63,8 +63,6 @@ TOKEN_PATH = "/oauth2/token"
 MAX_PAGE_SIZE = 1000  # List Contacts: "Maximum: 1000"
 TOKEN_LIFETIME = 14400  # Create Access Token: expires_in "Always 14400 (4 hours)"
 
-# Header values: visible ASCII only, no spaces.
-_HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
 # An error code worth repeating in a message: an identifier, nothing else.
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 # ISO 3166-2: the country's alpha-2, a hyphen, up to three alphanumerics.
@@ -88,16 +86,16 @@ def error_code(body: Any) -> str | None:
     return next((c for c in candidates if isinstance(c, str) and _CODE.match(c)), None)
 
 
-class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
+class WixCredentials(Credentials, kw_only=True):
     """Either ``api_key``, or ``client_id`` + ``client_secret`` (app OAuth)."""
 
-    api_key: Annotated[_HeaderValue | None, msgspec.Meta(description=(
+    api_key: Annotated[HeaderValue | None, msgspec.Meta(description=(
         "an API key with the Read Contacts permission (goes with settings.site_id)"
     ))] = None
-    client_id: Annotated[_HeaderValue | None, msgspec.Meta(description=(
+    client_id: Annotated[HeaderValue | None, msgspec.Meta(description=(
         "app OAuth instead of api_key: the app id (goes with client_secret and settings.instance_id)"
     ))] = None
-    client_secret: Annotated[_HeaderValue | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
+    client_secret: Annotated[HeaderValue | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
 
     def __post_init__(self) -> None:
         oauth_parts = (self.client_id, self.client_secret)
@@ -109,9 +107,6 @@ class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
     @property
     def oauth(self) -> bool:
         return self.api_key is None
-
-    def __repr__(self) -> str:  # never print a secret
-        return f"WixCredentials(mode={'oauth' if self.oauth else 'api_key'})"
 
 
 class WixSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):

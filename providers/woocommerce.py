@@ -73,7 +73,7 @@ import msgspec
 from yarl import URL
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
@@ -90,7 +90,7 @@ _KEY = re.compile(r"ck_[\x21-\x39\x3b-\x7e]{1,250}")
 _SECRET = re.compile(r"cs_[\x21-\x7e]{1,250}")
 
 
-class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class WooCommerceCredentials(Credentials):
     consumer_key: Annotated[str, msgspec.Meta(description=(
         "REST API consumer key (ck_...) with Read access: WooCommerce > Settings > Advanced > REST API"
     ))]

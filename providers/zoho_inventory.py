@@ -93,7 +93,7 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import OAuthAccess
-from .base import OAuthSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
+from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -109,7 +109,6 @@ MAX_LIST_CALLS = 5  # Zoho pages read for one API page at most
 MAX_PAGE_SIZE = 200  # List contacts: per_page "Default value is 200"; pagination page: max 200
 TOKEN_LIFETIME = 3600  # "expires_in": 3600 in every documented refresh response
 TOKEN_THROTTLE_RETRY_AFTER = 60.0  # ours: Zoho's "Access Denied" throttle names no wait
-_SECRET = re.compile(r"^[\x21-\x7e]{1,4096}$")  # header and query values: visible ASCII, no spaces
 _ORG_ID = re.compile(r"^[0-9]{1,20}$")
 
 ACCESS = Say(ProviderAuthFailed, "rejected the connection's access token or its scopes")
@@ -134,19 +133,12 @@ def api_origin(data_center: str) -> str:
     return f"https://www.zohoapis.{data_center}"
 
 
-class ZohoInventoryCredentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    client_id: Annotated[str, msgspec.Meta(description="OAuth client id (Zoho API Console, e.g. a Self Client)")]
-    client_secret: Annotated[str, msgspec.Meta(description="OAuth client secret")]
-    refresh_token: Annotated[str, msgspec.Meta(
+class ZohoInventoryCredentials(Credentials, kw_only=True):
+    client_id: Annotated[HeaderValue, msgspec.Meta(
+        description="OAuth client id (Zoho API Console, e.g. a Self Client)")]
+    client_secret: Annotated[HeaderValue, msgspec.Meta(description="OAuth client secret")]
+    refresh_token: Annotated[HeaderValue, msgspec.Meta(
         description="a refresh token with the ZohoInventory.contacts.READ scope")]
-
-    def __post_init__(self) -> None:
-        for field in ("client_id", "client_secret", "refresh_token"):
-            if not _SECRET.match(getattr(self, field)):
-                raise ValueError(f"{field} must be non-empty, without spaces")
-
-    def __repr__(self) -> str:  # never print a secret
-        return "ZohoInventoryCredentials(client_id=..., client_secret=..., refresh_token=...)"
 
 
 class ZohoInventorySettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
