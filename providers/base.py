@@ -17,6 +17,7 @@ Hooks, in the order a request meets them:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
 
@@ -113,6 +114,14 @@ class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
 Guid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
 # A token, key or id sent as a header or query value: visible ASCII, no spaces.
 HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
+
+
+@functools.cache
+def envelope(key: str, type_: Any = dict[str, Any]) -> type[msgspec.Struct]:
+    """The Struct of an answer holding what is wanted under ``key``
+    (``{"contact": {...}}``), read as ``answer.<key>``; kept raw by default,
+    as remote_data must be."""
+    return msgspec.defstruct(f"Envelope_{key}", [(key, type_)])
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):

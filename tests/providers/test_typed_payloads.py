@@ -15,7 +15,7 @@ import msgspec
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from providers.base import CommonSettings, Page, PageRequest, Provider
+from providers.base import CommonSettings, Page, PageRequest, Provider, envelope
 from providers.errors import CustomerNotFound, ProviderBadResponse
 from providers.http import UpstreamResponse
 from providers.models import Address, Customer, Email, Phone
@@ -108,6 +108,17 @@ def test_a_wrong_shape_deep_in_a_list_names_its_index():
     with pytest.raises(ProviderBadResponse) as caught:
         KitProvider().read_json(answer(200, body), ContactList)
     assert caught.value.message.endswith("`$.contacts[2].id`")
+
+
+def test_an_envelope_keeps_its_member_raw_and_names_it_when_missing():
+    body = b'{"contact": {"id": "c1", "extra": [1]}, "message": "success"}'
+    assert KitProvider().read_json(answer(200, body), envelope("contact")).contact == {"id": "c1", "extra": [1]}
+    assert envelope("contact") is envelope("contact")  # one type: msgspec caches its decoder
+    rows = KitProvider().read_json(answer(200, b'{"contacts": [{"id": "c1"}]}'), envelope("contacts", list[Contact]))
+    assert rows.contacts == [Contact(id="c1")]
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, b'{"customer": {}}'), envelope("contact"))
+    assert "`contact`" in caught.value.message
 
 
 def test_a_bom_before_the_json_is_skipped():
