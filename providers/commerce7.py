@@ -83,7 +83,7 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_uuid
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -131,8 +131,7 @@ class _CustomerList(msgspec.Struct):
     cursor: Annotated[str, msgspec.Meta(pattern=r"\A[\x21-\x7e]{0,1000}\Z")] | None = None
 
 
-class _AddressBook(msgspec.Struct, rename="camel"):
-    customer_addresses: list[dict[str, Any]]
+_ADDRESS_BOOK = envelope("customerAddresses", list[dict[str, Any]])  # {"customerAddresses": [...], "total"}
 
 
 class _Email(msgspec.Struct):
@@ -220,7 +219,7 @@ class Commerce7Provider(Provider):
         try:
             async with asyncio.TaskGroup() as group:
                 customer = group.create_task(self._customer(customer_id, query))
-                book = group.create_task(self.get_json(f"/customer/{customer_id}/address", _AddressBook))
+                book = group.create_task(self.get_json(f"/customer/{customer_id}/address", _ADDRESS_BOOK))
         except ExceptionGroup as failed:
             if failed.split(ProviderError)[1] is not None:
                 raise  # a bug, not an upstream failure
@@ -231,7 +230,7 @@ class Commerce7Provider(Provider):
                     raise task.exception() from None  # type: ignore[misc]
             raise
         raw = customer.result()
-        raw["customerAddresses"] = book.result().customer_addresses  # Commerce7's own name for the list
+        raw["customerAddresses"] = book.result().customerAddresses  # Commerce7's own name for the list
         return raw
 
     async def _customer(self, customer_id: str, query: Mapping[str, str] | None) -> dict[str, Any]:

@@ -49,7 +49,7 @@ import msgspec
 from msgspec import Struct, field
 
 from .auth import Auth, HeaderToken
-from .base import Credentials, Guid, HeaderValue, OAuthSettings, Page, PageRequest, Provider, is_uuid
+from .base import Credentials, Guid, HeaderValue, OAuthSettings, Page, PageRequest, Provider, envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
@@ -172,10 +172,6 @@ class WixContact(Struct):
     updatedDate: str | None = None
 
 
-class _ContactEnvelope(Struct):
-    contact: dict[str, Any]
-
-
 class _PagingMetadata(Struct):
     total: int | None = None
 
@@ -252,8 +248,7 @@ class WixProvider(Provider):
         return is_uuid(customer_id)
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-        body = await self.get_json(f"{CONTACTS_PATH}/{customer_id}", _ContactEnvelope, query)
-        return body.contact
+        return (await self.get_json(f"{CONTACTS_PATH}/{customer_id}", envelope("contact"), query)).contact
 
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(offset: int, count: int) -> Batch:

@@ -93,7 +93,9 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import OAuthAccess
-from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
+from .base import (
+    Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider, envelope, is_numeric_id, valid_origin,
+)
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -155,10 +157,6 @@ class ZohoInventorySettings(OAuthSettings, kw_only=True, forbid_unknown_fields=T
 
 class Coded(msgspec.Struct):
     code: int = 0  # non-zero: a failure, also under HTTP 200
-
-
-class ContactReply(msgspec.Struct):
-    contact: dict[str, Any]  # raw: remote_data
 
 
 class PageContext(msgspec.Struct):
@@ -285,7 +283,7 @@ class ZohoInventoryProvider(Provider):
         return is_numeric_id(customer_id)
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-        contact = (await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, ContactReply)).contact
+        contact = (await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, envelope("contact"))).contact
         if not _is_customer(contact):  # a vendor: it shares the contacts resource
             message = "Zoho Inventory has no customer with this id (the contact is not a customer)"
             raise CustomerNotFound(message, remote_status=200)
