@@ -171,6 +171,7 @@ class Provider:
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
     default_origin: ClassVar[str] = ""
+    default_auth_origin: ClassVar[str] = ""  # of an OAuth token endpoint (OAuthSettings.auth_url replaces it)
     # Settings that decide where the credentials go: the origins they are sent
     # to and which store they open there. Changing one needs the credentials
     # given again, so that whoever may edit a connection cannot redirect
@@ -246,6 +247,10 @@ class Provider:
     @property
     def origin(self) -> str:
         return getattr(self.settings, "base_url", None) or self.default_origin
+
+    @property
+    def auth_origin(self) -> str:
+        return getattr(self.settings, "auth_url", None) or self.default_auth_origin
 
     @classmethod
     def remote_query_refusal(cls, name: str) -> str | None:
