@@ -186,7 +186,7 @@ class WixProvider(Provider):
     display_name = "Wix"
     credentials_type = WixCredentials
     settings_type = WixSettings
-    default_origin = WIX_ORIGIN
+    default_origin = default_auth_origin = WIX_ORIGIN
     payload_type = WixContact
     # fields/fieldsets could drop the info the mapping reads; paging.* is ours.
     remote_query_denied = Provider.remote_query_denied | {"fields", "fieldsets", "paging"}
@@ -221,10 +221,6 @@ class WixProvider(Provider):
         if getattr(sets, wrong) is not None:
             raise ConfigurationError(f"settings: {wrong} does not go with {mode}; give {given}")
         return creds, sets
-
-    @property
-    def auth_origin(self) -> str:
-        return self.settings.auth_url or WIX_ORIGIN
 
     def make_auth(self) -> Auth:
         creds = self.credentials

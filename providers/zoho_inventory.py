@@ -243,7 +243,6 @@ class ZohoInventoryProvider(Provider):
     display_name = "Zoho Inventory"
     credentials_type = ZohoInventoryCredentials
     settings_type = ZohoInventorySettings
-    default_origin = "https://www.zohoapis.com"
     errors = ERRORS
     payload_type = Contact
     # Paging and ordering are ours (page numbers only hold under one order).
@@ -265,12 +264,12 @@ class ZohoInventoryProvider(Provider):
         )
 
     @property
-    def origin(self) -> str:
-        return self.settings.base_url or api_origin(self.settings.data_center)
+    def default_origin(self) -> str:  # type: ignore[override]
+        return api_origin(self.settings.data_center)
 
     @property
-    def auth_origin(self) -> str:
-        return self.settings.auth_url or accounts_origin(self.settings.data_center)
+    def default_auth_origin(self) -> str:  # type: ignore[override]
+        return accounts_origin(self.settings.data_center)
 
     def api_origin_for(self, token: AccessToken) -> str:
         """base_url, else the api_domain minted with the token, else the DC's."""
