@@ -112,6 +112,8 @@ class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
 
 # A GUID, checked where it is decoded (msgspec names the field on a mismatch).
 Guid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
+# An id as a platform sends it: a string with something in it besides spaces.
+NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
 # A token, key or id sent as a header or query value: visible ASCII, no spaces.
 HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
 
