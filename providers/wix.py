@@ -49,7 +49,8 @@ import msgspec
 from msgspec import Struct, field
 
 from .auth import Auth, HeaderToken
-from .base import Credentials, Guid, HeaderValue, OAuthSettings, Page, PageRequest, Provider, envelope, is_uuid
+from .base import Credentials, Guid, HeaderValue, NonBlank, OAuthSettings, Page, PageRequest, Provider
+from .base import envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
@@ -165,7 +166,7 @@ class _Info(Struct):
 
 
 class WixContact(Struct):
-    id: str
+    id: NonBlank
     info: _Info = field(default_factory=_Info)
     primaryInfo: _Tagged = field(default_factory=_Tagged)  # email and phone
     createdDate: str | None = None
@@ -265,8 +266,6 @@ class WixProvider(Provider):
     @staticmethod
     def map_payload(contact: WixContact) -> Customer:
         remote_id = text(contact.id)
-        if remote_id is None:
-            raise ValueError("a Wix contact id must be a non-empty string")
         info, primary = contact.info, contact.primaryInfo
         first, last = text(info.name.first), text(info.name.last)
         emails = [

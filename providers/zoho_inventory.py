@@ -93,9 +93,8 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import OAuthAccess
-from .base import (
-    Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider, envelope, is_numeric_id, valid_origin,
-)
+from .base import Credentials, HeaderValue, NonBlank, OAuthSettings, Page, PageRequest, Provider, envelope
+from .base import is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
@@ -197,7 +196,7 @@ class Person(msgspec.Struct, kw_only=True):
 
 
 class Contact(Person, kw_only=True):  # a list row: the primary person flattened onto the contact
-    contact_id: int | str  # exact: msgspec decodes big integers as ints, never floats
+    contact_id: int | NonBlank  # exact: msgspec decodes big integers as ints, never floats
     contact_name: str | None = None
     company_name: str | None = None
     status: str | None = None
@@ -314,8 +313,6 @@ class ZohoInventoryProvider(Provider):
     @staticmethod
     def map_payload(contact: Contact) -> Customer:
         remote_id = text(contact.contact_id)
-        if remote_id is None:
-            raise ValueError("a Zoho contact_id must not be empty")
         persons = contact.contact_persons or []
         at = next((i for i, p in enumerate(persons) if p.is_primary_contact), 0)
         # The primary person first, then the others in Zoho's order; a list
