@@ -207,8 +207,7 @@ class Commerce7Provider(Provider):
     def api_root(self) -> str:
         return self.origin + "/v1"
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_uuid(customer_id)
+    valid_customer_id = staticmethod(is_uuid)  # ids are UUIDs
 
     # -- get: the customer and its address list, concurrently -------------------------
 

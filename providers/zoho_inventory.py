@@ -277,8 +277,7 @@ class ZohoInventoryProvider(Provider):
 
     api_root_for = api_origin_for  # Provider.send: the token sent decides the origin
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_numeric_id(customer_id)
+    valid_customer_id = staticmethod(is_numeric_id)  # ids are numbers
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         contact = (await self._get(f"{CONTACTS_PATH}/{customer_id}", query or {}, envelope("contact"))).contact
