@@ -29,8 +29,7 @@ Uncertain (not documented, handled defensively):
 * ``ecom.totalSpentCurrency`` (extended field) is a spend currency, not a
   customer currency, so ``currency`` stays null.
 
-Sources:
-https://dev.wix.com/docs/rest/crm/members-contacts/contacts/contacts/contact-v4/get-contact
+Sources: https://dev.wix.com/docs/rest/crm/members-contacts/contacts/contacts/contact-v4/get-contact
 and .../list-contacts (``wix-incubator/wix-rest-docs``
 ``all/all-apis/contacts.service.json`` @ 8872b8f8);
 https://dev.wix.com/docs/rest/api-reference/authorization/oauth-2/create-access-token ;
@@ -58,7 +57,6 @@ from .normalize import country_code, full_name, text, unified_customer, utc_time
 from .paging import Batch, offset_walk
 from .token_endpoint import client_credentials
 
-WIX_ORIGIN = "https://www.wixapis.com"
 CONTACTS_PATH = "/contacts/v4/contacts"
 TOKEN_PATH = "/oauth2/token"
 MAX_PAGE_SIZE = 1000  # List Contacts: "Maximum: 1000"
@@ -90,9 +88,8 @@ def error_code(body: Any) -> str | None:
 class WixCredentials(Credentials, kw_only=True):
     """Either ``api_key``, or ``client_id`` + ``client_secret`` (app OAuth)."""
 
-    api_key: Annotated[HeaderValue | None, msgspec.Meta(description=(
-        "an API key with the Read Contacts permission (goes with settings.site_id)"
-    ))] = None
+    api_key: Annotated[HeaderValue | None, msgspec.Meta(
+        description="an API key with the Read Contacts permission (goes with settings.site_id)")] = None
     client_id: Annotated[HeaderValue | None, msgspec.Meta(description=(
         "app OAuth instead of api_key: the app id (goes with client_secret and settings.instance_id)"
     ))] = None
@@ -114,9 +111,8 @@ class WixSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     """``site_id`` goes with an API key, ``instance_id`` with app OAuth."""
 
     site_id: Annotated[Guid | None, msgspec.Meta(description="the site's GUID, with an api_key")] = None
-    instance_id: Annotated[Guid | None, msgspec.Meta(description=(
-        "the app instance GUID on the site, with app OAuth"
-    ))] = None
+    instance_id: Annotated[Guid | None, msgspec.Meta(
+        description="the app instance GUID on the site, with app OAuth")] = None
 
 
 class _Tagged(Struct):
@@ -187,14 +183,13 @@ class WixProvider(Provider):
     display_name = "Wix"
     credentials_type = WixCredentials
     settings_type = WixSettings
-    default_origin = default_auth_origin = WIX_ORIGIN
+    default_origin = default_auth_origin = "https://www.wixapis.com"
     payload_type = WixContact
     # fields/fieldsets could drop the info the mapping reads; paging.* is ours.
     remote_query_denied = Provider.remote_query_denied | {"fields", "fieldsets", "paging"}
     destination_settings = Provider.destination_settings | {"site_id", "instance_id"}
     errors = ErrorTable(
-        "Wix",
-        read=lambda body: Words(code=error_code(body)),
+        "Wix", read=lambda body: Words(code=error_code(body)),
         quote_message=False,  # codes only: free text may echo the request
         statuses={
             401: Say(ProviderAuthFailed, "rejected the connection's API key or app token"),
@@ -227,36 +222,28 @@ class WixProvider(Provider):
         creds = self.credentials
         if not creds.oauth:
             return HeaderToken(creds.api_key or "")
-        # The token goes bare (`Authorization: <token>`), as every Wix example
-        # shows, although token_type says Bearer.
         return client_credentials(
-            "Wix", self.http, self.auth_origin + TOKEN_PATH,
-            creds.client_id or "", creds.client_secret or "",
+            "Wix", self.http, self.auth_origin + TOKEN_PATH, creds.client_id or "", creds.client_secret or "",
             fields={"instance_id": self.settings.instance_id or ""},
-            store=self.tokens, scheme=None, send="json", lifetime=TOKEN_LIFETIME,
+            store=self.tokens, scheme=None, send="json", lifetime=TOKEN_LIFETIME,  # scheme=None: sent bare
             read_code=error_code, permanent_codes=frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"}),
         )
 
-    def request_headers(self) -> dict[str, str]:
-        # Contacts is a site-level API: an API key names its site.
+    def request_headers(self) -> dict[str, str]:  # an API key names its site
         return {} if self.credentials.oauth else {"wix-site-id": self.settings.site_id or ""}
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_uuid(customer_id)
+    valid_customer_id = staticmethod(is_uuid)  # ids are GUIDs
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         return (await self.get_json(f"{CONTACTS_PATH}/{customer_id}", envelope("contact"), query)).contact
 
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(offset: int, count: int) -> Batch:
-            params = {
-                **request.query, "paging.limit": str(count), "paging.offset": str(offset),
-                # A stable order for offset paging (the default order is undocumented).
-                "sort.fieldName": "createdDate", "sort.order": "ASC",
-            }
+            # A stable order for offset paging (the default order is undocumented).
+            order = {"sort.fieldName": "createdDate", "sort.order": "ASC"}
+            params = {**request.query, "paging.limit": str(count), "paging.offset": str(offset), **order}
             body = await self.get_json(CONTACTS_PATH, _ContactList, params)
-            # tooManyToCount: no total, so a full page may have a successor.
-            return Batch(body.contacts, body.pagingMetadata.total)
+            return Batch(body.contacts, body.pagingMetadata.total)  # no total (tooManyToCount): maybe more
 
         return await offset_walk(request, fetch, MAX_PAGE_SIZE)
 
@@ -268,16 +255,12 @@ class WixProvider(Provider):
         remote_id = text(contact.id)
         info, primary = contact.info, contact.primaryInfo
         first, last = text(info.name.first), text(info.name.last)
-        emails = [
-            Email(email=email, type=_tag(item), is_primary=item.primary is True)
-            for item in info.emails.items if (email := text(item.email))
-        ]
+        emails = [Email(email=email, type=_tag(item), is_primary=item.primary is True)
+                  for item in info.emails.items if (email := text(item.email))]
         if not emails and (fallback := text(primary.email)):
             emails = [Email(email=fallback)]
-        phones = [
-            Phone(number=number, type=_tag(item), is_primary=item.primary is True)
-            for item in info.phones.items if (number := text(item.e164Phone) or text(item.phone))
-        ]
+        phones = [Phone(number=number, type=_tag(item), is_primary=item.primary is True)
+                  for item in info.phones.items if (number := text(item.e164Phone) or text(item.phone))]
         if not phones and (fallback := text(primary.phone)):
             phones = [Phone(number=fallback)]
         return unified_customer(
@@ -291,17 +274,12 @@ class WixProvider(Provider):
 def _address(item: _AddressItem) -> Address:
     address, street = item.address, item.address.streetAddress
     country = country_code(address.country)
+    # addressLine, or the structured form: "5" + "Wingate" -> "5 Wingate".
+    structured = " ".join(part for part in (text(street.number), text(street.name)) if part)
     return Address(
-        id=text(item.id),
-        # addressLine, or the structured form: "5" + "Wingate" -> "5 Wingate".
-        street_1=text(address.addressLine)
-        or " ".join(p for p in (text(street.number), text(street.name)) if p)
-        or None,
-        street_2=text(address.addressLine2),
-        city=text(address.city),
-        state=_state(address.subdivision, country),
-        postal_code=text(address.postalCode),
-        country=country,
+        id=text(item.id), street_1=text(address.addressLine) or structured or None,
+        street_2=text(address.addressLine2), city=text(address.city),
+        state=_state(address.subdivision, country), postal_code=text(address.postalCode), country=country,
         address_type=_ADDRESS_TYPES.get(str(item.tag).upper()),
     )
 
@@ -310,9 +288,7 @@ def _state(value: str | None, country: str | None) -> str | None:
     """``US-ME`` -> ``ME`` when the prefix is the address's country (or the
     country is unknown); anything else unchanged."""
     subdivision = text(value)
-    if subdivision is None:
-        return None
-    match = _SUBDIVISION.match(subdivision)
+    match = _SUBDIVISION.match(subdivision or "")
     if match and (country is None or match.group(1).upper() == country.upper()):
         return match.group(2).upper()
     return subdivision
