@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, ClassVar, Generic, Mapping, TypeVar, get_args, get_origin
 
 import msgspec
 from yarl import URL
@@ -42,6 +42,8 @@ from .query_names import QueryNames, as_sent, read_name
 from .tokens import TokenStore
 
 T = TypeVar("T")
+C = TypeVar("C", bound=msgspec.Struct)  # a provider's credentials
+S = TypeVar("S", bound=msgspec.Struct)  # and its settings
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
 _DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -167,11 +169,17 @@ class MappedPage(msgspec.Struct, kw_only=True):
     prev: dict[str, Any] | None = None
 
 
-class Provider:
+class Provider(Generic[C, S]):
+    """``class AcmeProvider(Provider[AcmeCredentials, AcmeSettings])`` names
+    the two Structs once: parsed into (``credentials_type``,
+    ``settings_type``) and typed as ``self.credentials``/``self.settings``."""
+
     name: ClassVar[str]
     display_name: ClassVar[str]
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
+    credentials: C
+    settings: S
     default_origin: ClassVar[str] = ""
     default_auth_origin: ClassVar[str] = ""  # of an OAuth token endpoint (OAuthSettings.auth_url replaces it)
     # Settings that decide where the credentials go: the origins they are sent
@@ -209,6 +217,10 @@ class Provider:
         super().__init_subclass__(**kwargs)
         if "errors" not in cls.__dict__ and "display_name" in cls.__dict__:
             cls.errors = ErrorTable(cls.display_name)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            types = get_args(base) if get_origin(base) is Provider else ()
+            if all(isinstance(t, type) for t in types) and len(types) == 2:
+                cls.credentials_type, cls.settings_type = types
 
     def __init__(
         self,

@@ -194,3 +194,17 @@ def test_unified_customer_keeps_one_primary_first_and_mirrors_it():
     assert customer.phone_number == "+15550100"
     assert [a.city for a in customer.addresses] == ["Portland"]  # no location: dropped
     assert unified_customer(remote_id="c2") == Customer(remote_id="c2")
+
+
+def test_provider_generic_arguments_name_the_credentials_and_settings():
+    class Typed(Provider[Credentials, CommonSettings]):
+        name, display_name = "typed", "Typed"
+
+    class Child(Typed):
+        pass
+
+    assert (Typed.credentials_type, Typed.settings_type) == (Credentials, CommonSettings)
+    assert (Child.credentials_type, Child.settings_type) == (Credentials, CommonSettings)
+    assert KitProvider.credentials_type is Credentials  # stated as before, still read
+    credentials, _ = Typed.parse_config({"api_key": "sk_test_other"}, None)
+    assert credentials == Credentials(api_key="sk_test_other")
