@@ -167,11 +167,9 @@ def reset_wait(response: UpstreamResponse) -> float | None:
 _REJECTED = Say(ProviderAuthFailed, "rejected the access token, its scopes or the store hash")
 
 
-class BigCommerceProvider(Provider):
+class BigCommerceProvider(Provider[BigCommerceCredentials, BigCommerceSettings]):
     name = "bigcommerce"
     display_name = "BigCommerce"
-    credentials_type = BigCommerceCredentials
-    settings_type = BigCommerceSettings
     payload_type = CustomerPayload
     default_origin = "https://api.bigcommerce.com"
     # include_fields/exclude_fields could drop `id` or `addresses` from the
@@ -190,9 +188,6 @@ class BigCommerceProvider(Provider):
             503: Say(ProviderUnavailable, "store is unavailable (maintenance, upgrade or suspended)"),
         },
     )
-
-    credentials: BigCommerceCredentials
-    settings: BigCommerceSettings
 
     def make_auth(self) -> HeaderToken:
         return HeaderToken(self.credentials.access_token, header="X-Auth-Token")

@@ -183,19 +183,14 @@ _ROWS = {401: _REFUSED, 403: _REFUSED,
          429: Say(ProviderRateLimited, "rate limit reached (100 requests a minute per tenant)")}
 
 
-class Commerce7Provider(Provider):
+class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
     name = "commerce7"
     display_name = "Commerce7"
-    credentials_type = Commerce7Credentials
-    settings_type = Commerce7Settings
     default_origin = "https://api.commerce7.com"
     destination_settings = Provider.destination_settings | {"tenant"}
     payload_type = Commerce7Customer
     # The collection row (the default): GET /customer always exists, its 404 means a wrong base URL.
     errors = ErrorTable("Commerce7", read=_words, statuses=_ROWS)
-
-    credentials: Commerce7Credentials
-    settings: Commerce7Settings
 
     def make_auth(self) -> Auth:
         return BasicAuth(self.credentials.app_id, self.credentials.app_secret)

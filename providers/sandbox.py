@@ -93,11 +93,9 @@ def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SandboxProvider(Provider):
+class SandboxProvider(Provider[NoCredentials, SandboxSettings]):
     name = "sandbox"
     display_name = "Sandbox"
-    credentials_type = NoCredentials
-    settings_type = SandboxSettings
     remote_query_supported = False  # nothing upstream to forward to
 
     valid_customer_id = staticmethod(is_numeric_id)  # seeded ids are numbers

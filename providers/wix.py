@@ -178,11 +178,9 @@ class _ContactList(Struct):
     pagingMetadata: _PagingMetadata = field(default_factory=_PagingMetadata)
 
 
-class WixProvider(Provider):
+class WixProvider(Provider[WixCredentials, WixSettings]):
     name = "wix"
     display_name = "Wix"
-    credentials_type = WixCredentials
-    settings_type = WixSettings
     default_origin = default_auth_origin = "https://www.wixapis.com"
     payload_type = WixContact
     # fields/fieldsets could drop the info the mapping reads; paging.* is ours.
@@ -200,9 +198,6 @@ class WixProvider(Provider):
         # Every site has contacts: a 404 for them is a fault of the settings.
         collection=Say(ProviderAuthFailed, "found no contacts API for this connection"),
     )
-
-    credentials: WixCredentials
-    settings: WixSettings
 
     @classmethod
     def parse_config(cls, credentials: Any, settings: Any) -> tuple[Struct, Struct]:

@@ -173,11 +173,9 @@ BY_STATUS_AND_CODE = {
 }
 
 
-class WooCommerceProvider(Provider):
+class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings]):
     name = "woocommerce"
     display_name = "WooCommerce"
-    credentials_type = WooCommerceCredentials
-    settings_type = WooCommerceSettings
     payload_type = WooCustomer
     destination_settings = Provider.destination_settings | {"store_url"}
     # WordPress is PHP: ".method", " method" and "x[method" all reach it as
@@ -199,9 +197,6 @@ class WooCommerceProvider(Provider):
         403: REJECTED,  # with the envelope; without, see BY_STATUS_AND_CODE
         429: Say(ProviderRateLimited, "store (or its host) rate limit reached"),
     }, collection=Say(ProviderBadResponse, "answered 404 for its customers collection"))  # it always exists
-
-    credentials: WooCommerceCredentials
-    settings: WooCommerceSettings
 
     @property
     def origin(self) -> str:

@@ -237,19 +237,14 @@ def _is_customer(contact: dict[str, Any]) -> bool:
     return not isinstance(kind, str) or not kind or kind.lower() == "customer"
 
 
-class ZohoInventoryProvider(Provider):
+class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySettings]):
     name = "zoho_inventory"
     display_name = "Zoho Inventory"
-    credentials_type = ZohoInventoryCredentials
-    settings_type = ZohoInventorySettings
     errors = ERRORS
     payload_type = Contact
     # Paging and ordering are ours (page numbers only hold under one order).
     remote_query_denied = Provider.remote_query_denied | {"sort_column", "sort_order"}
     destination_settings = Provider.destination_settings | {"data_center", "organization_id"}
-
-    credentials: ZohoInventoryCredentials
-    settings: ZohoInventorySettings
 
     def make_auth(self) -> OAuthAccess:
         c = self.credentials
