@@ -19,7 +19,7 @@ from providers.base import CommonSettings, Page, PageRequest, Provider, envelope
 from providers.errors import CustomerNotFound, ProviderBadResponse
 from providers.http import UpstreamResponse
 from providers.models import Address, Customer, Email, Phone
-from providers.normalize import unified_customer
+from providers.normalize import unified_address, unified_customer
 
 
 def answer(status: int, body: bytes) -> UpstreamResponse:
@@ -193,7 +193,18 @@ def test_unified_customer_keeps_one_primary_first_and_mirrors_it():
     assert [(p.number, p.type, p.is_primary) for p in customer.phones] == [("+15550100", None, True)]
     assert customer.phone_number == "+15550100"
     assert [a.city for a in customer.addresses] == ["Portland"]  # no location: dropped
-    assert unified_customer(remote_id="c2") == Customer(remote_id="c2")
+    assert unified_customer(remote_id="c2") == Customer(id="c2", remote_id="c2")
+    named = unified_customer(remote_id="c3", first_name="Ada", last_name="Lovelace")
+    assert named.name == "Ada Lovelace"  # first + last unless the platform names the customer
+    assert unified_customer(remote_id="c3", first_name="Ada", name="Countess").name == "Countess"
+
+
+def test_unified_address_trims_every_value_and_upper_cases_a_country_code():
+    assert unified_address(id=42, street_1=" 5 Wingate ", street_2="", city="Portland", state="ME",
+                           postal_code=4101, country="us", address_type="billing") == Address(
+        id="42", street_1="5 Wingate", street_2=None, city="Portland", state="ME", postal_code="4101",
+        country="US", address_type="billing")
+    assert unified_address(country="U.S.A").country == "U.S.A"  # free text passes through
 
 
 def test_provider_generic_arguments_name_the_credentials_and_settings():
