@@ -55,8 +55,8 @@ from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_n
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderUnavailable
 from .http import UpstreamResponse, retry_after_seconds
-from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
+from .models import Customer, Email, Phone
+from .normalize import text, unified_address, unified_customer, utc_timestamp
 
 # Store hashes are short lowercase alphanumerics ("abc123", "hc5d9t2irc").
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
@@ -259,18 +259,13 @@ class BigCommerceProvider(Provider[BigCommerceCredentials, BigCommerceSettings])
     def map_payload(payload: CustomerPayload) -> Customer:
         first, last = text(payload.first_name), text(payload.last_name)
         email, phone = text(payload.email), text(payload.phone)
-        addresses = [
-            Address(
-                id=text(a.id), street_1=text(a.address1), street_2=text(a.address2), city=text(a.city),
-                state=text(a.state_or_province), postal_code=text(a.postal_code),
-                country=country_code(a.country_code),
-                address_type=None,  # address_type is residential/commercial, not billing/shipping
-            )
+        addresses = [  # no address_type: BigCommerce's is residential/commercial, not billing/shipping
+            unified_address(id=a.id, street_1=a.address1, street_2=a.address2, city=a.city,
+                            state=a.state_or_province, postal_code=a.postal_code, country=a.country_code)
             for a in payload.addresses or []
         ]
         return unified_customer(
-            id=str(payload.id), remote_id=str(payload.id),
-            first_name=first, last_name=last, name=full_name(first, last),
+            remote_id=str(payload.id), first_name=first, last_name=last,
             company_name=text(payload.company), status=None, currency=None,
             emails=[Email(email=email)] if email else [], phones=[Phone(number=phone)] if phone else [],
             addresses=addresses,

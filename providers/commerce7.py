@@ -87,7 +87,7 @@ from .base import CommonSettings, Credentials, Guid, Page, PageRequest, Provider
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, text, unified_customer, utc_timestamp
+from .normalize import keep_address, text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
 
 # A DNS label, as in {tenant}.admin.platform.commerce7.com.
@@ -148,9 +148,9 @@ class _Place(msgspec.Struct, rename="camel"):  # named alike on an address and o
     zip_code: str | None = None
     country_code: str | None = None
 
-    def located(self, **street: str | None) -> Address:
-        return Address(city=text(self.city), state=text(self.state_code), postal_code=text(self.zip_code),
-                       country=country_code(self.country_code), address_type=None, **street)
+    def located(self, **street: str | None) -> Address:  # address_type None: Commerce7 says no billing/shipping
+        return unified_address(city=self.city, state=self.state_code, postal_code=self.zip_code,
+                               country=self.country_code, **street)
 
 
 class _Address(_Place):
@@ -261,7 +261,7 @@ class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
 
         # sorted() is stable: the default address first, the rest as listed.
         book = sorted(c.customer_addresses or [], key=lambda a: not a.is_default)
-        located = (a.located(id=text(a.id), street_1=text(a.address), street_2=text(a.address2)) for a in book)
+        located = (a.located(id=a.id, street_1=a.address, street_2=a.address2) for a in book)
         addresses = [a for a in located if keep_address(a)]
         if not addresses:
             # No street address known: the customer's own location fields.
@@ -269,8 +269,7 @@ class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
         default = next((a for a in book if a.is_default), None)
 
         return unified_customer(
-            id=c.id, remote_id=c.id, first_name=first, last_name=last, name=full_name(first, last),
-            emails=emails, phones=phones,
+            remote_id=c.id, first_name=first, last_name=last, emails=emails, phones=phones,
             company_name=text(default.company) if default else None, addresses=addresses,
             status=None, currency=None,  # see the docstring's mapping quirks
             created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),

@@ -53,7 +53,7 @@ from .base import envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
+from .normalize import country_code, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .token_endpoint import client_credentials
 
@@ -247,7 +247,6 @@ class WixProvider(Provider[WixCredentials, WixSettings]):
 
     @staticmethod
     def map_payload(contact: WixContact) -> Customer:
-        remote_id = text(contact.id)
         info, primary = contact.info, contact.primaryInfo
         first, last = text(info.name.first), text(info.name.last)
         emails = [Email(email=email, type=_tag(item), is_primary=item.primary is True)
@@ -259,22 +258,20 @@ class WixProvider(Provider[WixCredentials, WixSettings]):
         if not phones and (fallback := text(primary.phone)):
             phones = [Phone(number=fallback)]
         return unified_customer(
-            id=remote_id, remote_id=remote_id,
-            first_name=first, last_name=last, name=full_name(first, last), company_name=text(info.company),
+            remote_id=text(contact.id), first_name=first, last_name=last, company_name=text(info.company),
             emails=emails, phones=phones, addresses=[_address(item) for item in info.addresses.items],
             created_at=utc_timestamp(contact.createdDate), modified_at=utc_timestamp(contact.updatedDate),
         )
 
 
 def _address(item: _AddressItem) -> Address:
-    address, street = item.address, item.address.streetAddress
-    country = country_code(address.country)
+    place, street = item.address, item.address.streetAddress
+    country = country_code(place.country)
     # addressLine, or the structured form: "5" + "Wingate" -> "5 Wingate".
     structured = " ".join(part for part in (text(street.number), text(street.name)) if part)
-    return Address(
-        id=text(item.id), street_1=text(address.addressLine) or structured or None,
-        street_2=text(address.addressLine2), city=text(address.city),
-        state=_state(address.subdivision, country), postal_code=text(address.postalCode), country=country,
+    return unified_address(
+        id=item.id, street_1=text(place.addressLine) or structured, street_2=place.addressLine2, city=place.city,
+        state=_state(place.subdivision, country), postal_code=place.postalCode, country=country,
         address_type=_ADDRESS_TYPES.get(str(item.tag).upper()),
     )
 

@@ -77,8 +77,8 @@ from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_n
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
-from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
+from .models import Customer, Email, Phone
+from .normalize import full_name, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .site_url import site_url
 
@@ -262,15 +262,13 @@ class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings])
             emails.append(Email(email=billing_email, type="billing"))
         # Billing first, so its phone is the primary one when present.
         phones = [Phone(number=number, type=kind) for kind, section in sections if (number := text(section.phone))]
-        addresses = [
-            Address(id=None, street_1=text(s.address_1), street_2=text(s.address_2), city=text(s.city),
-                    state=text(s.state), postal_code=text(s.postcode), country=country_code(s.country),
-                    address_type=kind)
+        addresses = [  # WooCommerce addresses have no ids
+            unified_address(street_1=s.address_1, street_2=s.address_2, city=s.city, state=s.state,
+                            postal_code=s.postcode, country=s.country, address_type=kind)
             for kind, s in sections
-        ]  # WooCommerce addresses have no ids
+        ]
         return unified_customer(
-            id=str(payload.id), remote_id=str(payload.id),
-            first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
+            remote_id=str(payload.id), first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
             company_name=text(billing.company) or text(shipping.company),
             status=None, currency=None,  # is_paying_customer is no status; the currency is the store's
             emails=emails, phones=phones, addresses=addresses,

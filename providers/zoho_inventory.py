@@ -76,7 +76,7 @@ from .base import is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, text, unified_customer, utc_timestamp
+from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
 from .token_endpoint import refresh_token
 from .tokens import AccessToken
@@ -153,12 +153,10 @@ class ZohoAddress(msgspec.Struct):
     country: str | None = None  # free text ("U.S.A")
     country_code: str | None = None
 
-    def mapped(self, kind: str) -> Address:
-        return Address(
-            id=text(self.address_id), street_1=text(self.address), street_2=text(self.street2),
-            city=text(self.city), state=text(self.state), postal_code=text(self.zip), address_type=kind,
-            # The ISO code where Zoho gives one; else the free-text country.
-            country=country_code(self.country_code) or country_code(self.country),
+    def mapped(self, kind: str) -> Address:  # the ISO country code where Zoho gives one; else the free text
+        return unified_address(
+            id=self.address_id, street_1=self.address, street_2=self.street2, city=self.city, state=self.state,
+            postal_code=self.zip, country=text(self.country_code) or self.country, address_type=kind,
         )
 
 
@@ -278,7 +276,6 @@ class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySett
 
     @staticmethod
     def map_payload(contact: Contact) -> Customer:
-        remote_id = text(contact.contact_id)
         # The (one) primary person first, then the others in Zoho's order: sorted() is stable. A
         # list row has no persons but the primary one flattened onto it.
         ordered = sorted(contact.contact_persons or [], key=lambda p: not p.is_primary_contact) or [contact]
@@ -294,8 +291,7 @@ class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySett
         sides = ((contact.billing_address, "billing"), (contact.shipping_address, "shipping"))
         status = text(contact.status)
         return unified_customer(
-            id=remote_id, remote_id=remote_id,
-            first_name=first, last_name=last, name=text(contact.contact_name) or full_name(first, last),
+            remote_id=text(contact.contact_id), first_name=first, last_name=last, name=text(contact.contact_name),
             company_name=text(contact.company_name), currency=text(contact.currency_code),
             status=status if status in ("active", "inactive") else None, emails=emails, phones=phones,
             addresses=[address.mapped(kind) for address, kind in sides if address is not None],
