@@ -268,7 +268,8 @@ class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings])
             for kind, s in sections
         ]
         return unified_customer(
-            remote_id=str(payload.id), first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
+            remote_id=str(payload.id), first_name=first, last_name=last,
+            name=full_name(first, last) or text(payload.username),
             company_name=text(billing.company) or text(shipping.company),
             status=None, currency=None,  # is_paying_customer is no status; the currency is the store's
             emails=emails, phones=phones, addresses=addresses,

@@ -27,8 +27,8 @@ milliseconds). Refusals come with HTTP 200 or 400: ``{"error":
 "invalid_code"}`` (unknown or revoked refresh token), ``invalid_client`` and
 ``invalid_client_secret`` are permanent. The throttle (HTTP 400 ``{"error":
 "Access Denied", "error_description": "You have made too many requests
-continuously. ..."}``) names no wait: it is reported as a 429 waiting
-``TOKEN_THROTTLE_RETRY_AFTER`` (ours: re-asking at once prolongs the block).
+continuously. ..."}``) names no wait: a 429 waiting ``TOKEN_THROTTLE_RETRY_AFTER``
+(ours: handed to the client, as re-asking at once would prolong the block).
 
 API errors: ``{"code": <non-zero>, "message"}``, also with HTTP 200, so the
 code is always checked: 14 (invalid token) and 57 (not authorised) are auth
