@@ -209,9 +209,11 @@ async def connection_walk(
     request: PageRequest,
     fetch: Callable[[bool, int, str | None], Awaitable[Edge]],
     page_max: int,
+    max_calls: int = MAX_CALLS,
 ) -> Page:
     """``fetch(backward, size, cursor)`` reads ``size`` rows after ``cursor``
-    (or before it, going back; None: from the start or the end)."""
+    (or before it, going back; None: from the start or the end). A platform
+    with small pages raises ``max_calls`` so that a full API page fits."""
     state = request.state or {}
     before = _cursor(state.get("before"))
     after = None if before else _cursor(state.get("after"))
@@ -225,11 +227,12 @@ async def connection_walk(
         items = edge.items + items if backward else items + edge.items
         edges.append(edge)
         more = edge.has_previous if backward else edge.has_next
-        cursor = edge.start_cursor if backward else edge.end_cursor
-        if not edge.items or not more or cursor is None or len(edges) == MAX_CALLS:
+        # Only a cursor this walk can read back (see _cursor) is followed or handed out.
+        cursor = _cursor(edge.start_cursor if backward else edge.end_cursor)
+        if not edge.items or not more or cursor is None or len(edges) == max_calls:
             break
     first, last = (edges[-1], edges[0]) if backward else (edges[0], edges[-1])
-    start, end = first.start_cursor, last.end_cursor
+    start, end = _cursor(first.start_cursor), _cursor(last.end_cursor)
     # Coming from a cursor proves there is a page on that side.
     has_prev = first.has_previous or after is not None
     has_next = last.has_next or before is not None

@@ -12,39 +12,28 @@ with ``X-Shopify-Access-Token: {access_token}`` and a JSON body
   field mappings and up to 50 ``addressesV2`` entries.
 * list: ``customers(first: n, after: $cursor)`` / ``customers(last: n,
   before: $cursor)`` with ``pageInfo``, in id order (the default sort key).
-  A single query may cost at most 1,000 points, and each customer node with
-  its two 50-entry connections costs about 109, so a provider page holds 9
-  customers and a larger ``limit`` is served by reading several pages.
+  A single query may cost at most 1,000 points and a customer node with its
+  two 50-entry connections about 109: a provider page holds 9 customers, and
+  a larger ``limit`` reads several pages.
 * verify: ``{ shop { id } }``.
 
-Settings: ``shop`` is the store's ``name`` or ``name.myshopify.com``
-(lowercase letters, digits and hyphens; stored as the bare name);
-``api_version`` is a quarterly ``YYYY-MM`` (MM in 01/04/07/10) or
-``unstable``, default ``2026-10``. Shopify answers a retired version with
-the oldest supported one.
+Settings: ``shop`` is the store's myshopify name (stored bare), ``api_version``
+a quarterly ``YYYY-MM`` release or ``unstable``. Shopify answers a retired
+version with the oldest supported one.
 
-Errors. GraphQL failures come as HTTP 200 with ``errors[]``:
-``extensions.code`` THROTTLED -> ProviderRateLimited, waiting until the
-bucket holds the query's cost: ``(requestedQueryCost - currentlyAvailable)
-/ restoreRate`` from ``extensions.cost``; ACCESS_DENIED (missing
-``read_customers`` scope, or the app is not approved for protected customer
-data) -> ProviderAuthFailed; SHOP_INACTIVE and INTERNAL_SERVER_ERROR ->
-ProviderUnavailable; any other error -> ProviderBadResponse. Errors win over
-data: an ACCESS_DENIED comes with ``customer: null``, which is no missing
-customer. ``data.customer: null`` without errors -> CustomerNotFound.
-HTTP: 401/403 -> ProviderAuthFailed; 429 -> ProviderRateLimited
-(``Retry-After``); 402 (frozen shop) and 423 (locked shop) and 5xx ->
-ProviderUnavailable; 404 comes from a wrong shop or api_version, never a
-missing customer -> ProviderBadResponse. Messages quote Shopify's error text
-shortened and with the token removed.
+Errors: GraphQL failures come as HTTP 200 with ``errors[]``, read by their
+``extensions.code``, and win over data: an ACCESS_DENIED comes with
+``customer: null``, which is no missing customer. THROTTLED waits until the
+bucket holds the query's cost: ``(requestedQueryCost - currentlyAvailable) /
+restoreRate`` from ``extensions.cost``. HTTP 404 comes from a wrong shop or
+api_version, never from a missing customer.
 
 Mapping notes: ``name`` is ``displayName`` (first + last, else email, else
 phone). ``status`` is null: Shopify's ``state`` (ENABLED/DISABLED/INVITED/
 DECLINED) is the login-account state of classic customer accounts, not a
 customer status; it stays in remote_data. ``company_name`` is the default
 address's company (customers have no company field). Addresses have no
-billing/shipping type; the default address comes first. ``currency`` is
-``amountSpent.currencyCode``.
+billing/shipping type; the default address comes first.
 
 Uncertain (not documented, handled defensively):
 * the 1,000-point single-query maximum and the per-field costs behind the
@@ -71,52 +60,35 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Mapping, TypeVar
 
 import msgspec
 
-from . import calls
+from . import calls, paging
+from .auth import HeaderToken
 from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
-from .errors import (
-    CustomerNotFound,
-    ProviderAuthFailed,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-)
-from .http import UpstreamResponse, retry_after_seconds
+from .error_table import ErrorTable, Say, Words, json_body, retry_after_header
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
+from .errors import ProviderUnavailable
+from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code,
-    full_name,
-    keep_address,
-    one_primary_email,
-    one_primary_phone,
-    text,
-    utc_timestamp,
-)
+from .normalize import country_code, full_name, keep_address, text, utc_timestamp
 
-DEFAULT_API_VERSION = "2026-10"
+T = TypeVar("T")
 SHOP_DOMAIN = ".myshopify.com"
-# A DNS label of lowercase letters, digits and hyphens.
-_SHOP = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_SHOP = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # a DNS label
 _API_VERSION = re.compile(r"^(?:20[1-9][0-9]-(?:01|04|07|10)|unstable)$")
-# Visible ASCII only: the token is sent as a header value.
-_TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")  # visible ASCII: it is sent as a header value
 # gid://shopify/MailingAddress/544365967?model_name=CustomerAddress
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/([0-9]+)(?:\?.*)?$")
-_UINT64_MAX = 2**64 - 1
 
-ADDRESS_PAGE = 50
-METAFIELD_PAGE = 50
+ADDRESS_PAGE = METAFIELD_PAGE = 50
 MAX_QUERY_COST = 1000  # Shopify refuses a single query above this (MAX_COST_EXCEEDED)
-# Objects cost 1, scalars 0, a connection 2 + first * node: the customer,
-# defaultEmailAddress, defaultPhoneNumber, amountSpent, defaultAddress, then
-# addressesV2 and metafields.
+# Objects cost 1, scalars 0, a connection 2 + first * node: the customer, defaultEmailAddress,
+# defaultPhoneNumber, amountSpent, defaultAddress, then addressesV2 and metafields.
 CUSTOMER_COST = 5 + (2 + ADDRESS_PAGE) + (2 + METAFIELD_PAGE)
 LIST_PAGE_SIZE = (MAX_QUERY_COST - 3) // CUSTOMER_COST  # 3: the connection + pageInfo
-MAX_CURSOR_LENGTH = 1024
+VERIFY_COST = 1
 
 _ADDRESS_FIELDS = (
     "id firstName lastName company address1 address2 city province provinceCode "
@@ -134,20 +106,14 @@ CUSTOMER_FIELDS = f"""fragment CustomerFields on Customer {{
 }}
 fragment AddressFields on MailingAddress {{ {_ADDRESS_FIELDS} }}
 """
-CUSTOMER_QUERY = (
-    "query GetCustomer($id: ID!) { customer(id: $id) { ...CustomerFields } }\n" + CUSTOMER_FIELDS
+CUSTOMER_QUERY = "query GetCustomer($id: ID!) { customer(id: $id) { ...CustomerFields } }\n" + CUSTOMER_FIELDS
+_LIST = (
+    "query %s($n: Int!, $cursor: String) { customers(%s) { nodes { ...CustomerFields } "
+    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }\n" + CUSTOMER_FIELDS
 )
-_PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
-LIST_FORWARD_QUERY = (
-    "query ListCustomers($n: Int!, $cursor: String) { customers(first: $n, after: $cursor) "
-    f"{{ nodes {{ ...CustomerFields }} {_PAGE_INFO} }} }}\n" + CUSTOMER_FIELDS
-)
-LIST_BACKWARD_QUERY = (
-    "query ListCustomersBefore($n: Int!, $cursor: String) { customers(last: $n, before: $cursor) "
-    f"{{ nodes {{ ...CustomerFields }} {_PAGE_INFO} }} }}\n" + CUSTOMER_FIELDS
-)
+LIST_FORWARD_QUERY = _LIST % ("ListCustomers", "first: $n, after: $cursor")
+LIST_BACKWARD_QUERY = _LIST % ("ListCustomersBefore", "last: $n, before: $cursor")
 VERIFY_QUERY = "query Verify { shop { id } }"
-VERIFY_COST = 1
 
 
 class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -158,8 +124,7 @@ class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if not _TOKEN.match(self.access_token):
             raise ValueError(
-                "access_token must be the Admin API access token (shpat_..., shpca_...), "
-                "without spaces"
+                "access_token must be the Admin API access token (shpat_..., shpca_...), without spaces"
             )
 
     def __repr__(self) -> str:  # never print a secret
@@ -170,29 +135,176 @@ class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     shop: Annotated[str, msgspec.Meta(description="the store's name, or name.myshopify.com")]
     api_version: Annotated[str, msgspec.Meta(description=(
         "Admin API release YYYY-MM (MM one of 01, 04, 07, 10), or unstable"
-    ))] = DEFAULT_API_VERSION
+    ))] = "2026-10"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.shop = normalise_shop(self.shop)
+        self.shop = self.shop.strip().lower().removesuffix(SHOP_DOMAIN)  # stored as the bare name
+        if not _SHOP.match(self.shop):
+            raise ValueError(
+                "shop must be the store's myshopify name, e.g. my-store or my-store.myshopify.com "
+                "(letters, digits and hyphens; no https:// and no custom domain)"
+            )
         if not _API_VERSION.match(self.api_version):
             raise ValueError(
-                "api_version must be a Shopify release like 2026-10 (YYYY-01, -04, -07 or -10) "
-                "or 'unstable'"
+                "api_version must be a Shopify release like 2026-10 (YYYY-01, -04, -07 or -10) or 'unstable'"
             )
 
 
-def normalise_shop(value: str) -> str:
-    """``name`` or ``name.myshopify.com`` (any case) -> ``name``."""
-    shop = value.strip().lower()
-    if shop.endswith(SHOP_DOMAIN):
-        shop = shop[: -len(SHOP_DOMAIN)]
-    if not _SHOP.match(shop):
-        raise ValueError(
-            "shop must be the store's myshopify name, e.g. my-store or my-store.myshopify.com "
-            "(letters, digits and hyphens; no https:// and no custom domain)"
-        )
-    return shop
+# -- the GraphQL envelope ------------------------------------------------------------
+
+
+class ThrottleStatus(msgspec.Struct, rename="camel"):
+    maximum_available: float | None = None
+    currently_available: float | None = None
+    restore_rate: float | None = None
+
+
+class Cost(msgspec.Struct, rename="camel"):
+    requested_query_cost: float | None = None
+    throttle_status: ThrottleStatus = msgspec.field(default_factory=ThrottleStatus)
+
+    def wait(self, query_cost: float | None = None) -> float | None:
+        """Seconds until the bucket holds the query's cost (``requestedQueryCost``, else
+        ``query_cost``) again, at least the time to restore one point."""
+        requested = self.requested_query_cost if self.requested_query_cost is not None else query_cost
+        available, rate = self.throttle_status.currently_available, self.throttle_status.restore_rate
+        if available is None or rate is None or rate <= 0 or requested is None:
+            return None
+        return round(max((requested - available) / rate, 1 / rate), 3)
+
+
+class Extensions(msgspec.Struct):
+    cost: Cost = msgspec.field(default_factory=Cost)
+
+
+class ErrorExtensions(msgspec.Struct):
+    code: str | None = None
+
+
+class GraphQLError(msgspec.Struct):
+    message: str | None = None
+    extensions: ErrorExtensions = msgspec.field(default_factory=ErrorExtensions)
+
+
+class Envelope(msgspec.Struct):  # every answer's body
+    data: Any = None  # typed once `errors`, which win over it, are read
+    errors: list[GraphQLError] | str | None = None  # a string in HTTP error answers
+    extensions: Extensions = msgspec.field(default_factory=Extensions)
+
+
+class CustomerData(msgspec.Struct):
+    customer: dict[str, Any] | None  # required: absent is a bad answer, null no customer
+
+
+class PageInfo(msgspec.Struct, rename="camel"):
+    has_next_page: bool = False
+    has_previous_page: bool = False
+    start_cursor: str | None = None
+    end_cursor: str | None = None
+
+
+class Customers(msgspec.Struct, rename="camel"):
+    nodes: list[dict[str, Any]]
+    page_info: PageInfo
+
+
+class CustomersData(msgspec.Struct):
+    customers: Customers
+
+
+class ShopData(msgspec.Struct):
+    shop: dict[str, Any]
+
+
+# -- the customer node as the mapping reads it ----------------------------------------
+
+
+class MailingAddress(msgspec.Struct, rename="camel"):
+    id: str | None = None
+    company: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    country_code_v2: str | None = None
+
+
+class AddressEdge(msgspec.Struct):
+    node: MailingAddress
+
+
+class AddressConnection(msgspec.Struct):
+    nodes: list[MailingAddress] | None = None
+    edges: list[AddressEdge] = []  # the documented edges[].node shape
+
+
+class Detail(msgspec.Struct, rename="camel"):  # defaultEmailAddress, defaultPhoneNumber, amountSpent
+    email_address: str | None = None
+    phone_number: str | None = None
+    currency_code: str | None = None
+
+
+class ShopifyCustomer(msgspec.Struct, rename="camel"):
+    id: str | None = None
+    legacy_resource_id: int | str | None = None  # UnsignedInt64, sent as a string
+    first_name: str | None = None
+    last_name: str | None = None
+    display_name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    default_email_address: Detail | None = None
+    default_phone_number: Detail | None = None
+    amount_spent: Detail | None = None
+    default_address: MailingAddress | None = None
+    addresses_v2: AddressConnection = msgspec.field(default_factory=AddressConnection)
+
+    @property
+    def remote_id(self) -> str:
+        """``legacyResourceId``, else the gid's number."""
+        legacy = self.legacy_resource_id
+        if isinstance(legacy, int) and legacy > 0 or isinstance(legacy, str) and is_numeric_id(legacy):
+            return str(legacy)
+        if (number := _gid_number(self.id)) is None:
+            raise ValueError("a Shopify customer needs a numeric legacyResourceId or gid")
+        return number
+
+
+# -- errors: HTTP statuses, and GraphQL errors' codes in 200 answers ------------------
+
+_UNSERVED = Say(ProviderUnavailable, "could not serve the shop")
+CODES = {  # extensions.code; of several errors, the one whose code comes first here wins
+    "THROTTLED": Say(ProviderRateLimited, "GraphQL query cost limit reached"),
+    "ACCESS_DENIED": Say(ProviderAuthFailed, "denied access to customers: the app needs the "
+                         "read_customers scope and approval for protected customer data"),
+    "SHOP_INACTIVE": _UNSERVED,
+    "INTERNAL_SERVER_ERROR": _UNSERVED,
+    "MAX_COST_EXCEEDED": Say(ProviderBadResponse, "rejected the query as too costly"),
+}
+
+
+def _words(body: Any) -> Words:
+    """``{"errors": "..."}``, or the error of ``{"errors": [...]}`` whose code comes
+    first in CODES, else the first with a code, else the first."""
+    errors = msgspec.convert(body, Envelope).errors or [GraphQLError()]
+    if isinstance(errors, str):
+        return Words(message=errors)
+    rank = {**{code: i for i, code in enumerate(CODES)}, None: len(CODES) + 1}
+    error = min(errors, key=lambda e: rank.get(e.extensions.code, len(CODES)))
+    return Words(error.extensions.code, error.message)
+
+
+def _wait(response: UpstreamResponse) -> float | None:
+    """``Retry-After``, else the bucket of a THROTTLED body."""
+    if (wait := retry_after_header(response)) is not None:
+        return wait
+    try:
+        return msgspec.convert(json_body(response), Envelope).extensions.cost.wait()
+    except msgspec.ValidationError:
+        return None
 
 
 class ShopifyProvider(Provider):
@@ -201,344 +313,123 @@ class ShopifyProvider(Provider):
     credentials_type = ShopifyCredentials
     settings_type = ShopifySettings
     destination_settings = Provider.destination_settings | {"shop"}
-    # A GraphQL POST has no query string to forward parameters to.
-    remote_query_supported = False
+    remote_query_supported = False  # a GraphQL POST has no query string to forward parameters to
+    payload_type = ShopifyCustomer
+    errors = ErrorTable("Shopify", read=_words, wait=_wait, codes=CODES, statuses={
+        401: Say(ProviderAuthFailed, "rejected the access token or its scopes"),
+        403: Say(ProviderAuthFailed, "rejected the access token or its scopes"),
+        404: Say(ProviderBadResponse, "has no GraphQL Admin API here: check shop and api_version"),
+        402: Say(ProviderUnavailable, "shop is frozen (unpaid)"),
+        423: Say(ProviderUnavailable, "shop is locked"),
+        200: Say(ProviderBadResponse, "rejected the query"),  # GraphQL errors of no code in CODES
+    })
 
     credentials: ShopifyCredentials
     settings: ShopifySettings
 
     @property
-    def origin(self) -> str:
-        return self.settings.base_url or f"https://{self.settings.shop}{SHOP_DOMAIN}"
-
-    @property
     def endpoint(self) -> str:
-        return f"{self.origin}/admin/api/{self.settings.api_version}/graphql.json"
+        origin = self.settings.base_url or f"https://{self.settings.shop}{SHOP_DOMAIN}"
+        return f"{origin}/admin/api/{self.settings.api_version}/graphql.json"
 
-    # -- requests --------------------------------------------------------------
+    def make_auth(self) -> HeaderToken:
+        return HeaderToken(self.credentials.access_token, header="X-Shopify-Access-Token")
 
     def valid_customer_id(self, customer_id: str) -> bool:
-        return is_numeric_id(customer_id) and int(customer_id) <= _UINT64_MAX
+        return is_numeric_id(customer_id) and int(customer_id) < 2**64  # UnsignedInt64
 
-    async def fetch_customer(
-        self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        data = await self._graphql(
-            CUSTOMER_QUERY, {"id": f"gid://shopify/Customer/{customer_id}"}, CUSTOMER_COST
-        )
-        if "customer" not in data:
-            raise ProviderBadResponse("Shopify answered without `data.customer`")
-        raw = data["customer"]
+    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+        gid = f"gid://shopify/Customer/{customer_id}"
+        raw = (await self._graphql(CUSTOMER_QUERY, {"id": gid}, CUSTOMER_COST, CustomerData)).customer
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
-        if not isinstance(raw, dict):
-            raise ProviderBadResponse("Shopify answered with a customer that is not an object")
         try:
-            same = _customer_id(raw) == customer_id
-        except ValueError:
-            raise ProviderBadResponse("Shopify answered with a customer without an id") from None
+            same = msgspec.convert(raw, ShopifyCustomer).remote_id == customer_id
+        except ValueError as exc:  # msgspec.ValidationError is one
+            raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
         if not same:
-            raise ProviderBadResponse(
-                "Shopify answered with another customer than the one asked for"
-            )
+            raise ProviderBadResponse("Shopify answered with another customer than the one asked for")
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:
-        """Cursor paging over whole provider pages, forward (``after``) or
-        backward (``before``), so page boundaries are Shopify's own cursors."""
-        state = request.state or {}
-        before = _cursor(state.get("before"))
-        after = None if before else _cursor(state.get("after"))
-        backward = before is not None
-        more_key, cursor_key = (
-            ("hasPreviousPage", "startCursor") if backward else ("hasNextPage", "endCursor")
-        )
-        cursor = before or after
-        items: list[dict[str, Any]] = []
-        infos: list[dict[str, Any]] = []  # pageInfo of each provider page, in reading order
-        while not infos or len(items) < request.limit:
-            size = max(1, min(request.limit - len(items), LIST_PAGE_SIZE))
-            nodes, info = await self._customers_page(backward, size, cursor)
-            items = nodes + items if backward else items + nodes
-            infos.append(info)
-            cursor = _cursor(info.get(cursor_key))
-            if not nodes or info.get(more_key) is not True or cursor is None:
-                break
-        first, last = (infos[-1], infos[0]) if backward else (infos[0], infos[-1])
-        start, end = _cursor(first.get("startCursor")), _cursor(last.get("endCursor"))
-        # Coming from a cursor proves there is a page on that side.
-        has_prev = first.get("hasPreviousPage") is True or after is not None
-        has_next = last.get("hasNextPage") is True or before is not None
-        return Page(
-            items=items,
-            next={"after": end} if items and end and has_next else None,
-            prev={"before": start} if items and start and has_prev else None,
-        )
+        async def fetch(backward: bool, size: int, cursor: str | None) -> paging.Edge:
+            query = LIST_BACKWARD_QUERY if backward else LIST_FORWARD_QUERY
+            cost = 3 + size * CUSTOMER_COST
+            data = await self._graphql(query, {"n": size, "cursor": cursor}, cost, CustomersData)
+            info = data.customers.page_info
+            return paging.Edge(
+                data.customers.nodes, info.has_next_page, info.has_previous_page, info.start_cursor, info.end_cursor
+            )
+
+        # A page of the largest limit (100) takes 12 Shopify pages of 9.
+        max_calls = max(paging.MAX_CALLS, math.ceil(request.limit / LIST_PAGE_SIZE))
+        return await paging.connection_walk(request, fetch, LIST_PAGE_SIZE, max_calls)
 
     async def verify(self) -> None:
-        data = await self._graphql(VERIFY_QUERY, {}, VERIFY_COST)
-        if not isinstance(data.get("shop"), dict):
-            raise ProviderBadResponse("Shopify answered without `data.shop`")
+        await self._graphql(VERIFY_QUERY, {}, VERIFY_COST, ShopData)
 
-    async def _customers_page(
-        self, backward: bool, size: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        data = await self._graphql(
-            LIST_BACKWARD_QUERY if backward else LIST_FORWARD_QUERY,
-            {"n": size, "cursor": cursor},
-            3 + size * CUSTOMER_COST,
-        )
-        connection = data.get("customers")
-        nodes = connection.get("nodes") if isinstance(connection, dict) else None
-        info = connection.get("pageInfo") if isinstance(connection, dict) else None
-        if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
-            raise ProviderBadResponse("Shopify answered without a `customers.nodes` list")
-        if not isinstance(info, dict):
-            raise ProviderBadResponse("Shopify answered without `customers.pageInfo`")
-        return nodes, info
-
-    async def _graphql(self, query: str, variables: dict[str, Any], cost: int) -> dict[str, Any]:
-        """POST one operation; returns ``data`` or raises the classified error."""
-        assert self.http is not None
-        response = await self.http.request(
-            "POST",
-            self.endpoint,
-            headers={
-                "X-Shopify-Access-Token": self.credentials.access_token,
-                "Accept": "application/json",
-            },
-            json={"query": query, "variables": variables},
-        )
-        body = self.ok_json(response)
-        if not isinstance(body, dict):
-            raise ProviderBadResponse("Shopify answered with JSON that is not an object")
-        _record_throttle_status(body)
-        errors = body.get("errors")
-        if errors:
-            raise self._graphql_error(errors, body, cost, response.status)
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise ProviderBadResponse("Shopify answered without a `data` object")
-        return data
-
-    # -- errors ----------------------------------------------------------------
-
-    def _graphql_error(
-        self, errors: Any, body: dict[str, Any], cost: int, status: int
-    ) -> ProviderError:
-        """Top-level ``errors[]`` of a 200 answer, by ``extensions.code``."""
-        if not isinstance(errors, list):
-            return ProviderBadResponse(
-                "Shopify answered with errors" + self._detail(errors), remote_status=status
+    async def _graphql(self, query: str, variables: dict[str, Any], cost: int, type_: type[T]) -> T:
+        """POST one operation; ``data`` as ``type_``, or the classified error."""
+        payload = {"query": query, "variables": variables}
+        response = await self.send("POST", self.endpoint, json=payload, headers={"Accept": "application/json"})
+        body = self.read_json(response, Envelope)
+        bucket = body.extensions.cost.throttle_status  # passed on as a rate-limit header would be
+        if bucket.maximum_available is not None and bucket.currently_available is not None:
+            calls.current().rate_limit = calls.RateLimitState(
+                limit=bucket.maximum_available, remaining=bucket.currently_available
             )
-        entries = [e for e in errors if isinstance(e, dict)]
-        codes = [_obj(e, "extensions").get("code") for e in entries]
-
-        def first(code: str | None) -> str:
-            fallback = entries[0] if entries else {}
-            entry = next((e for e, c in zip(entries, codes) if c == code), fallback)
-            return self._detail(entry.get("message"), code)
-
-        if "THROTTLED" in codes:
-            return ProviderRateLimited(
-                "Shopify GraphQL query cost limit reached" + first("THROTTLED"),
-                remote_status=status,
-                retry_after=_throttle_wait(body, cost),
-            )
-        if "ACCESS_DENIED" in codes:
-            return ProviderAuthFailed(
-                "Shopify denied access to customers: the app needs the read_customers scope and "
-                "approval for protected customer data" + first("ACCESS_DENIED"),
-                remote_status=status,
-            )
-        for code in ("SHOP_INACTIVE", "INTERNAL_SERVER_ERROR"):
-            if code in codes:
-                return ProviderUnavailable(
-                    "Shopify could not serve the shop" + first(code), remote_status=status
-                )
-        code = next((c for c in codes if isinstance(c, str)), None)
-        return ProviderBadResponse("Shopify rejected the query" + first(code), remote_status=status)
-
-    def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        status = response.status
-        detail = self._detail(_error_text(response.body), str(status))
-        if status in (401, 403):
-            return ProviderAuthFailed(
-                "Shopify rejected the access token or its scopes" + detail, remote_status=status
-            )
-        if status == 404:
-            return ProviderBadResponse(
-                "Shopify has no GraphQL Admin API here: check shop and api_version" + detail,
-                remote_status=status,
-            )
-        if status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is None:
-                wait = _throttle_wait(_json_object(response.body), None)
-            return ProviderRateLimited(
-                "Shopify rate limit reached" + detail, remote_status=status, retry_after=wait
-            )
-        if status == 402:
-            return ProviderUnavailable(
-                "Shopify shop is frozen (unpaid)" + detail, remote_status=status
-            )
-        if status == 423:
-            return ProviderUnavailable("Shopify shop is locked" + detail, remote_status=status)
-        if status >= 500:
-            return ProviderUnavailable("Shopify failed" + detail, remote_status=status)
-        return ProviderBadResponse("Shopify refused the request" + detail, remote_status=status)
-
-    def _detail(self, message: Any, code: str | None = None) -> str:
-        """`` (code: message)``, short, with the token scrubbed."""
-        words = text(message) if isinstance(message, str) else None
-        if words:
-            words = self.redact(words)
-        parts = [p for p in (code, words) if p]
-        return f" ({': '.join(parts)})" if parts else ""
-
-    # -- mapping ---------------------------------------------------------------
+        if body.errors:
+            error = self.classify_error(response)
+            if isinstance(error, ProviderRateLimited) and error.retry_after is None:
+                error.retry_after = body.extensions.cost.wait(cost)  # no requestedQueryCost: ours
+            raise error
+        try:
+            return msgspec.convert(body.data, type_)
+        except msgspec.ValidationError as exc:
+            raise ProviderBadResponse(
+                f"Shopify answered with unexpected data: {exc}", remote_status=response.status
+            ) from None
 
     @staticmethod
-    def map_customer(raw: dict[str, Any]) -> Customer:
-        remote_id = _customer_id(raw)
-        first, last = text(raw.get("firstName")), text(raw.get("lastName"))
-        email = text(_obj(raw, "defaultEmailAddress").get("emailAddress"))
-        phone = text(_obj(raw, "defaultPhoneNumber").get("phoneNumber"))
-        addresses = [_address(a) for a in _address_book(raw)]
+    def map_payload(raw: ShopifyCustomer) -> Customer:
+        first, last = text(raw.first_name), text(raw.last_name)
+        email = text((raw.default_email_address or Detail()).email_address)
+        phone = text((raw.default_phone_number or Detail()).phone_number)
         return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=email,
-            first_name=first,
-            last_name=last,
-            name=text(raw.get("displayName")) or full_name(first, last),
-            company_name=text(_obj(raw, "defaultAddress").get("company")),
-            phone_number=phone,
+            id=raw.remote_id, remote_id=raw.remote_id, email=email, first_name=first, last_name=last,
+            name=text(raw.display_name) or full_name(first, last),
+            company_name=text((raw.default_address or MailingAddress()).company), phone_number=phone,
             status=None,  # `state` is the login account's state, not a customer status
-            currency=text(_obj(raw, "amountSpent").get("currencyCode")),
-            emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
-            phones=one_primary_phone([Phone(number=phone, is_primary=True)] if phone else []),
-            addresses=[a for a in addresses if keep_address(a)],
-            created_at=utc_timestamp(raw.get("createdAt")),
-            modified_at=utc_timestamp(raw.get("updatedAt")),
+            currency=text((raw.amount_spent or Detail()).currency_code),
+            emails=[Email(email=email, is_primary=True)] if email else [],  # one each at most
+            phones=[Phone(number=phone, is_primary=True)] if phone else [],
+            addresses=[a for a in map(_address, _address_book(raw)) if keep_address(a)],
+            created_at=utc_timestamp(raw.created_at),
+            modified_at=utc_timestamp(raw.updated_at),
         )
 
 
-def _customer_id(raw: dict[str, Any]) -> str:
-    """``legacyResourceId`` (UnsignedInt64, sent as a string), else the gid's number."""
-    legacy = raw.get("legacyResourceId")
-    if isinstance(legacy, int) and not isinstance(legacy, bool) and legacy > 0:
-        return str(legacy)
-    if isinstance(legacy, str) and is_numeric_id(legacy):
-        return legacy
-    number = _gid_number(raw.get("id"))
-    if number is None:
-        raise ValueError("a Shopify customer needs a numeric legacyResourceId or gid")
-    return number
-
-
-def _gid_number(value: Any) -> str | None:
-    match = _GID.match(value) if isinstance(value, str) else None
-    return match.group(1) if match else None
-
-
-def _address_book(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """``addressesV2`` nodes with the default address first; the default is
-    added when it is not among them (beyond the first 50)."""
-    book = _nodes(raw.get("addressesV2"))
-    default = _obj(raw, "defaultAddress")
-    if not default:
+def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:
+    """``addressesV2`` with the default address first; the default is added
+    when it is not among them (beyond the first 50)."""
+    book = raw.addresses_v2.nodes
+    book = book if book is not None else [edge.node for edge in raw.addresses_v2.edges]
+    if (default := raw.default_address) is None:
         return book
-    key = _gid_number(default.get("id")) or default.get("id")
-    index = next(
-        (i for i, a in enumerate(book) if (_gid_number(a.get("id")) or a.get("id")) == key), None
-    )
-    if index is None:
-        return [default, *book]
-    return [book[index], *book[:index], *book[index + 1 :]]
+    key = _gid_number(default.id) or default.id
+    index = next((i for i, a in enumerate(book) if (_gid_number(a.id) or a.id) == key), None)
+    return [default, *book] if index is None else [book[index], *book[:index], *book[index + 1 :]]
 
 
-def _address(item: dict[str, Any]) -> Address:
+def _address(item: MailingAddress) -> Address:
     return Address(
-        id=_gid_number(item.get("id")) or text(item.get("id")),
-        street_1=text(item.get("address1")),
-        street_2=text(item.get("address2")),
-        city=text(item.get("city")),
-        state=text(item.get("provinceCode")) or text(item.get("province")),
-        postal_code=text(item.get("zip")),
-        country=country_code(item.get("countryCodeV2")) or country_code(item.get("country")),
+        id=_gid_number(item.id) or text(item.id), street_1=text(item.address1), street_2=text(item.address2),
+        city=text(item.city), state=text(item.province_code) or text(item.province), postal_code=text(item.zip),
+        country=country_code(item.country_code_v2) or country_code(item.country),
         address_type=None,  # Shopify's address book has no billing/shipping type
     )
 
 
-def _nodes(connection: Any) -> list[dict[str, Any]]:
-    """A connection's nodes, from ``nodes`` or ``edges[].node``."""
-    if not isinstance(connection, dict):
-        return []
-    nodes = connection.get("nodes")
-    if not isinstance(nodes, list):
-        edges = connection.get("edges")
-        edges = edges if isinstance(edges, list) else []
-        nodes = [e.get("node") for e in edges if isinstance(e, dict)]
-    return [n for n in nodes if isinstance(n, dict)]
-
-
-def _obj(parent: Any, key: str) -> dict[str, Any]:
-    value = parent.get(key) if isinstance(parent, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _throttle_wait(body: Any, fallback_cost: int | None) -> float | None:
-    """Seconds until the bucket holds the query's cost again:
-    ``(requestedQueryCost - currentlyAvailable) / restoreRate``, at least the
-    time to restore one point."""
-    cost = _obj(_obj(body, "extensions"), "cost")
-    status = _obj(cost, "throttleStatus")
-    available, rate = _number(status.get("currentlyAvailable")), _number(status.get("restoreRate"))
-    requested = _number(cost.get("requestedQueryCost"))
-    if requested is None and fallback_cost is not None:
-        requested = float(fallback_cost)
-    if available is None or rate is None or rate <= 0 or requested is None:
-        return None
-    return round(max((requested - available) / rate, 1 / rate), 3)
-
-
-def _record_throttle_status(body: dict[str, Any]) -> None:
-    """Expose the cost bucket like a rate-limit header would (limit/remaining)."""
-    status = _obj(_obj(_obj(body, "extensions"), "cost"), "throttleStatus")
-    limit = _number(status.get("maximumAvailable"))
-    remaining = _number(status.get("currentlyAvailable"))
-    if limit is not None and remaining is not None:
-        calls.current().rate_limit = calls.RateLimitState(limit=limit, remaining=remaining)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        decoded = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return {}
-    return decoded if isinstance(decoded, dict) else {}
-
-
-def _error_text(body: bytes) -> str | None:
-    """Shopify's HTTP error text: ``{"errors": "..."}``, or the first
-    message of ``{"errors": [{"message": ...}]}``."""
-    errors = _json_object(body).get("errors")
-    if isinstance(errors, str):
-        return errors
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        message = errors[0].get("message")
-        return message if isinstance(message, str) else None
-    return None
-
-
-def _cursor(value: Any) -> str | None:
-    if isinstance(value, str) and 0 < len(value) <= MAX_CURSOR_LENGTH:
-        return value
-    return None
+def _gid_number(value: str | None) -> str | None:
+    match = _GID.match(value) if value is not None else None
+    return match.group(1) if match else None

@@ -74,7 +74,7 @@ from .auth import OAuthAccess
 from .base import Credentials, HeaderValue, NonBlank, OAuthSettings, Page, PageRequest, Provider, envelope
 from .base import is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
@@ -251,6 +251,8 @@ class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySett
         if not _is_customer(contact):  # a vendor: it shares the contacts resource
             message = "Zoho Inventory has no customer with this id (the contact is not a customer)"
             raise CustomerNotFound(message, remote_status=200)
+        if str(contact.get("contact_id")) != customer_id:  # ids are exact ints (msgspec)
+            raise ProviderBadResponse("Zoho Inventory answered with another contact than the one asked for")
         return contact
 
     async def list_customers(self, request: PageRequest) -> Page:

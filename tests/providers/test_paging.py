@@ -420,6 +420,24 @@ async def test_connection_walk_spends_at_most_max_calls():
     assert ids(page) == list(range(MAX_CALLS)) and page.next == {"after": f"r{MAX_CALLS - 1}"}
 
 
+async def test_connection_walk_spends_the_max_calls_it_is_given():
+    platform = ConnectionPlatform(page_max=1)
+    page = await connection_walk(PageRequest(limit=MAX_CALLS + 5), platform.fetch, 1, max_calls=MAX_CALLS + 2)
+    assert len(platform.calls) == MAX_CALLS + 2
+    assert ids(page) == list(range(MAX_CALLS + 2)) and page.next == {"after": f"r{MAX_CALLS + 1}"}
+
+
+async def test_connection_walk_neither_follows_nor_hands_out_a_cursor_it_cannot_read_back():
+    calls = []
+
+    async def fetch(backward: bool, size: int, cursor: str | None) -> Edge:
+        calls.append(cursor)
+        return Edge(ROWS[:size], has_next=True, has_previous=False, start_cursor="r0", end_cursor="x" * 1025)
+
+    page = await connection_walk(PageRequest(limit=6), fetch, 2)
+    assert ids(page) == [0, 1] and page.next is None and calls == [None]
+
+
 async def test_connection_walk_of_an_empty_store():
     platform = ConnectionPlatform(rows=[])
     page = await platform.walk(PageRequest(limit=5))
