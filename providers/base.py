@@ -403,6 +403,13 @@ class Provider(Generic[C, S]):
     ) -> Any:
         return self.read_json(await self.send("GET", path, params=params), type_, collection=collection)
 
+    def check_customer_id(self, found: str, customer_id: str) -> None:
+        """``found``, the id in the answer as the provider reads it, must be
+        the one asked for: a platform that ignored the id (a filter dropped,
+        a proxy's cache) answers about someone else, never handed out."""
+        if found != customer_id:
+            raise ProviderBadResponse(f"{self.display_name} answered with another customer than the one asked for")
+
     # -- secrets in messages ------------------------------------------------------
 
     def redact(self, text: str, limit: int | None = 200) -> str:

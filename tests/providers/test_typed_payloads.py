@@ -110,6 +110,13 @@ def test_a_wrong_shape_deep_in_a_list_names_its_index():
     assert caught.value.message.endswith("`$.contacts[2].id`")
 
 
+def test_an_answer_about_another_customer_is_refused():
+    KitProvider().check_customer_id("c1", "c1")
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().check_customer_id("c2", "c1")
+    assert caught.value.message == "Kit answered with another customer than the one asked for"
+
+
 def test_an_envelope_keeps_its_member_raw_and_names_it_when_missing():
     body = b'{"contact": {"id": "c1", "extra": [1]}, "message": "success"}'
     assert KitProvider().read_json(answer(200, body), envelope("contact")).contact == {"id": "c1", "extra": [1]}
