@@ -85,7 +85,7 @@ import msgspec
 from .auth import Auth, BasicAuth
 from .base import CommonSettings, Credentials, Guid, Page, PageRequest, Provider, envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
-from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
+from .errors import ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
 from .normalize import keep_address, text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
@@ -229,8 +229,7 @@ class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
 
     async def _customer(self, customer_id: str, query: Mapping[str, str] | None) -> dict[str, Any]:
         raw = await self.get_json(f"/customer/{customer_id}", dict[str, Any], query)
-        if str(raw.get("id")).lower() != customer_id:  # a missing or non-text id never matches
-            raise ProviderBadResponse("Commerce7 answered with another customer than the one asked for")
+        self.check_customer_id(str(raw.get("id")).lower(), customer_id)  # a missing or non-text id never matches
         return raw
 
     # -- list and verify: GET /customer ---------------------------------------------

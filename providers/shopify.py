@@ -336,11 +336,10 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
         try:
-            same = msgspec.convert(raw, ShopifyCustomer).remote_id == customer_id
+            found = msgspec.convert(raw, ShopifyCustomer).remote_id
         except ValueError as exc:  # msgspec.ValidationError is one
             raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
-        if not same:
-            raise ProviderBadResponse("Shopify answered with another customer than the one asked for")
+        self.check_customer_id(found, customer_id)
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:

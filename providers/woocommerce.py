@@ -219,9 +219,7 @@ class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings])
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         raw = await self.get_json(f"/customers/{customer_id}", dict[str, Any], query)
-        # customer_id is canonical digits: only the same number, or its digits, match.
-        if str(raw.get("id")) != customer_id:
-            raise ProviderBadResponse("WooCommerce answered with another customer than the one asked for")
+        self.check_customer_id(str(raw.get("id")), customer_id)  # canonical digits: the number or its digits
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:

@@ -74,7 +74,7 @@ from .auth import OAuthAccess
 from .base import Credentials, HeaderValue, NonBlank, OAuthSettings, Page, PageRequest, Provider, envelope
 from .base import is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
@@ -94,8 +94,7 @@ ACCESS = Say(ProviderAuthFailed, "rejected the connection's access token or its 
 NOT_FOUND = Say(CustomerNotFound, "has no contact with this id")
 ORGANIZATION = Say(ProviderAuthFailed, "says these credentials cannot reach the connection's organization_id")
 ERRORS = ErrorTable(  # the status and numeric code only: Zoho's words stay out
-    "Zoho Inventory",
-    read=lambda body: Words(code=body["code"] if type(body.get("code")) is int else None),
+    "Zoho Inventory", read=lambda body: Words(code=body["code"] if type(body.get("code")) is int else None),
     statuses={401: ACCESS, 403: ACCESS, 404: NOT_FOUND},
     codes={14: ACCESS, 57: ACCESS, 1002: NOT_FOUND, 6041: ORGANIZATION},
 )
@@ -251,8 +250,7 @@ class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySett
         if not _is_customer(contact):  # a vendor: it shares the contacts resource
             message = "Zoho Inventory has no customer with this id (the contact is not a customer)"
             raise CustomerNotFound(message, remote_status=200)
-        if str(contact.get("contact_id")) != customer_id:  # ids are exact ints (msgspec)
-            raise ProviderBadResponse("Zoho Inventory answered with another contact than the one asked for")
+        self.check_customer_id(str(contact.get("contact_id")), customer_id)  # ids are exact ints (msgspec)
         return contact
 
     async def list_customers(self, request: PageRequest) -> Page:
