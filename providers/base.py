@@ -90,7 +90,7 @@ def is_uuid(value: str) -> bool:
 class CommonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Settings every provider accepts. ``base_url`` replaces the API origin."""
 
-    base_url: Annotated[str | None, msgspec.Meta(description=(
+    base_url: Annotated[str | None, msgspec.Meta(title="API origin override", description=(
         "replaces the provider's API origin (scheme://host[:port], no path), e.g. a proxy; "
         "https and a public address unless private networks are allowed"
     ))] = None
@@ -103,7 +103,7 @@ class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     """Settings of a provider with an OAuth token endpoint: ``auth_url``
     replaces that endpoint's origin (tests, proxies, on-prem)."""
 
-    auth_url: Annotated[str | None, msgspec.Meta(description=(
+    auth_url: Annotated[str | None, msgspec.Meta(title="Token endpoint origin override", description=(
         "replaces the OAuth token endpoint's origin (scheme://host[:port], no path)"
     ))] = None
 

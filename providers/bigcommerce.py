@@ -71,7 +71,7 @@ Id = Union[int, Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]]
 
 
 class BigCommerceCredentials(Credentials):
-    access_token: Annotated[str, msgspec.Meta(description=(
+    access_token: Annotated[str, msgspec.Meta(title="API account access token", description=(
         "API account access token (X-Auth-Token) with the Customers read-only scope"
     ))]
 

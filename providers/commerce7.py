@@ -100,7 +100,7 @@ _SECRET = re.compile(r"[\x21-\x7e]{1,500}")
 class Commerce7Credentials(Credentials):
     app_id: Annotated[str, msgspec.Meta(
         description="the app ID, the first label of {appId}.dev-center.platform.commerce7.com")]
-    app_secret: Annotated[str, msgspec.Meta(description="the app's App Secret Key")]
+    app_secret: Annotated[str, msgspec.Meta(title="App Secret Key", description="the app's App Secret Key")]
 
     def __post_init__(self) -> None:
         for name in ("app_id", "app_secret"):
@@ -115,7 +115,7 @@ class Commerce7Credentials(Credentials):
 
 class Commerce7Settings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     tenant: Annotated[str, msgspec.Meta(
-        description="the tenant ID, the first label of {tenant}.admin.platform.commerce7.com")]
+        title="Tenant ID", description="the tenant ID, the first label of {tenant}.admin.platform.commerce7.com")]
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -33,7 +33,7 @@ _CITIES = [("Rue de Rivoli", "Paris", None, "75001", "FR"),
 
 
 class SandboxSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000, description=(
+    size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000, title="Number of customers", description=(
         "how many customers the store holds (ids 1..size): an integer 1..1000000"
     ))] = 250
     # A seed is as often a number as a word; 42 and "42" give the same store.

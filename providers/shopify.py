@@ -117,8 +117,9 @@ VERIFY_QUERY = "query Verify { shop { id } }"
 
 
 class ShopifyCredentials(Credentials):
-    access_token: Annotated[str, msgspec.Meta(description=(
-        "Admin API access token of a custom app (shpat_...), with the read_customers scope"
+    access_token: Annotated[str, msgspec.Meta(title="Admin API access token", description=(
+        "Admin API access token of a custom app (shpat_...), with the read_customers scope "
+        "(Settings > Apps and sales channels > Develop apps)"
     ))]
 
     def __post_init__(self) -> None:
@@ -129,7 +130,7 @@ class ShopifyCredentials(Credentials):
 
 
 class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
-    shop: Annotated[str, msgspec.Meta(description="the store's name, or name.myshopify.com")]
+    shop: Annotated[str, msgspec.Meta(title="Store name", description="the store's name, or name.myshopify.com")]
     api_version: Annotated[str, msgspec.Meta(description=(
         "Admin API release YYYY-MM (MM one of 01, 04, 07, 10), or unstable"
     ))] = "2026-10"

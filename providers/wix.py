@@ -90,10 +90,11 @@ class WixCredentials(Credentials, kw_only=True):
 
     api_key: Annotated[HeaderValue | None, msgspec.Meta(
         description="an API key with the Read Contacts permission (goes with settings.site_id)")] = None
-    client_id: Annotated[HeaderValue | None, msgspec.Meta(description=(
+    client_id: Annotated[HeaderValue | None, msgspec.Meta(title="App ID", description=(
         "app OAuth instead of api_key: the app id (goes with client_secret and settings.instance_id)"
     ))] = None
-    client_secret: Annotated[HeaderValue | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
+    client_secret: Annotated[HeaderValue | None, msgspec.Meta(
+        title="App secret key", description="app OAuth: the app's secret key")] = None
 
     def __post_init__(self) -> None:
         oauth_parts = (self.client_id, self.client_secret)

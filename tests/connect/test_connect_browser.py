@@ -98,7 +98,7 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
                 await page.get_by_label("Consumer key").fill(fake.wrong_credentials()["consumer_key"])
                 await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
                 await page.locator("summary", has_text="Advanced settings").click()
-                await page.get_by_label("Base URL").fill(settings["base_url"])
+                await page.get_by_label("API origin override").fill(settings["base_url"])
                 await page.get_by_role("button", name="Connect").click()
 
                 alert = page.get_by_role("alert")
@@ -115,9 +115,9 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
                 # Fixed: the browser lands on the tenant's return URL with a code.
                 await page.get_by_label("Consumer key").fill(fake.credentials["consumer_key"])
                 await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
-                if not await page.get_by_label("Base URL").is_visible():
+                if not await page.get_by_label("API origin override").is_visible():
                     await page.locator("summary", has_text="Advanced settings").click()
-                await page.get_by_label("Base URL").fill(settings["base_url"])
+                await page.get_by_label("API origin override").fill(settings["base_url"])
                 await page.get_by_role("button", name="Connect").click()
                 await page.wait_for_url(f"{return_url}?**")
                 assert await page.locator("h1").inner_text() == "Store linked"
