@@ -72,6 +72,29 @@ class TenantList(msgspec.Struct):
     data: list[Tenant]
 
 
+class TenantSettings(msgspec.Struct, kw_only=True):
+    """What a tenant sees of itself (``GET``/``PATCH /tenant``)."""
+
+    id: str
+    name: str
+    return_urls: list[str]
+    webhook_url: str | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> "TenantSettings":
+        return cls(
+            id=tenant.id, name=tenant.name, return_urls=tenant.return_urls,
+            webhook_url=tenant.webhook_url,
+        )
+
+
+class TenantSettingsWithSecret(TenantSettings, kw_only=True):
+    """Shown once: when a webhook secret is made (the first ``webhook_url``
+    set, or a rotation)."""
+
+    webhook_secret: str
+
+
 class ApiKeyWithSecret(ApiKey, kw_only=True):
     """Shown once, at creation."""
 
