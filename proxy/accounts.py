@@ -151,8 +151,12 @@ async def create_connection(
     provider: str,
     credentials: Any,
     settings: Any = None,
+    *,
+    end_user_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
+    ``end_user_id`` and ``tags`` are the connect session's (checked there).
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
     with the configured policy): tests and benchmarks store loopback stores."""
@@ -169,6 +173,8 @@ async def create_connection(
         settings=msgspec.to_builtins(parsed_settings),
         created_at=now,
         updated_at=now,
+        end_user_id=end_user_id,
+        tags=dict(tags or {}),
     )
     await store.create_connection(connection, secrets.digest(token), _seal(keyring, connection, creds))
     return connection, token

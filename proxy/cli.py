@@ -420,7 +420,7 @@ def cmd_connections_rotate_token(config: Config, args: argparse.Namespace) -> No
 def cmd_connections_list(config: Config, args: argparse.Namespace) -> None:
     async def run(store: Store) -> Any:
         await accounts.require_tenant(store, args.tenant)
-        return await store.list_connections(args.tenant)
+        return await store.list_connections(args.tenant, end_user_id=args.end_user_id)
 
     _emit({"data": _with_store(run, config)})
 
@@ -719,6 +719,7 @@ def _parser() -> argparse.ArgumentParser:
     c_rotate.set_defaults(handler=cmd_connections_rotate_token)
     c_list = conns.add_parser("list", help="list a tenant's connections (never the secrets)")
     c_list.add_argument("--tenant", required=True, help=tenant_help)
+    c_list.add_argument("--end-user-id", help="only the connections of this end user (from the connect flow)")
     c_list.set_defaults(handler=cmd_connections_list)
     c_delete = conns.add_parser("delete", help="delete a connection; its token stops working")
     c_delete.add_argument("connection_id", help=connection_help)

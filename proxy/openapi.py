@@ -200,7 +200,7 @@ def _examples() -> dict[str, dict[str, Any]]:
     connection = ConnectionView(
         id=_CONNECTION_ID, provider="shopify", status="active", token_prefix=_TOKEN[:11],
         settings={"base_url": None, "shop": "my-store", "api_version": "2026-10"},
-        created_at=_WHEN, updated_at=_WHEN,
+        end_user_id="merchant-42", tags={"plan": "pro"}, created_at=_WHEN, updated_at=_WHEN,
     )
     mapping = FieldMapping(
         id="5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716", tenant_id=_TENANT_ID, connection_id=None, object="customer",
@@ -350,7 +350,11 @@ def _paths() -> dict[str, Any]:
                        [INVALID_PARAMETER, *_TENANT_AUTH],
                        [_param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
                                "Page size."),
-                        _param("cursor", "query", _STRING, "From `next_cursor`.")], tags=m),
+                        _param("cursor", "query", _STRING, "From `next_cursor`; send the same `end_user_id` "
+                               "with it."),
+                        _param("end_user_id", "query", {"type": "string", "minLength": 1, "maxLength": 200},
+                               "Only the connections of this end user (the `end_user_id` of the connect session "
+                               "that made them).", example="merchant-42")], tags=m),
         },
         "/connections/{id}": {
             "get": _op("getConnection", "A connection", TENANT, ("200", _model(ConnectionView, ex)),
@@ -523,6 +527,9 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "token_prefix": "The first characters of the connection token, to recognise it; the token itself is "
                         "shown once.",
         "settings": "The provider settings, as validated (defaults filled in). Credentials are never returned.",
+        "end_user_id": "Your own id of the merchant who linked the store (from the connect session); null for "
+                       "a connection made with the API or the CLI.",
+        "tags": "Your labels, from the connect session (string to string); `{}` if none.",
         "created_at": "When it was created (UTC, ISO 8601).",
         "updated_at": "When its credentials, settings or token last changed (UTC, ISO 8601).",
     },

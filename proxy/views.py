@@ -37,6 +37,8 @@ class ConnectionView(msgspec.Struct, kw_only=True):
     status: str
     token_prefix: str
     settings: dict[str, Any]
+    end_user_id: str | None
+    tags: dict[str, str]
     created_at: str
     updated_at: str
 
@@ -48,6 +50,8 @@ class ConnectionView(msgspec.Struct, kw_only=True):
             status=connection.status,
             token_prefix=connection.token_prefix,
             settings=connection.settings,
+            end_user_id=connection.end_user_id,
+            tags=connection.tags,
             created_at=connection.created_at,
             updated_at=connection.updated_at,
         )

@@ -110,6 +110,14 @@ async def test_real_responses_validate(api):
     check(doc, "/admin/tenants", "get", await api.client.get("/admin/tenants", headers=admin))
     check(doc, "/admin/tenants/{id}/api-keys", "post",
           await api.client.post(f"/admin/tenants/{tenant2.json()['id']}/api-keys", headers=admin))
+    from proxy import accounts
+
+    await accounts.create_connection(api.runtime.store, api.runtime.keyring, tenant.id, "sandbox", {},
+                                     end_user_id="merchant-42", tags={"plan": "pro"})
+    by_user = await api.client.get("/connections?end_user_id=merchant-42", headers=h)
+    assert by_user.json()["data"][0]["tags"] == {"plan": "pro"}
+    check(doc, "/connections", "get", by_user)
+    check(doc, "/connections", "get", await api.client.get("/connections?end_user_id=", headers=h))
     check(doc, "/tenant", "get", await api.client.get("/tenant", headers=h))
     webhook = {"webhook_url": "https://hooks.example.com/in", "return_urls": ["https://app.example.com/back"]}
     check(doc, "/tenant", "patch", await api.client.patch("/tenant", json=webhook, headers=h))
