@@ -17,7 +17,7 @@ from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
 from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
-from .routes import admin, management, reference
+from .routes import admin, management, reference, tenant
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -56,6 +56,9 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/field-mappings", management.create_field_mapping, methods=["POST"]),
             Route("/field-mappings", management.list_field_mappings, methods=["GET"]),
             Route("/field-mappings/{id}", management.delete_field_mapping, methods=["DELETE"]),
+            Route("/tenant", tenant.get_tenant, methods=["GET"]),
+            Route("/tenant", tenant.patch_tenant, methods=["PATCH"]),
+            Route("/tenant/webhook-secret/rotate", tenant.rotate_webhook_secret, methods=["POST"]),
             Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
             Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),

@@ -33,7 +33,9 @@ class Connect:
 
     async def tenant(self, name: str = "Acme Reviews", return_urls: list[str] = (RETURN_URL,)) -> Tenant:  # type: ignore[assignment]
         tenant = await self.harness.tenant(name)
-        await self.store.update_tenant(tenant.id, return_urls=list(return_urls))
+        patched = await self.api.patch("/tenant", json={"return_urls": list(return_urls)},
+                                       headers={"x-api-key": tenant.api_key})
+        assert patched.status_code == 200, patched.text
         return tenant
 
     async def sql(self, statement: str, *args: Any) -> list[tuple]:

@@ -61,8 +61,9 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
             serve(await saas_app()) as saas:
         tenant = await harness.tenant("Acme Reviews")
         return_url = f"{saas}/connected"
-        await harness.runtime.store.update_tenant(tenant.id, return_urls=[return_url])
         api = {"x-api-key": tenant.api_key}
+        patched = await harness.client.patch("/tenant", headers=api, json={"return_urls": [return_url]})
+        assert patched.status_code == 200
         created = await harness.client.post("/connect/sessions", headers=api, json={
             "end_user_id": "merchant-7", "return_url": return_url,
         })

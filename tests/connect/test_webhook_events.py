@@ -13,7 +13,8 @@ from tests.connect.conftest import RETURN_URL, code_of
 
 pytest.importorskip("proxy.webhooks.events", reason="the webhooks work (proxy/webhooks) is not merged yet")
 
-HOOK = "https://hooks.example.com/shoprelay"
+# Loopback, nothing listening: the delivery worker must not reach out.
+HOOK = "http://127.0.0.1:9/shoprelay-hook"
 
 
 async def events(connect, tenant) -> list[dict]:
