@@ -50,6 +50,8 @@ class Connection(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: str
     updated_at: str
+    end_user_id: str | None = None
+    tags: dict[str, str] = {}
 
 
 class ConnectionSecrets(msgspec.Struct, kw_only=True):
@@ -90,6 +92,22 @@ class Invalidation(msgspec.Struct, frozen=True):
     id: int
     kind: str  # "api_key" | "connection" (token digest) | "field_mappings" (tenant id)
     digest: str
+
+
+class WebhookEvent(msgspec.Struct, kw_only=True):
+    """One event in the webhook outbox: ``payload`` is the exact body sent."""
+
+    id: str
+    tenant_id: str
+    type: str
+    payload: str
+    status: str  # pending | delivered | failed (gave up)
+    attempts: int
+    next_attempt_at: str
+    last_status: int | None
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None
 
 
 CONNECTION_ACTIVE = "active"
