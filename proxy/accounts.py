@@ -20,6 +20,7 @@ from providers.http import guard_refusal
 from .clock import now_text
 from .store import Store
 from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant
+from .webhooks import events
 
 # A live check of parsed credentials and settings before they are stored
 # (proxy.verification.verify, bound to an UpstreamClient); raises ProviderError.
@@ -157,7 +158,7 @@ async def create_connection(
     The SSRF guard's refusals are the caller's check (validate_connection_input
     with the configured policy): tests and benchmarks store loopback stores."""
     creds, parsed_settings = _parse(provider, credentials, settings)
-    await require_tenant(store, tenant_id)
+    tenant = await require_tenant(store, tenant_id)
     token = secrets.mint_connection_token()
     now = now_text()
     connection = Connection(
@@ -170,7 +171,10 @@ async def create_connection(
         created_at=now,
         updated_at=now,
     )
-    await store.create_connection(connection, secrets.digest(token), _seal(keyring, connection, creds))
+    await store.create_connection(
+        connection, secrets.digest(token), _seal(keyring, connection, creds),
+        event=events.connection_event(events.CREATED, connection, tenant=tenant),
+    )
     return connection, token
 
 
@@ -232,6 +236,7 @@ async def update_connection(
         credentials=_seal(keyring, connection, creds) if new_credentials else None,
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
+        event=await events.event_for(store, events.UPDATED, connection),
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:
@@ -252,6 +257,14 @@ def _same_destination(connection: Connection, new_settings: dict[str, Any]) -> N
             f"changing {', '.join(changed)} decides where the stored credentials are sent: "
             "give the credentials again in the same request"
         )
+
+
+async def delete_connection(store: Store, connection: Connection) -> bool:
+    """Delete it (its token fails at once); ``connection.deleted`` goes out
+    with the deletion. False if it was already gone."""
+    return await store.delete_connection(
+        connection.id, event=await events.event_for(store, events.DELETED, connection)
+    )
 
 
 async def rotate_connection_token(store: Store, connection: Connection) -> tuple[Connection, str]:

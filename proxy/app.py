@@ -16,7 +16,7 @@ from .config import Config
 from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
-from .routes import admin, management, reference
+from .routes import admin, management, reference, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -55,6 +55,7 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/field-mappings", management.create_field_mapping, methods=["POST"]),
             Route("/field-mappings", management.list_field_mappings, methods=["GET"]),
             Route("/field-mappings/{id}", management.delete_field_mapping, methods=["DELETE"]),
+            Route("/webhook-deliveries", webhooks.list_deliveries, methods=["GET"]),
             Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
             Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),

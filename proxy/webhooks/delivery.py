@@ -90,6 +90,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._tenants: collections.Counter[str] = collections.Counter()
+        self._store_down = False
 
     def wake(self) -> None:
         """Look at the outbox now (an event was just written, or a slot freed)."""
@@ -101,8 +102,13 @@ class DeliveryWorker:
                 more = False
                 try:
                     more = await self.dispatch()
+                    if self._store_down:
+                        self._store_down = False
+                        log.info("webhooks: the store answers again; deliveries resume")
                 except StoreUnavailable:
-                    log.warning("webhooks: the store does not answer; trying again shortly")
+                    if not self._store_down:  # once per outage, not once per poll
+                        self._store_down = True
+                        log.warning("webhooks: the store does not answer; deliveries wait for it")
                 except Exception:  # a bug must not stop deliveries for good
                     log.exception("webhooks: claiming due events failed")
                 if more:

@@ -31,7 +31,9 @@ DELIVERED = "delivered"
 FAILED = "failed"  # gave up
 
 
-class EventData(msgspec.Struct, kw_only=True):
+class WebhookEventData(msgspec.Struct, kw_only=True):
+    """What an event is about."""
+
     connection_id: str
     provider: str
     end_user_id: str | None
@@ -39,11 +41,13 @@ class EventData(msgspec.Struct, kw_only=True):
     session_id: str | None
 
 
-class EventBody(msgspec.Struct, kw_only=True):
+class WebhookEventBody(msgspec.Struct, kw_only=True):
+    """The body POSTed to the tenant's ``webhook_url``."""
+
     type: str
     id: str
     created_at: str
-    data: EventData
+    data: WebhookEventData
 
 
 def connection_event(
@@ -59,11 +63,11 @@ def connection_event(
         return None
     event_id = "evt_" + uuid.uuid4().hex
     now = now_text()
-    body = EventBody(
+    body = WebhookEventBody(
         type=type,
         id=event_id,
         created_at=now,
-        data=EventData(
+        data=WebhookEventData(
             connection_id=connection.id,
             provider=connection.provider,
             end_user_id=connection.end_user_id,
