@@ -34,7 +34,8 @@ class Runtime:
         if http.breaker is not None:
             self.metrics.watch_circuits(http.breaker.open_count)
         self.webhooks = DeliveryWorker(
-            store, keyring, http, timeout=config.webhook_timeout, concurrency=config.webhook_concurrency
+            store, keyring, http, timeout=config.webhook_timeout, concurrency=config.webhook_concurrency,
+            metrics=self.metrics,
         )
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -39,6 +39,7 @@ from providers import calls
 from providers.errors import ProviderError, ProviderTimeout, UpstreamBlocked
 from providers.http import UpstreamClient, retry_after_seconds
 
+from ..metrics import Metrics
 from ..store import Store, StoreUnavailable
 from ..store.records import WebhookEvent
 from . import backoff, signing
@@ -74,9 +75,11 @@ class Attempt:
 
 class DeliveryWorker:
     def __init__(
-        self, store: Store, keyring: Keyring, http: UpstreamClient, *, timeout: float = 15.0, concurrency: int = 8
+        self, store: Store, keyring: Keyring, http: UpstreamClient, *, timeout: float = 15.0, concurrency: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.keyring = keyring
         self.http = http
         self.timeout = timeout
@@ -229,6 +232,7 @@ class DeliveryWorker:
                 event.id, delivered=True, gave_up=False, attempts=attempts, last_status=attempt.status,
                 last_error=None, next_attempt_at=event.next_attempt_at, at=_at(),
             )
+            self._count("delivered")
             log.info("webhooks: event %s (%s) delivered to tenant %s after %d attempt(s)",
                      event.id, event.type, event.tenant_id, attempts)
             return
@@ -238,12 +242,19 @@ class DeliveryWorker:
             last_error=attempt.error,
             next_attempt_at=_at(delay) if delay is not None else event.next_attempt_at, at=_at(),
         )
+        if tried:
+            self._count("failed" if delay is None else "retry")
         if delay is None:
             log.error("webhooks: event %s (%s) for tenant %s: gave up after %d attempt(s): %s",
                       event.id, event.type, event.tenant_id, attempts, attempt.error)
         else:
             log.warning("webhooks: event %s (%s) for tenant %s: attempt %d failed (%s); next in %.0f s",
                         event.id, event.type, event.tenant_id, attempts, attempt.error, delay)
+
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.webhook_attempts.labels(outcome).inc()
 
 
 def secret_aad(tenant_id: str) -> bytes:

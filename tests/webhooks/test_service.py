@@ -135,7 +135,10 @@ async def test_a_500_is_retried_until_the_endpoint_recovers(tmp_path):
         assert pending["last_error"] == "the endpoint answered 500" and pending["next_attempt_at"]
         receiver.status = 200
         await until(lambda: all_delivered(api, tenant, 1))
-    (done,) = await deliveries(api, tenant)
+        (done,) = await deliveries(api, tenant)
+        metrics = (await api.client.get("/metrics")).text
+    assert 'shoprelay_webhook_attempts_total{outcome="delivered"} 1.0' in metrics
+    assert f'shoprelay_webhook_attempts_total{{outcome="retry"}} {done["attempts"] - 1}.0' in metrics
     assert done["attempts"] == len(receiver.seen) >= 3 and done["last_status"] == 200 and done["last_error"] is None
     assert {h["webhook-id"] for h, _ in receiver.seen} == {done["event_id"]}
     receiver.bodies(secret)  # every attempt verifies
