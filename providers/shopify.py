@@ -12,39 +12,28 @@ with ``X-Shopify-Access-Token: {access_token}`` and a JSON body
   field mappings and up to 50 ``addressesV2`` entries.
 * list: ``customers(first: n, after: $cursor)`` / ``customers(last: n,
   before: $cursor)`` with ``pageInfo``, in id order (the default sort key).
-  A single query may cost at most 1,000 points, and each customer node with
-  its two 50-entry connections costs about 109, so a provider page holds 9
-  customers and a larger ``limit`` is served by reading several pages.
+  A single query may cost at most 1,000 points and a customer node with its
+  two 50-entry connections about 109: a provider page holds 9 customers, and
+  a larger ``limit`` reads several pages.
 * verify: ``{ shop { id } }``.
 
-Settings: ``shop`` is the store's ``name`` or ``name.myshopify.com``
-(lowercase letters, digits and hyphens; stored as the bare name);
-``api_version`` is a quarterly ``YYYY-MM`` (MM in 01/04/07/10) or
-``unstable``, default ``2026-10``. Shopify answers a retired version with
-the oldest supported one.
+Settings: ``shop`` is the store's myshopify name (stored bare), ``api_version``
+a quarterly ``YYYY-MM`` release or ``unstable``. Shopify answers a retired
+version with the oldest supported one.
 
-Errors. GraphQL failures come as HTTP 200 with ``errors[]``:
-``extensions.code`` THROTTLED -> ProviderRateLimited, waiting until the
-bucket holds the query's cost: ``(requestedQueryCost - currentlyAvailable)
-/ restoreRate`` from ``extensions.cost``; ACCESS_DENIED (missing
-``read_customers`` scope, or the app is not approved for protected customer
-data) -> ProviderAuthFailed; SHOP_INACTIVE and INTERNAL_SERVER_ERROR ->
-ProviderUnavailable; any other error -> ProviderBadResponse. Errors win over
-data: an ACCESS_DENIED comes with ``customer: null``, which is no missing
-customer. ``data.customer: null`` without errors -> CustomerNotFound.
-HTTP: 401/403 -> ProviderAuthFailed; 429 -> ProviderRateLimited
-(``Retry-After``); 402 (frozen shop) and 423 (locked shop) and 5xx ->
-ProviderUnavailable; 404 comes from a wrong shop or api_version, never a
-missing customer -> ProviderBadResponse. Messages quote Shopify's error text
-shortened and with the token removed.
+Errors: GraphQL failures come as HTTP 200 with ``errors[]``, read by their
+``extensions.code``, and win over data: an ACCESS_DENIED comes with
+``customer: null``, which is no missing customer. THROTTLED waits until the
+bucket holds the query's cost: ``(requestedQueryCost - currentlyAvailable) /
+restoreRate`` from ``extensions.cost``. HTTP 404 comes from a wrong shop or
+api_version, never from a missing customer.
 
 Mapping notes: ``name`` is ``displayName`` (first + last, else email, else
 phone). ``status`` is null: Shopify's ``state`` (ENABLED/DISABLED/INVITED/
 DECLINED) is the login-account state of classic customer accounts, not a
 customer status; it stays in remote_data. ``company_name`` is the default
 address's company (customers have no company field). Addresses have no
-billing/shipping type; the default address comes first. ``currency`` is
-``amountSpent.currencyCode``.
+billing/shipping type; the default address comes first.
 
 Uncertain (not documented, handled defensively):
 * the 1,000-point single-query maximum and the per-field costs behind the
@@ -83,8 +72,7 @@ from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, P
 from .errors import ProviderUnavailable
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone
-from .normalize import text, utc_timestamp
+from .normalize import country_code, full_name, keep_address, text, utc_timestamp
 
 T = TypeVar("T")
 SHOP_DOMAIN = ".myshopify.com"
@@ -199,12 +187,9 @@ class GraphQLError(msgspec.Struct):
     extensions: ErrorExtensions = msgspec.field(default_factory=ErrorExtensions)
 
 
-class Envelope(msgspec.Struct):
-    """Every answer's body; ``data`` is typed once ``errors`` (which win over it) are
-    read. HTTP error answers carry ``errors`` as a string."""
-
-    data: Any = None
-    errors: list[GraphQLError] | str | None = None
+class Envelope(msgspec.Struct):  # every answer's body
+    data: Any = None  # typed once `errors`, which win over it, are read
+    errors: list[GraphQLError] | str | None = None  # a string in HTTP error answers
     extensions: Extensions = msgspec.field(default_factory=Extensions)
 
 
@@ -257,9 +242,7 @@ class AddressConnection(msgspec.Struct):
     edges: list[AddressEdge] = []  # the documented edges[].node shape
 
 
-class Detail(msgspec.Struct, rename="camel"):
-    """defaultEmailAddress, defaultPhoneNumber and amountSpent: the one field read of each."""
-
+class Detail(msgspec.Struct, rename="camel"):  # defaultEmailAddress, defaultPhoneNumber, amountSpent
     email_address: str | None = None
     phone_number: str | None = None
     currency_code: str | None = None
@@ -418,8 +401,8 @@ class ShopifyProvider(Provider):
             company_name=text((raw.default_address or MailingAddress()).company), phone_number=phone,
             status=None,  # `state` is the login account's state, not a customer status
             currency=text((raw.amount_spent or Detail()).currency_code),
-            emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
-            phones=one_primary_phone([Phone(number=phone, is_primary=True)] if phone else []),
+            emails=[Email(email=email, is_primary=True)] if email else [],  # one each at most
+            phones=[Phone(number=phone, is_primary=True)] if phone else [],
             addresses=[a for a in map(_address, _address_book(raw)) if keep_address(a)],
             created_at=utc_timestamp(raw.created_at),
             modified_at=utc_timestamp(raw.updated_at),

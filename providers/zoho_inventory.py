@@ -95,7 +95,7 @@ import msgspec
 from .auth import OAuthAccess
 from .base import OAuthSettings, Page, PageRequest, Provider, is_numeric_id, valid_origin
 from .error_table import ErrorTable, Say, Words
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderError, ProviderRateLimited
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
 from .normalize import (
     country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
@@ -299,6 +299,8 @@ class ZohoInventoryProvider(Provider):
         if not _is_customer(contact):  # a vendor: it shares the contacts resource
             message = "Zoho Inventory has no customer with this id (the contact is not a customer)"
             raise CustomerNotFound(message, remote_status=200)
+        if str(contact.get("contact_id")) != customer_id:  # ids are exact ints (msgspec)
+            raise ProviderBadResponse("Zoho Inventory answered with another contact than the one asked for")
         return contact
 
     async def list_customers(self, request: PageRequest) -> Page:

@@ -573,6 +573,9 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "id": "The tenant's id.",
         "name": "The tenant's name.",
         "created_at": "When it was created (UTC, ISO 8601).",
+        "return_urls": "Where a connect session may send the merchant back: exact URLs (`https`, or `http` on "
+                       "a loopback host only).",
+        "webhook_url": "Where connection events are POSTed (Standard Webhooks); null: none are sent.",
     },
     "TenantList": {"data": "Every tenant."},
     "ApiKeyWithSecret": {

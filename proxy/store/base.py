@@ -20,15 +20,20 @@ import contextlib
 from typing import Callable
 
 from .records import (
+    UNSET,
     ApiKey,
+    ConnectCode,
     Connection,
     ConnectionSecrets,
+    ConnectSession,
     FieldMapping,
     Invalidation,
     KeyOwner,
     Sealed,
     SealedRow,
     Tenant,
+    UnsetType,
+    WebhookEvent,
 )
 
 
@@ -88,6 +93,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def list_tenants(self) -> list[Tenant]: ...
 
+    @abc.abstractmethod
+    async def update_tenant(
+        self,
+        tenant_id: str,
+        *,
+        name: str | None = None,
+        return_urls: list[str] | None = None,
+        webhook_url: str | None | UnsetType = UNSET,
+        webhook_secret: Sealed | None | UnsetType = UNSET,
+    ) -> Tenant | None:
+        """Replace what is given (None for ``webhook_url`` and
+        ``webhook_secret`` clears them; UNSET keeps them); the tenant as it
+        now is, or None if there is no such tenant."""
+
+    @abc.abstractmethod
+    async def webhook_secret(self, tenant_id: str) -> Sealed | None:
+        """The tenant's sealed webhook signing secret, if it has one."""
+
     # API keys
     @abc.abstractmethod
     async def create_api_key(self, key: ApiKey, digest: str) -> None: ...
@@ -110,10 +133,18 @@ class Store(abc.ABC):
     async def touch_api_keys(self, last_used: dict[str, str]) -> None: ...
 
     # connections
+    # Methods taking ``event`` append it to the webhook outbox in the same
+    # transaction as the change: the event exists if and only if the change
+    # was made (at least once delivery starts here).
     @abc.abstractmethod
     async def create_connection(
-        self, connection: Connection, token_digest: str, credentials: Sealed
-    ) -> None: ...
+        self,
+        connection: Connection,
+        token_digest: str,
+        credentials: Sealed,
+        event: WebhookEvent | None = None,
+    ) -> None:
+        """Store the connection (with its ``end_user_id`` and ``tags``)."""
 
     @abc.abstractmethod
     async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
@@ -127,9 +158,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def list_connections(
-        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+        self,
+        tenant_id: str,
+        limit: int | None = None,
+        after: tuple[str, str] | None = None,
+        end_user_id: str | None = None,
     ) -> list[Connection]:
-        """In (created_at, id) order; ``after`` is the last (created_at, id) seen."""
+        """In (created_at, id) order; ``after`` is the last (created_at, id)
+        seen; ``end_user_id`` keeps only that end user's connections."""
 
     @abc.abstractmethod
     async def update_connection(
@@ -139,8 +175,10 @@ class Store(abc.ABC):
         credentials: Sealed | None = None,
         settings: dict | None = None,
         status: str | None = None,
+        event: WebhookEvent | None = None,
     ) -> bool:
-        """Replace what is given; a new credential also drops the OAuth token."""
+        """Replace what is given; a new credential also drops the OAuth token.
+        False (and no event) if there is no such connection."""
 
     @abc.abstractmethod
     async def rotate_connection_token(
@@ -148,7 +186,10 @@ class Store(abc.ABC):
     ) -> bool: ...
 
     @abc.abstractmethod
-    async def delete_connection(self, connection_id: str) -> bool: ...
+    async def delete_connection(
+        self, connection_id: str, event: WebhookEvent | None = None
+    ) -> bool:
+        """False (and no event) if there is no such connection."""
 
     @abc.abstractmethod
     async def save_oauth_token(self, connection_id: str, token: Sealed) -> None: ...
@@ -157,7 +198,83 @@ class Store(abc.ABC):
     async def load_oauth_token(self, connection_id: str) -> Sealed | None: ...
 
     @abc.abstractmethod
-    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None: ...
+    async def set_connection_status(
+        self, connection_id: str, status: str, at: str, event: WebhookEvent | None = None
+    ) -> None:
+        """The event is enqueued only if the connection exists and its status
+        changes: a refresh refused again and again sends one auth_failed."""
+
+    # connect sessions
+    @abc.abstractmethod
+    async def create_connect_session(self, session: ConnectSession, token_digest: str) -> None:
+        """Store a session; only its URL token's digest is kept."""
+
+    @abc.abstractmethod
+    async def get_connect_session(self, session_id: str) -> ConnectSession | None: ...
+
+    @abc.abstractmethod
+    async def find_connect_session(self, token_digest: str) -> ConnectSession | None:
+        """The session whose URL token (or cookie) has this digest."""
+
+    @abc.abstractmethod
+    async def count_connect_attempt(self, session_id: str) -> int:
+        """Count one more form submission; the new count (0: no such session)."""
+
+    @abc.abstractmethod
+    async def complete_connect_session(
+        self,
+        session_id: str,
+        *,
+        provider: str,
+        connection_id: str,
+        at: str,
+        code_digest: str,
+        code: ConnectCode,
+    ) -> bool:
+        """Mark the session completed and store its code (by digest), only if
+        it is still pending and not expired at ``at``: of two racing
+        submissions one wins; False for the other and for any late one."""
+
+    @abc.abstractmethod
+    async def fail_connect_session(self, session_id: str, error: str, at: str) -> None:
+        """Mark a pending session failed (a completed one stays completed)."""
+
+    @abc.abstractmethod
+    async def redeem_connect_code(
+        self, code_digest: str, tenant_id: str, at: str
+    ) -> ConnectCode | None:
+        """Use the code once: only if unused, not expired at ``at`` and the
+        tenant's; it is then marked used (atomically). Else None."""
+
+    # webhook outbox
+    @abc.abstractmethod
+    async def enqueue_event(self, event: WebhookEvent) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+        """Pending events due at ``now`` whose lease is free (never taken or
+        lapsed), oldest due first, leased until ``lease_until`` so no other
+        process takes them meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
+
+    @abc.abstractmethod
+    async def record_delivery(
+        self,
+        event_id: str,
+        *,
+        delivered: bool,
+        gave_up: bool,
+        attempts: int,
+        last_status: int | None,
+        last_error: str | None,
+        next_attempt_at: str,
+        at: str,
+    ) -> None:
+        """The outcome of an attempt: delivered, failed for good (gave up) or
+        pending again from ``next_attempt_at``; the lease is released."""
+
+    @abc.abstractmethod
+    async def list_webhook_events(self, tenant_id: str, limit: int = 50) -> list[WebhookEvent]:
+        """The tenant's events, newest first."""
 
     # key rotation
     @abc.abstractmethod

@@ -74,6 +74,62 @@ SQLITE: list[str] = [
         expires_at REAL NOT NULL
     );
     """,
+    # 4: the connect flow (tenant settings, connect sessions and codes,
+    # connections' end user and tags) and the webhook outbox
+    """
+    ALTER TABLE tenants ADD return_urls TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tenants ADD webhook_url TEXT;
+    ALTER TABLE tenants ADD webhook_secret_key_id TEXT;
+    ALTER TABLE tenants ADD webhook_secret_ciphertext BLOB;
+    ALTER TABLE connections ADD end_user_id TEXT;
+    ALTER TABLE connections ADD tags TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX connections_end_user ON connections (tenant_id, end_user_id);
+    CREATE TABLE connect_sessions (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        token_digest TEXT NOT NULL UNIQUE,
+        end_user_id TEXT NOT NULL,
+        end_user_email TEXT,
+        end_user_name TEXT,
+        providers TEXT NOT NULL,
+        return_url TEXT,
+        reconnect_connection_id TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL,
+        provider TEXT,
+        connection_id TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        completed_at TEXT
+    );
+    CREATE TABLE connect_codes (
+        code_digest TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES connect_sessions(id) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        mint_token INTEGER NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE webhook_events (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        lease_until TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT
+    );
+    CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+    CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, created_at);
+    """,
 ]
 
 # PostgreSQL: the same steps, one for one, at the same versions. Timestamps
@@ -140,4 +196,61 @@ POSTGRES: list[str] = [
     """,
     # 3: nothing: PostgreSQL's refresh lock is an advisory lock, no table
     "SELECT 1",
+    # 4: the connect flow (tenant settings, connect sessions and codes,
+    # connections' end user and tags) and the webhook outbox. Expiry and
+    # due times are compared as text: "C" collation, bytewise as on SQLite.
+    """
+    ALTER TABLE tenants ADD return_urls TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE tenants ADD webhook_url TEXT;
+    ALTER TABLE tenants ADD webhook_secret_key_id TEXT;
+    ALTER TABLE tenants ADD webhook_secret_ciphertext BYTEA;
+    ALTER TABLE connections ADD end_user_id TEXT;
+    ALTER TABLE connections ADD tags TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX connections_end_user ON connections (tenant_id, end_user_id);
+    CREATE TABLE connect_sessions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        token_digest TEXT NOT NULL UNIQUE,
+        end_user_id TEXT NOT NULL,
+        end_user_email TEXT,
+        end_user_name TEXT,
+        providers TEXT NOT NULL,
+        return_url TEXT,
+        reconnect_connection_id TEXT,
+        tags TEXT NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL,
+        provider TEXT,
+        connection_id TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT COLLATE "C" NOT NULL,
+        expires_at TEXT COLLATE "C" NOT NULL,
+        completed_at TEXT COLLATE "C"
+    );
+    CREATE TABLE connect_codes (
+        code_digest TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES connect_sessions(id) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        mint_token INTEGER NOT NULL,
+        expires_at TEXT COLLATE "C" NOT NULL,
+        used_at TEXT COLLATE "C"
+    );
+    CREATE TABLE webhook_events (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT COLLATE "C" NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        lease_until TEXT COLLATE "C",
+        created_at TEXT COLLATE "C" NOT NULL,
+        delivered_at TEXT COLLATE "C"
+    );
+    CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+    CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, created_at);
+    """,
 ]

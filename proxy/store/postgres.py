@@ -34,21 +34,46 @@ import msgspec
 from . import migrations
 from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, InvalidValue, Store, StoreUnavailable
 from .records import (
+    CODE_COLUMNS,
+    CONNECTION_COLUMNS,
+    CONNECTION_WIDTH,
+    EVENT_COLUMNS,
+    EVENT_DELIVERED,
+    EVENT_FAILED,
+    EVENT_PENDING,
+    KEY_COLUMNS,
+    MAPPING_COLUMNS,
+    SESSION_COLUMNS,
+    SESSION_COMPLETED,
+    SESSION_FAILED,
+    SESSION_PENDING,
+    TENANT_COLUMNS,
+    UNSET,
     ApiKey,
+    ConnectCode,
     Connection,
     ConnectionSecrets,
+    ConnectSession,
     FieldMapping,
     Invalidation,
     KeyOwner,
     Sealed,
     SealedRow,
     Tenant,
-    CONNECTION_COLUMNS,
-    KEY_COLUMNS,
-    MAPPING_COLUMNS,
+    UnsetType,
+    WebhookEvent,
     api_key_from_row,
+    code_from_row,
+    code_values,
     connection_from_row,
+    event_from_row,
+    event_values,
+    json_text,
     mapping_from_row,
+    session_from_row,
+    session_values,
+    tenant_changes,
+    tenant_from_row,
 )
 
 T = TypeVar("T")
@@ -268,8 +293,10 @@ class PostgresStore(Store):
     async def create_tenant(self, tenant: Tenant) -> None:
         await self._write(
             lambda c: c.execute(
-                "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
-                tenant.id, tenant.name, tenant.created_at,
+                "INSERT INTO tenants (id, name, created_at, return_urls, webhook_url)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                tenant.id, tenant.name, tenant.created_at, json_text(tenant.return_urls),
+                tenant.webhook_url,
             )
         )
 
@@ -277,15 +304,48 @@ class PostgresStore(Store):
         if _nul(tenant_id):
             return None
         row = await self._read(
-            lambda c: c.fetchrow("SELECT id, name, created_at FROM tenants WHERE id = $1", tenant_id)
+            lambda c: c.fetchrow(f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1", tenant_id)
         )
-        return Tenant(id=row[0], name=row[1], created_at=row[2]) if row else None
+        return tenant_from_row(row) if row else None
 
     async def list_tenants(self) -> list[Tenant]:
         rows = await self._read(
-            lambda c: c.fetch("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+            lambda c: c.fetch(f"SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, id")
         )
-        return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+        return [tenant_from_row(r) for r in rows]
+
+    async def update_tenant(
+        self,
+        tenant_id: str,
+        *,
+        name: str | None = None,
+        return_urls: list[str] | None = None,
+        webhook_url: str | None | UnsetType = UNSET,
+        webhook_secret: Sealed | None | UnsetType = UNSET,
+    ) -> Tenant | None:
+        if _nul(tenant_id):
+            return None
+        changes = tenant_changes(name, return_urls, webhook_url, webhook_secret)
+
+        async def update(c: asyncpg.Connection) -> Tenant | None:
+            if changes:
+                sets = ", ".join(f"{column} = ${n}" for n, column in enumerate(changes, 2))
+                await c.execute(f"UPDATE tenants SET {sets} WHERE id = $1", tenant_id, *changes.values())
+            row = await c.fetchrow(f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1", tenant_id)
+            return tenant_from_row(row) if row else None
+
+        return await self._write(update)
+
+    async def webhook_secret(self, tenant_id: str) -> Sealed | None:
+        if _nul(tenant_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT webhook_secret_key_id, webhook_secret_ciphertext FROM tenants WHERE id = $1",
+                tenant_id,
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row and row[0] else None
 
     # -- API keys ------------------------------------------------------------
 
@@ -357,13 +417,18 @@ class PostgresStore(Store):
     # -- connections ---------------------------------------------------------
 
     async def create_connection(
-        self, connection: Connection, token_digest: str, credentials: Sealed
+        self,
+        connection: Connection,
+        token_digest: str,
+        credentials: Sealed,
+        event: WebhookEvent | None = None,
     ) -> None:
-        await self._write(
-            lambda c: c.execute(
+        async def create(c: asyncpg.Connection) -> None:
+            await c.execute(
                 "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
-                " credentials_key_id, credentials_ciphertext, settings, status, created_at, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                " credentials_key_id, credentials_ciphertext, settings, status, created_at,"
+                " updated_at, end_user_id, tags)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 connection.id,
                 connection.tenant_id,
                 connection.provider,
@@ -371,12 +436,16 @@ class PostgresStore(Store):
                 connection.token_prefix,
                 credentials.key_id,
                 credentials.blob,
-                msgspec.json.encode(connection.settings).decode(),
+                json_text(connection.settings),
                 connection.status,
                 connection.created_at,
                 connection.updated_at,
+                connection.end_user_id,
+                json_text(connection.tags),
             )
-        )
+            await _enqueue(c, event)
+
+        await self._write(create)
 
     async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
         if _nul(tenant_id, token_digest):
@@ -391,10 +460,11 @@ class PostgresStore(Store):
         )
         if row is None:
             return None
+        w = CONNECTION_WIDTH
         return ConnectionSecrets(
             connection=connection_from_row(row),
-            credentials=Sealed(row[8], bytes(row[9])),
-            oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
+            credentials=Sealed(row[w], bytes(row[w + 1])),
+            oauth_token=Sealed(row[w + 2], bytes(row[w + 3])) if row[w + 2] else None,
         )
 
     async def get_connection(self, connection_id: str) -> Connection | None:
@@ -419,15 +489,23 @@ class PostgresStore(Store):
         return Sealed(row[0], bytes(row[1])) if row else None
 
     async def list_connections(
-        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+        self,
+        tenant_id: str,
+        limit: int | None = None,
+        after: tuple[str, str] | None = None,
+        end_user_id: str | None = None,
     ) -> list[Connection]:
-        if _nul(tenant_id) or (after is not None and _nul(*after)):
+        if _nul(tenant_id, end_user_id or "") or (after is not None and _nul(*after)):
             return []  # no stored text holds NUL: nothing matches, no position is that
         sql = f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE tenant_id = $1"
         args: list[Any] = [tenant_id]
+        if end_user_id is not None:
+            args.append(end_user_id)
+            sql += f" AND end_user_id = ${len(args)}"
         if after is not None:
-            sql += " AND (created_at > $2 OR (created_at = $2 AND id > $3))"
             args += [after[0], after[1]]
+            n = len(args)
+            sql += f" AND (created_at > ${n - 1} OR (created_at = ${n - 1} AND id > ${n}))"
         sql += " ORDER BY created_at, id"
         if limit is not None:
             args.append(limit)
@@ -442,6 +520,7 @@ class PostgresStore(Store):
         credentials: Sealed | None = None,
         settings: dict | None = None,
         status: str | None = None,
+        event: WebhookEvent | None = None,
     ) -> bool:
         if _nul(connection_id):
             return False
@@ -469,6 +548,7 @@ class PostgresStore(Store):
                 )
             await c.execute("UPDATE connections SET updated_at = $1 WHERE id = $2", at, connection_id)
             await _invalidate(c, "connection", digest, at)
+            await _enqueue(c, event)
             return True
 
         return await self._write(update)
@@ -495,7 +575,9 @@ class PostgresStore(Store):
 
         return await self._write(rotate)
 
-    async def delete_connection(self, connection_id: str) -> bool:
+    async def delete_connection(
+        self, connection_id: str, event: WebhookEvent | None = None
+    ) -> bool:
         if _nul(connection_id):
             return False
 
@@ -506,6 +588,7 @@ class PostgresStore(Store):
             if digest is None:
                 return False
             await _invalidate(c, "connection", digest, _now_text())
+            await _enqueue(c, event)
             return True
 
         return await self._write(delete)
@@ -529,13 +612,187 @@ class PostgresStore(Store):
         )
         return Sealed(row[0], bytes(row[1])) if row and row[0] else None
 
-    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None:
-        await self._write(
-            lambda c: c.execute(
+    async def set_connection_status(
+        self, connection_id: str, status: str, at: str, event: WebhookEvent | None = None
+    ) -> None:
+        if _nul(connection_id):
+            return
+
+        async def set_status(c: asyncpg.Connection) -> None:
+            before = await c.fetchval(
+                "SELECT status FROM connections WHERE id = $1 FOR UPDATE", connection_id
+            )
+            if before is None:
+                return
+            await c.execute(
                 "UPDATE connections SET status = $1, updated_at = $2 WHERE id = $3",
                 status, at, connection_id,
             )
+            if before != status:
+                await _enqueue(c, event)
+
+        await self._write(set_status)
+
+    # -- connect sessions ----------------------------------------------------
+
+    async def create_connect_session(self, session: ConnectSession, token_digest: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO connect_sessions (token_digest, {SESSION_COLUMNS}) VALUES"
+                " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                token_digest, *session_values(session),
+            )
         )
+
+    async def get_connect_session(self, session_id: str) -> ConnectSession | None:
+        if _nul(session_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {SESSION_COLUMNS} FROM connect_sessions WHERE id = $1", session_id
+            )
+        )
+        return session_from_row(row) if row else None
+
+    async def find_connect_session(self, token_digest: str) -> ConnectSession | None:
+        if _nul(token_digest):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {SESSION_COLUMNS} FROM connect_sessions WHERE token_digest = $1",
+                token_digest,
+            )
+        )
+        return session_from_row(row) if row else None
+
+    async def count_connect_attempt(self, session_id: str) -> int:
+        if _nul(session_id):
+            return 0
+        count = await self._write(
+            lambda c: c.fetchval(
+                "UPDATE connect_sessions SET attempts = attempts + 1 WHERE id = $1"
+                " RETURNING attempts",
+                session_id,
+            )
+        )
+        return count or 0
+
+    async def complete_connect_session(
+        self,
+        session_id: str,
+        *,
+        provider: str,
+        connection_id: str,
+        at: str,
+        code_digest: str,
+        code: ConnectCode,
+    ) -> bool:
+        if _nul(session_id):
+            return False
+
+        async def complete(c: asyncpg.Connection) -> bool:
+            # A racing completion waits for this row's lock, then sees
+            # status 'completed' on re-checking the WHERE: it updates nothing.
+            status = await c.execute(
+                "UPDATE connect_sessions SET status = $1, provider = $2, connection_id = $3,"
+                " completed_at = $4 WHERE id = $5 AND status = $6 AND expires_at > $4",
+                SESSION_COMPLETED, provider, connection_id, at, session_id, SESSION_PENDING,
+            )
+            if status != "UPDATE 1":
+                return False
+            await c.execute(
+                f"INSERT INTO connect_codes (code_digest, {CODE_COLUMNS})"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                code_digest, *code_values(code),
+            )
+            return True
+
+        return await self._write(complete)
+
+    async def fail_connect_session(self, session_id: str, error: str, at: str) -> None:
+        if _nul(session_id):
+            return
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_sessions SET status = $1, error = $2, completed_at = $3"
+                " WHERE id = $4 AND status = $5",
+                SESSION_FAILED, error, at, session_id, SESSION_PENDING,
+            )
+        )
+
+    async def redeem_connect_code(
+        self, code_digest: str, tenant_id: str, at: str
+    ) -> ConnectCode | None:
+        if _nul(code_digest, tenant_id):
+            return None
+        row = await self._write(
+            lambda c: c.fetchrow(
+                "UPDATE connect_codes SET used_at = $1"
+                " WHERE code_digest = $2 AND tenant_id = $3 AND used_at IS NULL AND expires_at > $1"
+                f" RETURNING {CODE_COLUMNS}",
+                at, code_digest, tenant_id,
+            )
+        )
+        return code_from_row(row) if row else None
+
+    # -- webhook outbox ------------------------------------------------------
+
+    async def enqueue_event(self, event: WebhookEvent) -> None:
+        await self._write(lambda c: _enqueue(c, event))
+
+    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+        # SKIP LOCKED: replicas claiming at once take disjoint events instead
+        # of waiting on each other; the lease then keeps them apart until
+        # the attempt is recorded (or the lease lapses: a dead claimer).
+        rows = await self._write(
+            lambda c: c.fetch(
+                f"UPDATE webhook_events SET lease_until = $2 WHERE id IN ("
+                " SELECT id FROM webhook_events WHERE status = $4 AND next_attempt_at <= $1"
+                " AND (lease_until IS NULL OR lease_until <= $1)"
+                " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {EVENT_COLUMNS}",
+                now, lease_until, limit, EVENT_PENDING,
+            )
+        )
+        events = [event_from_row(r) for r in rows]
+        return sorted(events, key=lambda e: (e.next_attempt_at, e.id))
+
+    async def record_delivery(
+        self,
+        event_id: str,
+        *,
+        delivered: bool,
+        gave_up: bool,
+        attempts: int,
+        last_status: int | None,
+        last_error: str | None,
+        next_attempt_at: str,
+        at: str,
+    ) -> None:
+        if _nul(event_id):
+            return
+        status = EVENT_DELIVERED if delivered else EVENT_FAILED if gave_up else EVENT_PENDING
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE webhook_events SET status = $1, attempts = $2, last_status = $3,"
+                " last_error = $4, next_attempt_at = $5, delivered_at = $6, lease_until = NULL"
+                " WHERE id = $7",
+                status, attempts, last_status, last_error, next_attempt_at,
+                at if delivered else None, event_id,
+            )
+        )
+
+    async def list_webhook_events(self, tenant_id: str, limit: int = 50) -> list[WebhookEvent]:
+        if _nul(tenant_id):
+            return []
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {EVENT_COLUMNS} FROM webhook_events WHERE tenant_id = $1"
+                " ORDER BY created_at DESC, id DESC LIMIT $2",
+                tenant_id, limit,
+            )
+        )
+        return [event_from_row(r) for r in rows]
 
     # -- key rotation --------------------------------------------------------
 
@@ -723,6 +980,15 @@ class PostgresStore(Store):
                 conn.terminate()
             finally:
                 await self._release(conn, "locks")
+
+
+async def _enqueue(c: asyncpg.Connection, event: WebhookEvent | None) -> None:
+    if event is not None:
+        await c.execute(
+            f"INSERT INTO webhook_events ({EVENT_COLUMNS})"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            *event_values(event),
+        )
 
 
 async def _invalidate(c: asyncpg.Connection, kind: str, digest: str, at: str) -> None:

@@ -1,7 +1,9 @@
-"""What the store keeps: tenants, API keys, connections, invalidations.
+"""What the store keeps: tenants, API keys, connections, invalidations,
+connect sessions and codes, and the webhook outbox.
 
 No merchant data is ever stored. Secrets exist here only as digests
-(keys, tokens) or AES-GCM ciphertexts (credentials, OAuth tokens).
+(keys, tokens, connect session tokens and codes) or AES-GCM ciphertexts
+(credentials, OAuth tokens, webhook signing secrets).
 """
 
 from __future__ import annotations
@@ -10,11 +12,21 @@ from typing import Any
 
 import msgspec
 
+# "Leave as it is" for update methods whose arguments may be set to None
+# (a webhook URL or secret can be cleared): None cannot say "unchanged".
+UNSET = msgspec.UNSET
+UnsetType = msgspec.UnsetType
+
 
 class Tenant(msgspec.Struct, kw_only=True):
     id: str
     name: str
     created_at: str
+    # Where connect sessions may send the merchant back (exact URLs).
+    return_urls: list[str] = []
+    # Where connection events are POSTed; its signing secret is sealed
+    # apart (Store.webhook_secret), never on this record.
+    webhook_url: str | None = None
 
 
 class ApiKey(msgspec.Struct, kw_only=True):
@@ -50,6 +62,8 @@ class Connection(msgspec.Struct, kw_only=True):
     settings: dict[str, Any]
     created_at: str
     updated_at: str
+    # The tenant's own user this connection belongs to (set by the connect
+    # flow), and the tenant's labels; both are shown, never interpreted.
     end_user_id: str | None = None
     tags: dict[str, str] = {}
 
@@ -94,21 +108,64 @@ class Invalidation(msgspec.Struct, frozen=True):
     digest: str
 
 
-class WebhookEvent(msgspec.Struct, kw_only=True):
-    """One event in the webhook outbox: ``payload`` is the exact body sent."""
+class ConnectSession(msgspec.Struct, kw_only=True):
+    """One merchant's visit to the hosted connect page. Its URL token is
+    stored only as a digest; ``expired`` is not a status but computed from
+    ``expires_at``."""
 
     id: str
     tenant_id: str
+    end_user_id: str
+    end_user_email: str | None = None
+    end_user_name: str | None = None
+    providers: list[str]
+    return_url: str | None = None
+    reconnect_connection_id: str | None = None
+    tags: dict[str, str] = {}
+    status: str = "pending"  # pending | completed | failed
+    provider: str | None = None
+    connection_id: str | None = None
+    error: str | None = None
+    attempts: int = 0  # form submissions so far (rate limit)
+    created_at: str
+    expires_at: str
+    completed_at: str | None = None
+
+
+class ConnectCode(msgspec.Struct, kw_only=True):
+    """The one-time code a completed session hands the tenant (stored by
+    digest), traded once for the connection at the exchange."""
+
+    session_id: str
+    tenant_id: str
+    connection_id: str
+    mint_token: bool  # False for a reconnect: the old token stays valid
+    expires_at: str
+    used_at: str | None = None
+
+
+class WebhookEvent(msgspec.Struct, kw_only=True):
+    """An event in the outbox: ``payload`` is the exact JSON body sent."""
+
+    id: str  # "evt_" + random: the Standard Webhooks webhook-id
+    tenant_id: str
     type: str
     payload: str
-    status: str  # pending | delivered | failed (gave up)
-    attempts: int
+    status: str = "pending"  # pending | delivered | failed (gave up)
+    attempts: int = 0
     next_attempt_at: str
-    last_status: int | None
-    last_error: str | None
+    last_status: int | None = None
+    last_error: str | None = None
     created_at: str
-    delivered_at: str | None
+    delivered_at: str | None = None
 
+
+SESSION_PENDING = "pending"
+SESSION_COMPLETED = "completed"
+SESSION_FAILED = "failed"
+EVENT_PENDING = "pending"
+EVENT_DELIVERED = "delivered"
+EVENT_FAILED = "failed"
 
 CONNECTION_ACTIVE = "active"
 CONNECTION_NEEDS_REAUTH = "needs_reauth"
@@ -116,7 +173,22 @@ CONNECTION_NEEDS_REAUTH = "needs_reauth"
 
 # Both stores select these columns, in this order, and decode rows with the
 # functions below: one definition keeps SQLite and PostgreSQL in step.
-CONNECTION_COLUMNS = "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at"
+CONNECTION_COLUMNS = (
+    "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at,"
+    " end_user_id, tags"
+)
+CONNECTION_WIDTH = 10  # columns in CONNECTION_COLUMNS: what follows them in a row
+TENANT_COLUMNS = "id, name, created_at, return_urls, webhook_url"
+SESSION_COLUMNS = (
+    "id, tenant_id, end_user_id, end_user_email, end_user_name, providers, return_url,"
+    " reconnect_connection_id, tags, status, provider, connection_id, error, attempts,"
+    " created_at, expires_at, completed_at"
+)
+CODE_COLUMNS = "session_id, tenant_id, connection_id, mint_token, expires_at, used_at"
+EVENT_COLUMNS = (
+    "id, tenant_id, type, payload, status, attempts, next_attempt_at, last_status,"
+    " last_error, created_at, delivered_at"
+)
 KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
 MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
 
@@ -128,11 +200,50 @@ def api_key_from_row(row: Any) -> ApiKey:
     )
 
 
+def tenant_from_row(row: Any) -> Tenant:
+    return Tenant(
+        id=row[0], name=row[1], created_at=row[2],
+        return_urls=msgspec.json.decode(row[3], type=list[str]), webhook_url=row[4],
+    )
+
+
 def connection_from_row(row: Any) -> Connection:
     return Connection(
         id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
         settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
+        end_user_id=row[8], tags=msgspec.json.decode(row[9], type=dict[str, str]),
     )
+
+
+def session_from_row(row: Any) -> ConnectSession:
+    return ConnectSession(
+        id=row[0], tenant_id=row[1], end_user_id=row[2], end_user_email=row[3],
+        end_user_name=row[4], providers=msgspec.json.decode(row[5], type=list[str]),
+        return_url=row[6], reconnect_connection_id=row[7],
+        tags=msgspec.json.decode(row[8], type=dict[str, str]), status=row[9], provider=row[10],
+        connection_id=row[11], error=row[12], attempts=row[13], created_at=row[14],
+        expires_at=row[15], completed_at=row[16],
+    )
+
+
+def code_from_row(row: Any) -> ConnectCode:
+    return ConnectCode(
+        session_id=row[0], tenant_id=row[1], connection_id=row[2], mint_token=bool(row[3]),
+        expires_at=row[4], used_at=row[5],
+    )
+
+
+def event_from_row(row: Any) -> WebhookEvent:
+    return WebhookEvent(
+        id=row[0], tenant_id=row[1], type=row[2], payload=row[3], status=row[4],
+        attempts=row[5], next_attempt_at=row[6], last_status=row[7], last_error=row[8],
+        created_at=row[9], delivered_at=row[10],
+    )
+
+
+def json_text(value: Any) -> str:
+    """Lists and objects kept in TEXT columns (tags, providers, return URLs)."""
+    return msgspec.json.encode(value).decode()
 
 
 def mapping_from_row(row: Any) -> FieldMapping:
@@ -140,3 +251,49 @@ def mapping_from_row(row: Any) -> FieldMapping:
         id=row[0], tenant_id=row[1], connection_id=row[2], object=row[3], provider=row[4],
         name=row[5], expression=row[6], created_at=row[7],
     )
+
+
+# Values in the order of the columns above, for INSERTs on either store.
+def session_values(s: ConnectSession) -> tuple:
+    return (
+        s.id, s.tenant_id, s.end_user_id, s.end_user_email, s.end_user_name,
+        json_text(s.providers), s.return_url, s.reconnect_connection_id, json_text(s.tags),
+        s.status, s.provider, s.connection_id, s.error, s.attempts, s.created_at,
+        s.expires_at, s.completed_at,
+    )
+
+
+def code_values(code: ConnectCode) -> tuple:
+    return (
+        code.session_id, code.tenant_id, code.connection_id, int(code.mint_token),
+        code.expires_at, code.used_at,
+    )
+
+
+def event_values(e: WebhookEvent) -> tuple:
+    return (
+        e.id, e.tenant_id, e.type, e.payload, e.status, e.attempts, e.next_attempt_at,
+        e.last_status, e.last_error, e.created_at, e.delivered_at,
+    )
+
+
+def tenant_changes(
+    name: str | None,
+    return_urls: list[str] | None,
+    webhook_url: "str | None | UnsetType",
+    webhook_secret: "Sealed | None | UnsetType",
+) -> dict[str, Any]:
+    """Column -> new value for ``Store.update_tenant``: None leaves the name
+    and return URLs as they are, UNSET the webhook URL and secret."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if return_urls is not None:
+        changes["return_urls"] = json_text(return_urls)
+    if webhook_url is not UNSET:
+        changes["webhook_url"] = webhook_url
+    if webhook_secret is not UNSET:
+        sealed = webhook_secret if isinstance(webhook_secret, Sealed) else None
+        changes["webhook_secret_key_id"] = sealed.key_id if sealed else None
+        changes["webhook_secret_ciphertext"] = sealed.blob if sealed else None
+    return changes

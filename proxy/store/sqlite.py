@@ -22,21 +22,46 @@ import msgspec
 from . import migrations
 from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, Store, StoreUnavailable
 from .records import (
+    CODE_COLUMNS,
+    CONNECTION_COLUMNS,
+    CONNECTION_WIDTH,
+    EVENT_COLUMNS,
+    EVENT_DELIVERED,
+    EVENT_FAILED,
+    EVENT_PENDING,
+    KEY_COLUMNS,
+    MAPPING_COLUMNS,
+    SESSION_COLUMNS,
+    SESSION_COMPLETED,
+    SESSION_FAILED,
+    SESSION_PENDING,
+    TENANT_COLUMNS,
+    UNSET,
     ApiKey,
+    ConnectCode,
     Connection,
     ConnectionSecrets,
+    ConnectSession,
     FieldMapping,
     Invalidation,
     KeyOwner,
     Sealed,
     SealedRow,
     Tenant,
-    CONNECTION_COLUMNS,
-    KEY_COLUMNS,
-    MAPPING_COLUMNS,
+    UnsetType,
+    WebhookEvent,
     api_key_from_row,
+    code_from_row,
+    code_values,
     connection_from_row,
+    event_from_row,
+    event_values,
+    json_text,
     mapping_from_row,
+    session_from_row,
+    session_values,
+    tenant_changes,
+    tenant_from_row,
 )
 
 T = TypeVar("T")
@@ -175,26 +200,57 @@ class SQLiteStore(Store):
     async def create_tenant(self, tenant: Tenant) -> None:
         await self._write(
             lambda c: c.execute(
-                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
-                (tenant.id, tenant.name, tenant.created_at),
+                "INSERT INTO tenants (id, name, created_at, return_urls, webhook_url)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (tenant.id, tenant.name, tenant.created_at, json_text(tenant.return_urls),
+                 tenant.webhook_url),
             )
         )
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         row = await self._run(
             lambda c: c.execute(
-                "SELECT id, name, created_at FROM tenants WHERE id = ?", (tenant_id,)
+                f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)
             ).fetchone()
         )
-        return Tenant(id=row[0], name=row[1], created_at=row[2]) if row else None
+        return tenant_from_row(row) if row else None
 
     async def list_tenants(self) -> list[Tenant]:
         rows = await self._run(
             lambda c: c.execute(
-                "SELECT id, name, created_at FROM tenants ORDER BY created_at, id"
+                f"SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, id"
             ).fetchall()
         )
-        return [Tenant(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+        return [tenant_from_row(r) for r in rows]
+
+    async def update_tenant(
+        self,
+        tenant_id: str,
+        *,
+        name: str | None = None,
+        return_urls: list[str] | None = None,
+        webhook_url: str | None | UnsetType = UNSET,
+        webhook_secret: Sealed | None | UnsetType = UNSET,
+    ) -> Tenant | None:
+        changes = tenant_changes(name, return_urls, webhook_url, webhook_secret)
+
+        def update(c: sqlite3.Connection) -> Tenant | None:
+            if changes:
+                sets = ", ".join(f"{column} = ?" for column in changes)
+                c.execute(f"UPDATE tenants SET {sets} WHERE id = ?", (*changes.values(), tenant_id))
+            row = c.execute(f"SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
+            return tenant_from_row(row) if row else None
+
+        return await self._write(update)
+
+    async def webhook_secret(self, tenant_id: str) -> Sealed | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT webhook_secret_key_id, webhook_secret_ciphertext FROM tenants WHERE id = ?",
+                (tenant_id,),
+            ).fetchone()
+        )
+        return Sealed(row[0], bytes(row[1])) if row and row[0] else None
 
     # -- API keys ------------------------------------------------------------
 
@@ -259,13 +315,18 @@ class SQLiteStore(Store):
     # -- connections ---------------------------------------------------------
 
     async def create_connection(
-        self, connection: Connection, token_digest: str, credentials: Sealed
+        self,
+        connection: Connection,
+        token_digest: str,
+        credentials: Sealed,
+        event: WebhookEvent | None = None,
     ) -> None:
-        await self._write(
-            lambda c: c.execute(
+        def create(c: sqlite3.Connection) -> None:
+            c.execute(
                 "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
-                " credentials_key_id, credentials_ciphertext, settings, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " credentials_key_id, credentials_ciphertext, settings, status, created_at,"
+                " updated_at, end_user_id, tags)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     connection.id,
                     connection.tenant_id,
@@ -274,13 +335,17 @@ class SQLiteStore(Store):
                     connection.token_prefix,
                     credentials.key_id,
                     credentials.blob,
-                    msgspec.json.encode(connection.settings).decode(),
+                    json_text(connection.settings),
                     connection.status,
                     connection.created_at,
                     connection.updated_at,
+                    connection.end_user_id,
+                    json_text(connection.tags),
                 ),
             )
-        )
+            _enqueue(c, event)
+
+        await self._write(create)
 
     async def find_connection(self, tenant_id: str, token_digest: str) -> ConnectionSecrets | None:
         row = await self._run(
@@ -293,10 +358,11 @@ class SQLiteStore(Store):
         )
         if row is None:
             return None
+        w = CONNECTION_WIDTH
         return ConnectionSecrets(
-            connection=connection_from_row(row[:8]),
-            credentials=Sealed(row[8], bytes(row[9])),
-            oauth_token=Sealed(row[10], bytes(row[11])) if row[10] else None,
+            connection=connection_from_row(row),
+            credentials=Sealed(row[w], bytes(row[w + 1])),
+            oauth_token=Sealed(row[w + 2], bytes(row[w + 3])) if row[w + 2] else None,
         )
 
     async def get_connection(self, connection_id: str) -> Connection | None:
@@ -317,10 +383,17 @@ class SQLiteStore(Store):
         return Sealed(row[0], bytes(row[1])) if row else None
 
     async def list_connections(
-        self, tenant_id: str, limit: int | None = None, after: tuple[str, str] | None = None
+        self,
+        tenant_id: str,
+        limit: int | None = None,
+        after: tuple[str, str] | None = None,
+        end_user_id: str | None = None,
     ) -> list[Connection]:
         sql = f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE tenant_id = ?"
         args: list[Any] = [tenant_id]
+        if end_user_id is not None:
+            sql += " AND end_user_id = ?"
+            args.append(end_user_id)
         if after is not None:
             sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
             args += [after[0], after[0], after[1]]
@@ -338,6 +411,7 @@ class SQLiteStore(Store):
         credentials: Sealed | None = None,
         settings: dict | None = None,
         status: str | None = None,
+        event: WebhookEvent | None = None,
     ) -> bool:
         def update(c: sqlite3.Connection) -> bool:
             row = c.execute(
@@ -360,6 +434,7 @@ class SQLiteStore(Store):
                 c.execute("UPDATE connections SET status = ? WHERE id = ?", (status, connection_id))
             c.execute("UPDATE connections SET updated_at = ? WHERE id = ?", (at, connection_id))
             _invalidate(c, "connection", row[0], at)
+            _enqueue(c, event)
             return True
 
         return await self._write(update)
@@ -382,7 +457,9 @@ class SQLiteStore(Store):
 
         return await self._write(rotate)
 
-    async def delete_connection(self, connection_id: str) -> bool:
+    async def delete_connection(
+        self, connection_id: str, event: WebhookEvent | None = None
+    ) -> bool:
         def delete(c: sqlite3.Connection) -> bool:
             row = c.execute(
                 "SELECT token_digest FROM connections WHERE id = ?", (connection_id,)
@@ -391,6 +468,7 @@ class SQLiteStore(Store):
                 return False
             c.execute("DELETE FROM connections WHERE id = ?", (connection_id,))
             _invalidate(c, "connection", row[0], _now_text(c))
+            _enqueue(c, event)
             return True
 
         return await self._write(delete)
@@ -412,13 +490,163 @@ class SQLiteStore(Store):
         )
         return Sealed(row[0], bytes(row[1])) if row and row[0] else None
 
-    async def set_connection_status(self, connection_id: str, status: str, at: str) -> None:
-        await self._write(
-            lambda c: c.execute(
+    async def set_connection_status(
+        self, connection_id: str, status: str, at: str, event: WebhookEvent | None = None
+    ) -> None:
+        def set_status(c: sqlite3.Connection) -> None:
+            row = c.execute("SELECT status FROM connections WHERE id = ?", (connection_id,)).fetchone()
+            if row is None:
+                return
+            c.execute(
                 "UPDATE connections SET status = ?, updated_at = ? WHERE id = ?",
                 (status, at, connection_id),
             )
+            if row[0] != status:
+                _enqueue(c, event)
+
+        await self._write(set_status)
+
+    # -- connect sessions ----------------------------------------------------
+
+    async def create_connect_session(self, session: ConnectSession, token_digest: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO connect_sessions (token_digest, {SESSION_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (token_digest, *session_values(session)),
+            )
         )
+
+    async def get_connect_session(self, session_id: str) -> ConnectSession | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {SESSION_COLUMNS} FROM connect_sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        )
+        return session_from_row(row) if row else None
+
+    async def find_connect_session(self, token_digest: str) -> ConnectSession | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {SESSION_COLUMNS} FROM connect_sessions WHERE token_digest = ?",
+                (token_digest,),
+            ).fetchone()
+        )
+        return session_from_row(row) if row else None
+
+    async def count_connect_attempt(self, session_id: str) -> int:
+        row = await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_sessions SET attempts = attempts + 1 WHERE id = ? RETURNING attempts",
+                (session_id,),
+            ).fetchone()
+        )
+        return row[0] if row else 0
+
+    async def complete_connect_session(
+        self,
+        session_id: str,
+        *,
+        provider: str,
+        connection_id: str,
+        at: str,
+        code_digest: str,
+        code: ConnectCode,
+    ) -> bool:
+        def complete(c: sqlite3.Connection) -> bool:
+            cursor = c.execute(
+                "UPDATE connect_sessions SET status = ?, provider = ?, connection_id = ?,"
+                " completed_at = ? WHERE id = ? AND status = ? AND expires_at > ?",
+                (SESSION_COMPLETED, provider, connection_id, at, session_id, SESSION_PENDING, at),
+            )
+            if cursor.rowcount != 1:
+                return False
+            c.execute(
+                f"INSERT INTO connect_codes (code_digest, {CODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (code_digest, *code_values(code)),
+            )
+            return True
+
+        return await self._write(complete)
+
+    async def fail_connect_session(self, session_id: str, error: str, at: str) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_sessions SET status = ?, error = ?, completed_at = ?"
+                " WHERE id = ? AND status = ?",
+                (SESSION_FAILED, error, at, session_id, SESSION_PENDING),
+            )
+        )
+
+    async def redeem_connect_code(
+        self, code_digest: str, tenant_id: str, at: str
+    ) -> ConnectCode | None:
+        row = await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_codes SET used_at = ?"
+                " WHERE code_digest = ? AND tenant_id = ? AND used_at IS NULL AND expires_at > ?"
+                f" RETURNING {CODE_COLUMNS}",
+                (at, code_digest, tenant_id, at),
+            ).fetchone()
+        )
+        return code_from_row(row) if row else None
+
+    # -- webhook outbox ------------------------------------------------------
+
+    async def enqueue_event(self, event: WebhookEvent) -> None:
+        await self._write(lambda c: _enqueue(c, event))
+
+    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+        # One writer at a time (IMMEDIATE): processes sharing the file never
+        # claim the same event while its lease holds.
+        def claim(c: sqlite3.Connection) -> list[WebhookEvent]:
+            rows = c.execute(
+                f"SELECT {EVENT_COLUMNS} FROM webhook_events"
+                " WHERE status = ? AND next_attempt_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?)"
+                " ORDER BY next_attempt_at, id LIMIT ?",
+                (EVENT_PENDING, now, now, limit),
+            ).fetchall()
+            c.executemany(
+                "UPDATE webhook_events SET lease_until = ? WHERE id = ?",
+                [(lease_until, r[0]) for r in rows],
+            )
+            return [event_from_row(r) for r in rows]
+
+        return await self._write(claim)
+
+    async def record_delivery(
+        self,
+        event_id: str,
+        *,
+        delivered: bool,
+        gave_up: bool,
+        attempts: int,
+        last_status: int | None,
+        last_error: str | None,
+        next_attempt_at: str,
+        at: str,
+    ) -> None:
+        status = EVENT_DELIVERED if delivered else EVENT_FAILED if gave_up else EVENT_PENDING
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE webhook_events SET status = ?, attempts = ?, last_status = ?,"
+                " last_error = ?, next_attempt_at = ?, delivered_at = ?, lease_until = NULL"
+                " WHERE id = ?",
+                (status, attempts, last_status, last_error, next_attempt_at,
+                 at if delivered else None, event_id),
+            )
+        )
+
+    async def list_webhook_events(self, tenant_id: str, limit: int = 50) -> list[WebhookEvent]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {EVENT_COLUMNS} FROM webhook_events WHERE tenant_id = ?"
+                " ORDER BY created_at DESC, id DESC LIMIT ?",
+                (tenant_id, limit),
+            ).fetchall()
+        )
+        return [event_from_row(r) for r in rows]
 
     # -- key rotation --------------------------------------------------------
 
@@ -564,6 +792,14 @@ class SQLiteStore(Store):
             )
             # Shielded: a cancelled refresh must still give the lock back.
             await asyncio.shield(asyncio.ensure_future(release))
+
+
+def _enqueue(c: sqlite3.Connection, event: WebhookEvent | None) -> None:
+    if event is not None:
+        c.execute(
+            f"INSERT INTO webhook_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            event_values(event),
+        )
 
 
 def _statements(script: str) -> list[str]:

@@ -1,5 +1,7 @@
-"""BigCommerce: golden mappings from documented/recorded payloads, and the
-provider against a real local upstream speaking the v3 Customers dialect."""
+"""BigCommerce: golden mappings from documented/recorded payloads, and what is
+BigCommerce's own against its fake (tests/fakes/bigcommerce.py): the id:in
+lookup, address completion, 403/404/422, the rate-limit headers, verify and
+cursor paging. What every provider shares is in tests/contract/."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import copy
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from providers import calls
 from providers.base import PageRequest
@@ -18,62 +19,14 @@ from providers.errors import (
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderRateLimited,
-    ProviderUnavailable,
 )
 from providers.models import Address, Customer, Email, Phone
-from tests.support import Recorder, load_fixture, reply, serve
-
-TOKEN = "sqtna5wbk1ys8t9seu331zhifi3g8lu"  # shape of the recorded sandbox token
-STORE = "hc5d9t2irc"
-CUSTOMERS_PATH = f"/stores/{STORE}/v3/customers"
-ADDRESSES_PATH = f"/stores/{STORE}/v3/customers/addresses"
+from tests.fakes.bigcommerce import ADDRESSES_PATH, CUSTOMERS_PATH, TOKEN, BigCommerceFake
+from tests.support import load_fixture
 
 
 def fixture(name: str) -> Any:
     return load_fixture("bigcommerce", name)
-
-
-def provider_for(origin: str, client: Any) -> BigCommerceProvider:
-    credentials, settings = BigCommerceProvider.parse_config(
-        {"access_token": TOKEN}, {"store_hash": STORE, "base_url": origin}
-    )
-    return BigCommerceProvider(credentials, settings, client)
-
-
-def customers_app(handler: Any, recorder: Recorder, addresses: Any = None) -> web.Application:
-    app = recorder.app()
-    app.router.add_get(CUSTOMERS_PATH, handler)
-    if addresses is not None:
-        app.router.add_get(ADDRESSES_PATH, addresses)
-    return app
-
-
-def paged_addresses(all_addresses: list[dict[str, Any]]):
-    """GET /v3/customers/addresses: customer_id:in filter, page/limit paging,
-    meta.pagination as documented (AddressCollectionResponse)."""
-
-    async def handler(request: web.Request) -> web.Response:
-        wanted = set(request.query["customer_id:in"].split(","))
-        page, limit = int(request.query["page"]), int(request.query["limit"])
-        rows = [a for a in all_addresses if str(a["customer_id"]) in wanted]
-        chunk = rows[(page - 1) * limit : page * limit]
-        pages = -(-len(rows) // limit)
-        return web.json_response(
-            {
-                "data": chunk,
-                "meta": {
-                    "pagination": {
-                        "total": len(rows),
-                        "count": len(chunk),
-                        "per_page": limit,
-                        "current_page": page,
-                        "total_pages": pages,
-                    }
-                },
-            }
-        )
-
-    return handler
 
 
 # -- golden mappings -----------------------------------------------------------
@@ -255,23 +208,29 @@ def test_config_errors(credentials, settings):
     assert TOKEN not in caught.value.message
 
 
-# -- against a local upstream ----------------------------------------------------
+# -- against the BigCommerce fake (tests/fakes/bigcommerce.py) -------------------------
+# Get one, empty data as not found, another customer, the documented 429,
+# 500/503, unparsable bodies and an echoed token: tests/contract/.
+
+
+def documented_store(*customers: dict[str, Any], **kwargs: Any) -> BigCommerceFake:
+    """A store holding these customers (customer 23 by default)."""
+    return BigCommerceFake(list(customers) or [fixture("customer-23.json")["data"][0]], **kwargs)
 
 
 async def test_get_customer_request_and_raw_payload(upstream_client):
-    recorder = Recorder()
-    body = fixture("customer-23.json")
-    async with serve(customers_app(reply(body), recorder)) as origin:
-        raw, customer = await provider_for(origin, upstream_client).get_customer("23")
-    assert len(recorder.requests) == 1  # address_count == inline addresses: no extra call
-    sent = recorder.requests[0]
+    store = documented_store()
+    async with store.serve() as origin:
+        raw, customer = await store.make_provider(origin, upstream_client).get_customer("23")
+    assert len(store.requests) == 1  # address_count == inline addresses: no extra call
+    sent = store.requests[0]
     assert sent.method == "GET"
     assert sent.path == CUSTOMERS_PATH
     assert dict(sent.query) == {"id:in": "23", "include": "addresses"}
     assert sent.headers["X-Auth-Token"] == TOKEN
     assert sent.headers["Accept"] == "application/json"
     assert "Authorization" not in sent.headers
-    assert raw == body["data"][0]
+    assert raw == fixture("customer-23.json")["data"][0]
     assert customer.id == "23" and len(customer.addresses) == 2
 
 
@@ -281,12 +240,10 @@ async def test_default_origin_is_the_bigcommerce_api():
 
 
 async def test_remote_query_is_forwarded_but_cannot_override_the_lookup(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customer-23.json")), recorder)) as origin:
-        await provider_for(origin, upstream_client).get_customer(
-            "23", {"email:in": "johndoe@example.com"}
-        )
-    assert dict(recorder.requests[0].query) == {
+    store = documented_store()
+    async with store.serve() as origin:
+        await store.make_provider(origin, upstream_client).get_customer("23", {"email:in": "johndoe@example.com"})
+    assert dict(store.requests[0].query) == {
         "email:in": "johndoe@example.com",
         "id:in": "23",
         "include": "addresses",
@@ -295,163 +252,109 @@ async def test_remote_query_is_forwarded_but_cannot_override_the_lookup(upstream
     assert {"id", "include", "include_fields", "exclude_fields", "after", "limit"} <= denied
 
 
-async def test_empty_data_is_not_found(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customers-empty.json")), recorder)) as origin:
-        with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer("999")
-    assert len(recorder.requests) == 1
-
-
 @pytest.mark.parametrize(
     "customer_id", ["abc", "12a", "0", "007", "-1", "1.5", "1e3", "2147483648", "", " 1", "1,2", "gid://x/1"]
 )
 async def test_malformed_id_is_not_found_without_a_call(upstream_client, customer_id):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customer-23.json")), recorder)) as origin:
+    store = documented_store()
+    async with store.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer(customer_id)
-    assert recorder.requests == []
+            await store.make_provider(origin, upstream_client).get_customer(customer_id)
+    assert store.requests == []
 
 
 async def test_largest_int32_id_is_looked_up(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customers-empty.json")), recorder)) as origin:
+    store = documented_store()
+    async with store.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer("2147483647")
-    assert recorder.requests[0].query["id:in"] == "2147483647"
-
-
-async def test_another_customer_than_asked_is_refused(upstream_client):
-    """If the filter were ignored, data[0] would be someone else."""
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customers-list.recorded.json")), recorder)) as origin:
-        with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer("23")
+            await store.make_provider(origin, upstream_client).get_customer("2147483647")
+    assert store.requests[0].query["id:in"] == "2147483647"
 
 
 async def test_official_doc_example_without_id_is_a_bad_response(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customers-list.doc-example.json")), recorder)) as origin:
+    store = documented_store()
+    store.answer(200, fixture("customers-list.doc-example.json"), times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer("1")
+            await store.make_provider(origin, upstream_client).get_customer("1")
 
 
 @pytest.mark.parametrize(
     "status, name", [(401, "error-401.json"), (403, "error-403.json"), (404, "error-404.json")]
 )
 async def test_rejected_credentials_or_store(upstream_client, status, name):
-    recorder = Recorder()
+    store = documented_store()
     body = fixture(name)
-    async with serve(customers_app(reply(body, status=status), recorder)) as origin:
+    store.answer(status, body, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
+            await store.make_provider(origin, upstream_client).get_customer("23")
     assert caught.value.remote_status == status
     assert body["title"] in caught.value.message
     assert TOKEN not in caught.value.message
-    assert len(recorder.requests) == 1  # never retried
+    assert len(store.requests) == 1  # never retried
 
 
-async def test_a_title_echoing_the_token_is_scrubbed(upstream_client):
-    recorder = Recorder()
-    body = {"status": 401, "title": f"bad token {TOKEN}", "type": "/api-docs/getting-started/api-status-codes"}
-    async with serve(customers_app(reply(body, status=401), recorder)) as origin:
+async def test_a_store_hash_the_host_does_not_serve_is_rejected(upstream_client):
+    store = documented_store(stores=["otherstore"])
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
-    assert TOKEN not in caught.value.message and "[redacted]" in caught.value.message
+            await store.make_provider(origin, upstream_client).get_customer("23")
+    assert caught.value.remote_status == 404
 
 
 @pytest.mark.parametrize("name", ["error-422.invalid-filter.json", "error-422.create-customers.json"])
 async def test_422_is_a_bad_response(upstream_client, name):
-    recorder = Recorder()
+    store = documented_store()
     body = fixture(name)
-    async with serve(customers_app(reply(body, status=422), recorder)) as origin:
+    store.answer(422, body, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
+            await store.make_provider(origin, upstream_client).get_customer("23")
     assert caught.value.remote_status == 422
     assert body["title"] in caught.value.message
-    assert len(recorder.requests) == 1
+    assert len(store.requests) == 1
 
 
 @pytest.mark.parametrize(
     "headers, expected",
     [
-        (None, 15.0),  # the documented 429: X-Rate-Limit-Time-Reset-Ms: 15000
         ({"x-rate-limit-time-reset-ms": "24322"}, 24.322),  # lower-case, as recorded
         ({"X-Retry-After": "15"}, 15.0),
         ({"Retry-After": "3"}, 3.0),
+        ({}, None),  # without them, platform load: no hint
     ],
 )
-async def test_429_carries_the_wait(upstream_client, headers, expected):
-    recorder = Recorder()
-    http = fixture("error-429.http.json")
-    sent_headers = http["headers"] if headers is None else headers
-    app = customers_app(reply(http["body"], status=429, headers=sent_headers), recorder)
-    async with serve(app) as origin:
+async def test_429_reads_each_wait_header(upstream_client, headers, expected):
+    store = documented_store()
+    store.answer(429, fixture("error-429.http.json")["body"], headers=headers, times=None)
+    async with store.serve() as origin:
         calls.begin(timeout=1.0)  # the wait does not fit: surface the 429, no sleep
         with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
-    assert caught.value.retry_after == pytest.approx(expected)
+            await store.make_provider(origin, upstream_client).get_customer("23")
+    assert caught.value.retry_after == (pytest.approx(expected) if expected is not None else None)
     assert caught.value.remote_status == 429
-    assert len(recorder.requests) == 1
 
 
-async def test_429_without_headers_is_platform_load(upstream_client):
-    recorder = Recorder()
-    app = customers_app(reply(fixture("error-429.http.json")["body"], status=429), recorder)
-    async with serve(app) as origin:
-        calls.begin(timeout=1.0)
-        with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
-    assert caught.value.retry_after is None
-
-
-async def test_store_down_is_unavailable_and_retried(upstream_client):
-    recorder = Recorder()
-    app = customers_app(reply(fixture("error-503.json"), status=503), recorder)
-    async with serve(app) as origin:
-        with pytest.raises(ProviderUnavailable, match="maintenance") as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
-    assert caught.value.remote_status == 503
-    assert len(recorder.requests) == 3  # the shared retry policy's attempts
-
-
-async def test_500_is_unavailable(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(text="<html>oops</html>", status=500), recorder)) as origin:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await provider_for(origin, upstream_client).get_customer("23")
-    assert caught.value.remote_status == 500
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"text": "<html>Store is down</html>"},
-        {"body": [1, 2]},
-        {"body": {"meta": {}}},
-        {"body": {"data": {"id": 23}}},
-        {"body": {"data": ["23"]}},
-    ],
-)
-async def test_unexpected_bodies_are_bad_responses(upstream_client, kwargs):
-    recorder = Recorder()
-    async with serve(customers_app(reply(**kwargs), recorder)) as origin:
+@pytest.mark.parametrize("body", [[1, 2], {"meta": {}}, {"data": {"id": 23}}, {"data": ["23"]}])
+async def test_unexpected_shapes_are_bad_responses(upstream_client, body):
+    store = documented_store()
+    store.answer(200, body, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer("23")
+            await store.make_provider(origin, upstream_client).get_customer("23")
 
 
 async def test_more_addresses_than_inline_are_paged_in(upstream_client):
     """Customer 11 has address_count 8 but 7 inline addresses: all 8 are read
     from /v3/customers/addresses (page size lowered to exercise paging)."""
-    recorder = Recorder()
     book = fixture("addresses-customer-11.json")["data"]
-    app = customers_app(reply(fixture("customer-11.with-include.json")), recorder, paged_addresses(book))
-    async with serve(app) as origin:
-        provider = provider_for(origin, upstream_client)
+    store = documented_store(fixture("customer-11.with-include.json")["data"][0], addresses=book)
+    async with store.serve() as origin:
+        provider = store.make_provider(origin, upstream_client)
         provider.address_page_size = 3
         raw, customer = await provider.get_customer("11")
-    first, *pages = recorder.requests
+    first, *pages = store.requests
     assert dict(first.query) == {"id:in": "11", "include": "addresses"}
     assert [(r.path, dict(r.query)) for r in pages] == [
         (ADDRESSES_PATH, {"customer_id:in": "11", "page": str(n), "limit": "3"}) for n in (1, 2, 3)
@@ -473,12 +376,11 @@ async def test_more_addresses_than_inline_are_paged_in(upstream_client):
 
 
 async def test_default_address_page_is_the_maximum(upstream_client):
-    recorder = Recorder()
     book = fixture("addresses-customer-11.json")["data"]
-    app = customers_app(reply(fixture("customer-11.with-include.json")), recorder, paged_addresses(book))
-    async with serve(app) as origin:
-        raw, _ = await provider_for(origin, upstream_client).get_customer("11")
-    assert [dict(r.query) for r in recorder.requests[1:]] == [
+    store = documented_store(fixture("customer-11.with-include.json")["data"][0], addresses=book)
+    async with store.serve() as origin:
+        raw, _ = await store.make_provider(origin, upstream_client).get_customer("11")
+    assert [dict(r.query) for r in store.requests[1:]] == [
         {"customer_id:in": "11", "page": "1", "limit": "250"}
     ]
     assert len(raw["addresses"]) == 8
@@ -486,53 +388,53 @@ async def test_default_address_page_is_the_maximum(upstream_client):
 
 async def test_ten_inline_addresses_without_a_count_are_completed(upstream_client):
     """Without address_count, a full inline list (the cap of 10) may be cut."""
-    recorder = Recorder()
-    body = copy.deepcopy(fixture("customer-11.with-include.json"))
-    customer = body["data"][0]
+    customer = copy.deepcopy(fixture("customer-11.with-include.json")["data"][0])
     del customer["address_count"]
     customer["addresses"] = (customer["addresses"] * 2)[:10]
     book = fixture("addresses-customer-11.json")["data"]
-    app = customers_app(reply(body), recorder, paged_addresses(book))
-    async with serve(app) as origin:
-        raw, _ = await provider_for(origin, upstream_client).get_customer("11")
-    assert len(recorder.requests) == 2
+    store = documented_store(customer, addresses=book)
+    async with store.serve() as origin:
+        raw, _ = await store.make_provider(origin, upstream_client).get_customer("11")
+    assert len(store.requests) == 2
     assert raw["addresses"] == book
 
 
 async def test_address_endpoint_errors_are_classified(upstream_client):
-    recorder = Recorder()
-    app = customers_app(
-        reply(fixture("customer-11.with-include.json")), recorder, reply(fixture("error-403.json"), status=403)
-    )
-    async with serve(app) as origin:
+    store = documented_store(fixture("customer-11.with-include.json")["data"][0])
+    store.answer(403, fixture("error-403.json"), times=None, on={"extra"})
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed):
-            await provider_for(origin, upstream_client).get_customer("11")
+            await store.make_provider(origin, upstream_client).get_customer("11")
 
 
 async def test_verify_reads_one_customer(upstream_client):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture("customers-list.recorded.json")), recorder)) as origin:
-        await provider_for(origin, upstream_client).verify()
-    (sent,) = recorder.requests
+    store = documented_store()
+    async with store.serve() as origin:
+        await store.make_provider(origin, upstream_client).verify()
+    (sent,) = store.requests
     assert (sent.method, sent.path, dict(sent.query)) == ("GET", CUSTOMERS_PATH, {"limit": "1"})
     assert sent.headers["X-Auth-Token"] == TOKEN
 
 
-@pytest.mark.parametrize("status, name", [(401, "error-401.json"), (403, "error-403.json")])
-async def test_verify_rejected(upstream_client, status, name):
-    recorder = Recorder()
-    async with serve(customers_app(reply(fixture(name), status=status), recorder)) as origin:
+async def test_verify_rejected_for_a_missing_scope(upstream_client):
+    store = documented_store()
+    store.answer(403, fixture("error-403.json"), times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed):
-            await provider_for(origin, upstream_client).verify()
+            await store.make_provider(origin, upstream_client).verify()
+
+
+def recorded_store() -> BigCommerceFake:
+    """The two customers of the recorded sandbox list (ids 4 and 1, in that order)."""
+    return documented_store(*fixture("customers-list.recorded.json")["data"])
 
 
 async def test_list_single_page(upstream_client):
-    recorder = Recorder()
-    body = fixture("customers-list.recorded.json")
-    async with serve(customers_app(reply(body), recorder)) as origin:
-        page = await provider_for(origin, upstream_client).list_page(PageRequest(limit=50))
-    assert dict(recorder.requests[0].query) == {"limit": "50", "include": "addresses"}
-    assert page.raws == body["data"]
+    store = recorded_store()
+    async with store.serve() as origin:
+        page = await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=50))
+    assert dict(store.requests[0].query) == {"limit": "50", "include": "addresses"}
+    assert page.raws == fixture("customers-list.recorded.json")["data"]
     assert [c.id for c in page.customers] == ["4", "1"]
     assert page.next is None and page.prev is None  # total_pages 1, links {}
 
@@ -541,61 +443,31 @@ async def test_list_walks_cursors(upstream_client):
     """First page: both meta blocks; then `after` pages carry only
     cursor_pagination, whose links say whether there is more (documented in
     _metaCollectionWithCursorPagination)."""
-    recorder = Recorder()
-    first, second = fixture("customers-list.recorded.json")["data"]
-
-    async def handler(request: web.Request) -> web.Response:
-        if "after" not in request.query:
-            return web.json_response(
-                {
-                    "data": [first],
-                    "meta": {
-                        "pagination": {"total": 2, "count": 1, "per_page": 1, "current_page": 1, "total_pages": 2},
-                        "cursor_pagination": {
-                            "count": 1, "per_page": 1, "start_cursor": "eyJpZCI6NH0",
-                            "end_cursor": "eyJpZCI6NH0", "links": {"next": "?limit=1&after=eyJpZCI6NH0"},
-                        },
-                    },
-                }
-            )
-        return web.json_response(
-            {
-                "data": [second],
-                "meta": {
-                    "cursor_pagination": {
-                        "count": 1, "per_page": 1, "start_cursor": "eyJpZCI6MX0",
-                        "end_cursor": "eyJpZCI6MX0", "links": {"previous": "?limit=1&before=eyJpZCI6MX0"},
-                    }
-                },
-            }
-        )
-
-    async with serve(customers_app(handler, recorder)) as origin:
-        provider = provider_for(origin, upstream_client)
+    store = recorded_store()
+    async with store.serve() as origin:
+        provider = store.make_provider(origin, upstream_client)
         one = await provider.list_page(PageRequest(limit=1))
         two = await provider.list_page(PageRequest(limit=1, state=one.next))
         back = await provider.list_page(PageRequest(limit=1, state=two.prev))
     assert one.next == {"after": "eyJpZCI6NH0"} and one.prev is None
     assert [c.id for c in two.customers] == ["1"]
     assert two.next is None and two.prev == {"before": "eyJpZCI6MX0"}
-    assert [dict(r.query) for r in recorder.requests] == [
+    assert [dict(r.query) for r in store.requests] == [
         {"limit": "1", "include": "addresses"},
         {"limit": "1", "include": "addresses", "after": "eyJpZCI6NH0"},
         {"limit": "1", "include": "addresses", "before": "eyJpZCI6MX0"},
     ]
-    assert back.raws  # the double ignores `before`; the request is what matters
+    assert [c.id for c in back.customers] == ["4"]
 
 
 async def test_list_completes_addresses_in_one_batch(upstream_client):
-    recorder = Recorder()
     c11 = fixture("customer-11.with-include.json")["data"][0]
     c23 = fixture("customer-23.json")["data"][0]
-    body = {"data": [c11, c23], "meta": {"pagination": {"total": 2, "count": 2, "per_page": 50, "current_page": 1, "total_pages": 1}}}
     book = fixture("addresses-customer-11.json")["data"]
-    app = customers_app(reply(body), recorder, paged_addresses(book))
-    async with serve(app) as origin:
-        page = await provider_for(origin, upstream_client).list_page(PageRequest(limit=50))
-    assert [dict(r.query) for r in recorder.requests[1:]] == [
+    store = documented_store(c11, c23, addresses=book)
+    async with store.serve() as origin:
+        page = await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=50))
+    assert [dict(r.query) for r in store.requests[1:]] == [
         {"customer_id:in": "11", "page": "1", "limit": "250"}  # only the customer with more
     ]
     assert [len(c.addresses) for c in page.customers] == [8, 2]

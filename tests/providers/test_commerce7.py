@@ -1,11 +1,14 @@
-"""Commerce7: golden mappings from the documented payloads, and the provider
-against a real local upstream speaking the Commerce7 v1 dialect."""
+"""Commerce7: golden mappings from the documented payloads, and what is
+Commerce7's own against its fake (tests/fakes/commerce7.py): the customer and
+address calls made together, their failures, the tenant header, verify and
+cursor pages cut by Commerce7. What every provider shares is in
+tests/contract/."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
+import json
 from typing import Any
 
 import jmespath
@@ -13,7 +16,6 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from providers import calls
 from providers.base import PageRequest
 from providers.commerce7 import Commerce7Provider
 from providers.errors import (
@@ -28,17 +30,14 @@ from providers.errors import (
 from providers.http import UpstreamClient, UpstreamPolicy, create_session
 from providers.models import Address, Customer, Email, Phone
 from providers.resilience import RetryPolicy
-from tests.support import Recorder, load_fixture, reply, serve
+from tests.fakes.commerce7 import APP_ID, APP_SECRET, TENANT, Commerce7Fake, cursor_of
+from tests.support import load_fixture
 
-APP_ID = "demo-app"  # the docs' example app ID
-APP_SECRET = "Zk4pQ9sT2vX7yB1nM6cR3wL8hJ5dF0gA"
-TENANT = "spectrawinery"  # the docs' example tenant ID
-EXPECTED_AUTH = "Basic " + base64.b64encode(f"{APP_ID}:{APP_SECRET}".encode()).decode()
+EXPECTED_AUTH = Commerce7Fake().authorization
 CUSTOMER_ID = "a36b6ff1-7190-49a0-895e-fd2c001eb2a6"
 CUSTOMER_PATH = f"/v1/customer/{CUSTOMER_ID}"
 ADDRESS_PATH = f"/v1/customer/{CUSTOMER_ID}/address"
-FIRST_CURSOR = "584a97d0-3276-11ea-a64c-062a616166d8"  # the API overview's cursor example
-SECOND_CURSOR = "97de82ee-3276-11ea-a64c-062a616166d8"
+SECOND_PAGE = cursor_of(1)  # the fake's cursor to its second page, in the documented form
 
 
 def fixture(name: str) -> Any:
@@ -58,21 +57,6 @@ def provider_for(origin: str | None, client: Any, tenant: str = TENANT) -> Comme
         {"app_id": APP_ID, "app_secret": APP_SECRET}, settings
     )
     return Commerce7Provider(credentials, parsed, client)
-
-
-def store_app(recorder: Recorder, customer: Any = None, addresses: Any = None, collection: Any = None) -> web.Application:
-    app = recorder.app()
-    if customer is not None:
-        app.router.add_get("/v1/customer/{id}", customer)
-    if addresses is not None:
-        app.router.add_get("/v1/customer/{id}/address", addresses)
-    if collection is not None:
-        app.router.add_get("/v1/customer", collection)
-    return app
-
-
-def documented_store(recorder: Recorder, addresses_fixture: str = "customer-addresses-list.json") -> web.Application:
-    return store_app(recorder, customer=reply(fixture("customer.json")), addresses=reply(fixture(addresses_fixture)))
 
 
 def error_body(status: int, kind: str, message: str) -> dict[str, Any]:
@@ -325,18 +309,26 @@ def test_config_errors(credentials, settings, complaint):
     assert APP_SECRET not in caught.value.message
 
 
-# -- against a local upstream ----------------------------------------------------
+# -- against the Commerce7 fake (tests/fakes/commerce7.py) -----------------------------
+# Get one, not found, another customer, rejected credentials, the 429 with
+# Retry-After, 500/503, unparsable bodies and echoed credentials:
+# tests/contract/.
+
+
+def documented_store(addresses: str = "customer-addresses-list.json", **kwargs: Any) -> Commerce7Fake:
+    """A tenant holding the documented customer and its documented address list."""
+    return Commerce7Fake([fixture("customer.json")], addresses=fixture(addresses)["customerAddresses"], **kwargs)
 
 
 async def test_get_customer_makes_both_calls(upstream_client):
-    recorder = Recorder()
-    async with serve(documented_store(recorder)) as origin:
-        raw, customer = await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
-    assert sorted((r.method, r.path) for r in recorder.requests) == [
+    store = documented_store()
+    async with store.serve() as origin:
+        raw, customer = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
+    assert sorted((r.method, r.path) for r in store.requests) == [
         ("GET", CUSTOMER_PATH),
         ("GET", ADDRESS_PATH),
     ]
-    for sent in recorder.requests:
+    for sent in store.requests:
         assert dict(sent.query) == {}
         assert sent.headers["Authorization"] == EXPECTED_AUTH
         assert sent.headers["tenant"] == TENANT
@@ -349,18 +341,18 @@ async def test_get_customer_makes_both_calls(upstream_client):
 
 
 async def test_get_customer_without_addresses(upstream_client):
-    recorder = Recorder()
-    async with serve(documented_store(recorder, "customer-addresses-empty.json")) as origin:
-        raw, customer = await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+    store = documented_store("customer-addresses-empty.json")
+    async with store.serve() as origin:
+        raw, customer = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert raw["customerAddresses"] == []
     assert customer.addresses == [NAPA] and customer.company_name is None
 
 
-def slow(body: Any, log: dict[str, Any], name: str, delay: float, status: int = 200):
-    """A handler that takes ``delay`` seconds and records, on the server's
-    clock, when it started and finished and how many requests were in flight."""
+def slow(log: dict[str, Any], name: str, delay: float):
+    """The store's answer after ``delay`` seconds, recording on the server's
+    clock when it started and finished and how many requests were in flight."""
 
-    async def handler(request: web.Request) -> web.Response:
+    async def change(request: web.Request, handler: Any) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
         log["in_flight"] = log.get("in_flight", 0) + 1
         log["peak"] = max(log.get("peak", 0), log["in_flight"])
@@ -370,86 +362,77 @@ def slow(body: Any, log: dict[str, Any], name: str, delay: float, status: int = 
         finally:
             log["in_flight"] -= 1
         log[name + "_end"] = loop.time()
-        return web.json_response(body, status=status)
+        return await handler(request)
 
-    return handler
+    return change
 
 
 async def test_the_two_calls_are_in_flight_together(upstream_client):
-    recorder = Recorder()
+    store = documented_store()
     log: dict[str, Any] = {}
-    app = store_app(
-        recorder,
-        customer=slow(fixture("customer.json"), log, "customer", 0.3),
-        addresses=slow(fixture("customer-addresses-list.json"), log, "addresses", 0.3),
-    )
-    async with serve(app) as origin:
-        raw, _ = await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+    for kind in ("get", "extra"):
+        store.intercept(slow(log, kind, 0.3), on={kind})
+    async with store.serve() as origin:
+        raw, _ = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert raw == with_addresses()
     assert log["peak"] == 2
     # Each started before the other finished.
-    assert log["customer_start"] < log["addresses_end"]
-    assert log["addresses_start"] < log["customer_end"]
+    assert log["get_start"] < log["extra_end"]
+    assert log["extra_start"] < log["get_end"]
 
 
 async def test_a_failing_address_call_cancels_the_customer_call(upstream_client):
-    recorder = Recorder()
+    store = documented_store()
     customer_done = asyncio.Event()
 
     async def slow_customer(request: web.Request) -> web.Response:
-        await asyncio.sleep(2.0)
+        await store.hold(2.0)  # ended at teardown
         customer_done.set()
         return web.json_response(fixture("customer.json"))
 
-    app = store_app(recorder, customer=slow_customer, addresses=reply(fixture("error-401.json"), status=401))
-    async with serve(app) as origin:
+    store.answer_with(slow_customer, on={"get"})
+    store.answer(401, fixture("error-401.json"), on={"extra"})
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
         # The error came back without waiting for the customer's answer.
         assert not customer_done.is_set()
     assert caught.value.remote_status == 401
-    assert sorted(r.path for r in recorder.requests) == [CUSTOMER_PATH, ADDRESS_PATH]
+    assert sorted(r.path for r in store.requests) == [CUSTOMER_PATH, ADDRESS_PATH]
 
 
 async def test_a_missing_customer_is_not_found_even_if_addresses_answer(upstream_client):
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(error_body(404, "notFound", "Customer not found"), status=404),
-        addresses=reply(fixture("customer-addresses-empty.json")),
-    )
-    async with serve(app) as origin:
+    store = documented_store("customer-addresses-empty.json")
+    store.answer(404, error_body(404, "notFound", "Customer not found"), on={"get"})
+    async with store.serve() as origin:
         with pytest.raises(CustomerNotFound) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert caught.value.remote_status == 404
     assert "Customer not found" in caught.value.message
 
 
 async def test_a_404_without_a_body_is_not_found(upstream_client):
-    recorder = Recorder()
-    async with serve(store_app(recorder)) as origin:  # no routes: aiohttp's plain 404
+    store = documented_store()
+    store.answer(404, text="404: Not Found", on={"get", "extra"}, times=None)  # a plain 404 page
+    async with store.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
 
 
 async def test_a_failing_address_call_fails_the_get(upstream_client):
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(fixture("customer.json")),
-        addresses=reply(error_body(500, "serverError", "Internal error"), status=500),
-    )
-    async with serve(app) as origin:
+    store = documented_store()
+    store.answer(500, error_body(500, "serverError", "Internal error"), on={"extra"})
+    async with store.serve() as origin:
         with pytest.raises(ProviderUnavailable) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert caught.value.remote_status == 500
 
 
 async def test_an_uppercase_id_is_asked_for_in_lower_case(upstream_client):
-    recorder = Recorder()
-    async with serve(documented_store(recorder)) as origin:
-        raw, customer = await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID.upper())
-    assert sorted(r.path for r in recorder.requests) == [CUSTOMER_PATH, ADDRESS_PATH]
+    store = documented_store()
+    async with store.serve() as origin:
+        raw, customer = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID.upper())
+    assert sorted(r.path for r in store.requests) == [CUSTOMER_PATH, ADDRESS_PATH]
     assert customer.id == CUSTOMER_ID
 
 
@@ -468,149 +451,94 @@ async def test_an_uppercase_id_is_asked_for_in_lower_case(upstream_client):
     ],
 )
 async def test_malformed_id_is_not_found_without_a_call(upstream_client, customer_id):
-    recorder = Recorder()
-    async with serve(documented_store(recorder)) as origin:
+    store = documented_store()
+    async with store.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer(customer_id)
-    assert recorder.requests == []
+            await store.make_provider(origin, upstream_client).get_customer(customer_id)
+    assert store.requests == []
 
 
 @pytest.mark.parametrize("status", [401, 403])
-async def test_rejected_credentials_are_auth_failed(upstream_client, status):
-    recorder = Recorder()
+async def test_rejected_credentials_quote_commerce7(upstream_client, status):
+    store = documented_store()
     body = fixture("error-401.json") if status == 401 else error_body(403, "forbidden", "Forbidden")
-    app = store_app(recorder, customer=reply(body, status=status), addresses=reply(body, status=status))
-    async with serve(app) as origin:
+    store.answer(status, body, on={"get", "extra"}, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert caught.value.remote_status == status
     assert body["message"] in caught.value.message and "tenant" in caught.value.message
     assert APP_SECRET not in caught.value.message and EXPECTED_AUTH[6:] not in caught.value.message
-    assert len(recorder.requests) <= 2  # never retried
-
-
-async def test_an_error_echoing_the_credentials_is_scrubbed(upstream_client):
-    recorder = Recorder()
-    body = error_body(401, "unauthorized", f"bad secret {APP_SECRET} / {EXPECTED_AUTH}")
-    app = store_app(recorder, customer=reply(body, status=401), addresses=reply(body, status=401))
-    async with serve(app) as origin:
-        with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
-    assert APP_SECRET not in caught.value.message and EXPECTED_AUTH[6:] not in caught.value.message
-    assert "[redacted]" in caught.value.message
+    assert len(store.requests) <= 2  # never retried
 
 
 async def test_422_is_a_bad_response(upstream_client):
-    recorder = Recorder()
-    body = error_body(422, "validationError", "id must be a valid UUID")
-    app = store_app(recorder, customer=reply(body, status=422), addresses=reply(fixture("customer-addresses-list.json")))
-    async with serve(app) as origin:
+    store = documented_store()
+    store.answer(422, error_body(422, "validationError", "id must be a valid UUID"), on={"get"})
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert caught.value.remote_status == 422
     assert "validationError" in caught.value.message
 
 
-async def test_429_carries_retry_after(upstream_client):
-    recorder = Recorder()
-    too_many = reply(error_body(429, "tooManyRequests", "Too many requests"), status=429, headers={"Retry-After": "30"})
-    app = store_app(recorder, customer=too_many, addresses=too_many)
-    async with serve(app) as origin:
-        calls.begin(timeout=1.0)  # the wait does not fit: surface the 429, no sleep
-        with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
-    assert caught.value.retry_after == 30.0
-    assert caught.value.remote_status == 429
-    assert len(recorder.requests) <= 2
-
-
 async def test_429_without_retry_after(upstream_client):
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(fixture("customer.json")),
-        addresses=reply(error_body(429, "tooManyRequests", "Too many requests"), status=429),
-    )
-    async with serve(app) as origin:
+    store = documented_store()
+    store.answer(429, error_body(429, "tooManyRequests", "Too many requests"), on={"extra"}, times=None)
+    async with store.serve() as origin:
         # One attempt: the 429 comes straight back, not after a retry's sleep
         # (a tight deadline did the same but failed on a loaded machine).
-        provider = provider_for(origin, upstream_client)
+        provider = store.make_provider(origin, upstream_client)
         provider.retry_policy = RetryPolicy(max_attempts=1)
         with pytest.raises(ProviderRateLimited) as caught:
             await provider.get_customer(CUSTOMER_ID)
     assert caught.value.retry_after is None
 
 
-async def test_503_is_unavailable_and_retried(upstream_client):
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(text="<html>Service Unavailable</html>", status=503),
-        addresses=reply(fixture("customer-addresses-list.json")),
-    )
-    async with serve(app) as origin:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
-    assert caught.value.remote_status == 503
-    assert [r.path for r in recorder.requests].count(CUSTOMER_PATH) == 3  # the shared policy's attempts
-
-
 async def test_a_retry_after_a_503_fetches_both_again(upstream_client):
-    recorder = Recorder()
-    answers = iter([web.Response(text="busy", status=503)])
-
-    async def flaky_customer(request: web.Request) -> web.Response:
-        return next(answers, None) or web.json_response(fixture("customer.json"))
-
-    app = store_app(recorder, customer=flaky_customer, addresses=reply(fixture("customer-addresses-list.json")))
-    async with serve(app) as origin:
-        raw, _ = await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+    store = documented_store()
+    store.answer(503, text="busy", on={"get"})  # once
+    async with store.serve() as origin:
+        raw, _ = await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
     assert raw == with_addresses()
-    assert [r.path for r in recorder.requests].count(CUSTOMER_PATH) == 2
-
-
-async def test_500_is_unavailable_and_not_retried(upstream_client):
-    recorder = Recorder()
-    body = error_body(500, "serverError", "Something went wrong")
-    app = store_app(recorder, customer=reply(body, status=500), addresses=reply(fixture("customer-addresses-list.json")))
-    async with serve(app) as origin:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
-    assert caught.value.remote_status == 500
-    assert [r.path for r in recorder.requests].count(CUSTOMER_PATH) == 1
+    assert [r.path for r in store.requests].count(CUSTOMER_PATH) == 2
 
 
 @pytest.mark.parametrize(
-    "customer_kwargs, address_kwargs",
+    "customer_body, address_body",
     [
-        ({"text": "<html>Just a moment...</html>", "content_type": "text/html"}, None),
-        ({"body": [fixture("customer.json")]}, None),
-        ({"body": {**fixture("customer.json"), "id": "99b62452-5115-488f-97a2-976a35459652"}}, None),
-        ({"body": {k: v for k, v in fixture("customer.json").items() if k != "id"}}, None),
-        ({"body": {**fixture("customer.json"), "emails": "jason@commerce7.com"}}, None),
-        (None, {"text": "<html></html>", "content_type": "text/html"}),
-        (None, {"body": fixture("customer-addresses-list.json")["customerAddresses"]}),  # no envelope
-        (None, {"body": {"addresses": [], "total": 0}}),
-        (None, {"body": {"customerAddresses": ["289 Alexander Street"], "total": 1}}),
+        ([fixture("customer.json")], None),
+        ({k: v for k, v in fixture("customer.json").items() if k != "id"}, None),
+        ({**fixture("customer.json"), "emails": "jason@commerce7.com"}, None),
+        (None, fixture("customer-addresses-list.json")["customerAddresses"]),  # no envelope
+        (None, {"addresses": [], "total": 0}),
+        (None, {"customerAddresses": ["289 Alexander Street"], "total": 1}),
     ],
 )
-async def test_unexpected_bodies_are_bad_responses(upstream_client, customer_kwargs, address_kwargs):
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(**customer_kwargs) if customer_kwargs else reply(fixture("customer.json")),
-        addresses=reply(**address_kwargs) if address_kwargs else reply(fixture("customer-addresses-list.json")),
-    )
-    async with serve(app) as origin:
+async def test_unexpected_shapes_are_bad_responses(upstream_client, customer_body, address_body):
+    store = documented_store()
+    if customer_body is not None:
+        store.answer(200, customer_body, on={"get"}, times=None)
+    if address_body is not None:
+        store.answer(200, address_body, on={"extra"}, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID)
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
+
+
+async def test_an_html_address_answer_is_a_bad_response(upstream_client):
+    store = documented_store()
+    store.answer(200, text="<html></html>", content_type="text/html", on={"extra"}, times=None)
+    async with store.serve() as origin:
+        with pytest.raises(ProviderBadResponse):
+            await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID)
 
 
 async def test_remote_query_goes_to_the_customer_call(upstream_client):
-    recorder = Recorder()
-    async with serve(documented_store(recorder)) as origin:
-        await provider_for(origin, upstream_client).get_customer(CUSTOMER_ID, {"include": "x", "lang": "en"})
-    queries = {r.path: dict(r.query) for r in recorder.requests}
+    store = documented_store()
+    async with store.serve() as origin:
+        await store.make_provider(origin, upstream_client).get_customer(CUSTOMER_ID, {"include": "x", "lang": "en"})
+    queries = {r.path: dict(r.query) for r in store.requests}
     assert queries == {CUSTOMER_PATH: {"include": "x", "lang": "en"}, ADDRESS_PATH: {}}
     denied = Commerce7Provider.remote_query_denied
     assert {"tenant", "cursor", "page", "limit"} <= denied
@@ -635,26 +563,24 @@ async def test_plain_http_is_refused_by_default():
 
 
 async def test_verify_lists_one_customer(upstream_client):
-    recorder = Recorder()
-    body = {"customers": fixture("customers-list.json")["customers"][:1], "total": 2}
-    async with serve(store_app(recorder, collection=reply(body))) as origin:
-        await provider_for(origin, upstream_client).verify()
-    (sent,) = recorder.requests
+    store = Commerce7Fake(fixture("customers-list.json")["customers"])
+    async with store.serve() as origin:
+        await store.make_provider(origin, upstream_client).verify()
+    (sent,) = store.requests
     assert (sent.method, sent.path, dict(sent.query)) == ("GET", "/v1/customer", {"limit": "1"})
     assert sent.headers["Authorization"] == EXPECTED_AUTH
     assert sent.headers["tenant"] == TENANT
 
 
 async def test_verify_accepts_an_empty_tenant(upstream_client):
-    recorder = Recorder()
-    async with serve(store_app(recorder, collection=reply({"customers": [], "total": 0}))) as origin:
-        await provider_for(origin, upstream_client).verify()
+    store = Commerce7Fake([])
+    async with store.serve() as origin:
+        await store.make_provider(origin, upstream_client).verify()
 
 
 @pytest.mark.parametrize(
     "status, body, error",
     [
-        (401, fixture("error-401.json"), ProviderAuthFailed),
         (403, error_body(403, "forbidden", "Forbidden"), ProviderAuthFailed),
         (404, error_body(404, "notFound", "Not found"), ProviderBadResponse),  # the collection exists
         (200, fixture("customer.json"), ProviderBadResponse),
@@ -662,160 +588,92 @@ async def test_verify_accepts_an_empty_tenant(upstream_client):
     ],
 )
 async def test_verify_errors(upstream_client, status, body, error):
-    recorder = Recorder()
-    async with serve(store_app(recorder, collection=reply(body, status=status))) as origin:
+    store = documented_store()
+    store.answer(status, body, times=None)
+    async with store.serve() as origin:
         with pytest.raises(error) as caught:
-            await provider_for(origin, upstream_client).verify()
+            await store.make_provider(origin, upstream_client).verify()
     assert not isinstance(caught.value, CustomerNotFound)
 
 
 # -- list ----------------------------------------------------------------------------
 
 
-def cursor_pages(pages: dict[str, tuple[list[dict[str, Any]], str | None]]):
-    """GET /v1/customer?cursor=... as Commerce7 serves it: each cursor names
-    a page; the last page carries no cursor."""
-
-    async def handler(request: web.Request) -> web.Response:
-        customers, next_cursor = pages[request.query["cursor"]]
-        body: dict[str, Any] = {"customers": customers}
-        if next_cursor is not None:
-            body["cursor"] = next_cursor
-        return web.json_response(body)
-
-    return handler
-
-
-def documented_pages() -> dict[str, tuple[list[dict[str, Any]], str | None]]:
+def documented_pages() -> Commerce7Fake:
+    """The documented cursor page (Jason, Jane), then a page of one more (Carisen)."""
     jason, jane = fixture("customers-cursor-list.json")["customers"]
     third = {**copy.deepcopy(jane), "id": "6fab68de-990a-41a2-a628-522d4e9dde2f", "firstName": "Carisen"}
-    return {"start": ([jason, jane], FIRST_CURSOR), FIRST_CURSOR: ([third], None)}
+    return Commerce7Fake([jason, jane, third], page_size=2)
 
 
 async def test_list_walks_cursors(upstream_client):
-    recorder = Recorder()
-    async with serve(store_app(recorder, collection=cursor_pages(documented_pages()))) as origin:
-        provider = provider_for(origin, upstream_client)
+    store = documented_pages()
+    async with store.serve() as origin:
+        provider = store.make_provider(origin, upstream_client)
         one = await provider.list_page(PageRequest(limit=2))
         two = await provider.list_page(PageRequest(limit=2, state=one.next))
     assert [c.first_name for c in one.customers] == ["Jason", "Jane"]
-    assert one.next == {"cursor": FIRST_CURSOR, "skip": 0} and one.prev is None
+    assert one.next == {"cursor": SECOND_PAGE, "skip": 0} and one.prev is None
     assert [c.first_name for c in two.customers] == ["Carisen"]
     assert two.next is None and two.prev is None
-    assert [dict(r.query) for r in recorder.requests] == [{"cursor": "start"}, {"cursor": FIRST_CURSOR}]
-    assert all(r.path == "/v1/customer" for r in recorder.requests)
-    assert all(r.headers["Authorization"] == EXPECTED_AUTH and r.headers["tenant"] == TENANT for r in recorder.requests)
+    assert [dict(r.query) for r in store.requests] == [{"cursor": "start"}, {"cursor": SECOND_PAGE}]
+    assert all(r.path == "/v1/customer" for r in store.requests)
+    assert all(r.headers["Authorization"] == EXPECTED_AUTH and r.headers["tenant"] == TENANT for r in store.requests)
     assert one.raws[0] == fixture("customers-cursor-list.json")["customers"][0]
     assert one.customers[0].addresses == [NAPA]  # listed customers: the partial address
 
 
 async def test_list_smaller_than_a_page_resumes_within_it(upstream_client):
-    recorder = Recorder()
-    async with serve(store_app(recorder, collection=cursor_pages(documented_pages()))) as origin:
-        provider = provider_for(origin, upstream_client)
+    store = documented_pages()
+    async with store.serve() as origin:
+        provider = store.make_provider(origin, upstream_client)
         one = await provider.list_page(PageRequest(limit=1))
         two = await provider.list_page(PageRequest(limit=1, state=one.next))
         three = await provider.list_page(PageRequest(limit=1, state=two.next))
     assert [[c.first_name for c in p.customers] for p in (one, two, three)] == [["Jason"], ["Jane"], ["Carisen"]]
     assert one.next == {"cursor": "start", "skip": 1}
-    assert two.next == {"cursor": FIRST_CURSOR, "skip": 0}
+    assert two.next == {"cursor": SECOND_PAGE, "skip": 0}
     assert three.next is None
 
 
 async def test_list_larger_than_a_page_reads_on(upstream_client):
-    recorder = Recorder()
-    async with serve(store_app(recorder, collection=cursor_pages(documented_pages()))) as origin:
-        page = await provider_for(origin, upstream_client).list_page(PageRequest(limit=50))
+    store = documented_pages()
+    async with store.serve() as origin:
+        page = await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=50))
     assert [c.first_name for c in page.customers] == ["Jason", "Jane", "Carisen"]
     assert page.next is None
-    assert len(recorder.requests) == 2
+    assert len(store.requests) == 2
 
 
 @pytest.mark.parametrize("last_cursor", [None, ""])
 async def test_list_ends_without_a_cursor(upstream_client, last_cursor):
-    recorder = Recorder()
-    customers = fixture("customers-cursor-list.json")["customers"]
+    store = Commerce7Fake(fixture("customers-cursor-list.json")["customers"], page_size=1)
 
-    async def handler(request: web.Request) -> web.Response:
-        if request.query["cursor"] == "start":
-            return web.json_response({"customers": customers[:1], "cursor": SECOND_CURSOR})
-        return web.json_response({"customers": customers[1:], "cursor": last_cursor})
+    def last_page_cursor(answer: web.Response) -> web.Response:
+        body = json.loads(answer.body)  # type: ignore[arg-type]
+        body.setdefault("cursor", last_cursor)  # the last page says "no more" its way
+        return web.json_response(body)
 
-    async with serve(store_app(recorder, collection=handler)) as origin:
-        page = await provider_for(origin, upstream_client).list_page(PageRequest(limit=10))
+    store.alter(last_page_cursor, on={"list"}, times=None)
+    async with store.serve() as origin:
+        page = await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=10))
     assert len(page.customers) == 2 and page.next is None
 
 
 async def test_list_forwards_remote_query(upstream_client):
-    recorder = Recorder()
-    pages = {"start": ([], None)}
-    async with serve(store_app(recorder, collection=cursor_pages(pages))) as origin:
-        page = await provider_for(origin, upstream_client).list_page(
+    store = Commerce7Fake([])
+    async with store.serve() as origin:
+        page = await store.make_provider(origin, upstream_client).list_page(
             PageRequest(limit=10, query={"q": "andrew", "orderCount": "gt:1"})
         )
     assert page.customers == [] and page.next is None
-    assert dict(recorder.requests[0].query) == {"q": "andrew", "orderCount": "gt:1", "cursor": "start"}
+    assert dict(store.requests[0].query) == {"q": "andrew", "orderCount": "gt:1", "cursor": "start"}
 
 
 async def test_list_with_a_repeated_cursor_is_a_bad_response(upstream_client):
-    recorder = Recorder()
+    store = documented_pages()
     jason = fixture("customers-cursor-list.json")["customers"][0]
-    pages = {"start": ([jason], FIRST_CURSOR), FIRST_CURSOR: ([jason], FIRST_CURSOR)}
-    async with serve(store_app(recorder, collection=cursor_pages(pages))) as origin:
+    store.answer(200, {"customers": [jason], "cursor": SECOND_PAGE}, on={"list"}, times=None)
+    async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).list_page(PageRequest(limit=10))
-
-
-# -- through the proxy -----------------------------------------------------------
-
-
-async def test_the_proxy_serves_a_commerce7_customer(tmp_path):
-    from tests.harness import running_app
-
-    recorder = Recorder()
-    app = store_app(
-        recorder,
-        customer=reply(fixture("customer.json")),
-        addresses=reply(fixture("customer-addresses-list.json")),
-        collection=cursor_pages(documented_pages()),
-    )
-    async with serve(app) as origin, running_app(tmp_path) as harness:
-        tenant = await harness.tenant()
-        credentials = {"app_id": APP_ID, "app_secret": APP_SECRET}
-        _, token = await harness.connection(tenant, "commerce7", credentials, {"tenant": TENANT, "base_url": origin})
-        found = await harness.get_customer(tenant, token, CUSTOMER_ID, remote_data="true")
-        malformed = await harness.get_customer(tenant, token, "12345")
-        listed = await harness.client.get(
-            "/ecommerce/customers",
-            params={"limit": "2"},
-            headers={"x-api-key": tenant.api_key, "x-connection-token": token},
-        )
-    assert found.status_code == 200
-    body = found.json()
-    assert (body["id"], body["email"], body["company_name"]) == (CUSTOMER_ID, "jason@commerce7.com", "Commerce7")
-    assert body["addresses"][0]["street_1"] == "33925 Araki Court"
-    assert body["created_at"] == "2020-01-22T19:50:37.096Z"
-    assert body["remote_data"] == with_addresses()
-    assert malformed.status_code == 404 and malformed.json()["code"] == "customer_not_found"
-    assert listed.status_code == 200
-    assert [c["first_name"] for c in listed.json()["data"]] == ["Jason", "Jane"] and listed.json()["next_cursor"]
-    assert sorted(r.path for r in recorder.requests) == sorted([CUSTOMER_PATH, ADDRESS_PATH, "/v1/customer"])
-    assert all(r.headers["tenant"] == TENANT for r in recorder.requests)
-
-
-async def test_the_proxy_reports_rejected_credentials(tmp_path):
-    from tests.harness import running_app
-
-    recorder = Recorder()
-    denied = reply(fixture("error-401.json"), status=401)
-    app = store_app(recorder, customer=denied, addresses=denied)
-    async with serve(app) as origin, running_app(tmp_path) as harness:
-        tenant = await harness.tenant()
-        _, token = await harness.connection(
-            tenant, "commerce7", {"app_id": APP_ID, "app_secret": APP_SECRET}, {"tenant": TENANT, "base_url": origin}
-        )
-        response = await harness.get_customer(tenant, token, CUSTOMER_ID)
-    assert response.status_code == 502
-    problem = response.json()
-    assert problem["code"] == "provider_auth_failed" and problem["remote_status"] == 401
-    assert APP_SECRET not in response.text
+            await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=10))

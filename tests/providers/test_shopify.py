@@ -1,16 +1,17 @@
-"""Shopify: golden mappings from Shopify's documented GraphQL examples, and the
-provider against a real local upstream speaking the GraphQL Admin dialect."""
+"""Shopify: golden mappings from Shopify's documented GraphQL examples, and
+what is Shopify's own against its fake (tests/fakes/shopify.py): the query
+and its cost, GraphQL errors, the throttle bucket, 402/423/404, verify, and
+paging by whole provider pages. What every provider shares is in
+tests/contract/."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from typing import Any
 
 import msgspec
 import pytest
-from aiohttp import web
 
 from providers import calls
 from providers.base import PageRequest
@@ -31,32 +32,14 @@ from providers.shopify import (
     VERIFY_QUERY,
     ShopifyProvider,
 )
-from tests.support import Recorder, load_fixture, reply, serve
+from tests.fakes.shopify import GRAPHQL_PATH, TOKEN, ShopifyFake, cursor_of
+from tests.support import load_fixture
 
-TOKEN = "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"  # the documented shpat_ + 32 hex shape
 SHOP = "your-development-store"
-GRAPHQL_PATH = "/admin/api/2026-10/graphql.json"
 
 
 def fixture(name: str) -> Any:
     return load_fixture("shopify", name)
-
-
-def provider_for(origin: str, client: Any, **settings: Any) -> ShopifyProvider:
-    credentials, parsed = ShopifyProvider.parse_config(
-        {"access_token": TOKEN}, {"shop": SHOP, "base_url": origin, **settings}
-    )
-    return ShopifyProvider(credentials, parsed, client)
-
-
-def graphql_app(handler: Any, recorder: Recorder, path: str = GRAPHQL_PATH) -> web.Application:
-    app = recorder.app()
-    app.router.add_post(path, handler)
-    return app
-
-
-def sent(recorder: Recorder, index: int = 0) -> dict[str, Any]:
-    return json.loads(recorder.bodies[index])
 
 
 # -- golden mappings -----------------------------------------------------------
@@ -290,24 +273,34 @@ def test_credentials_never_print_the_token():
     assert TOKEN not in repr(credentials)
 
 
-# -- requests against a local upstream ----------------------------------------------
+# -- requests against the Shopify fake (tests/fakes/shopify.py) -----------------------
+# Get one, not found, another customer, rejected token, THROTTLED, 500/503,
+# bodies that do not parse and echoed secrets: tests/contract/.
+
+
+def documented_shop() -> ShopifyFake:
+    """A store holding the documented customer (544365967, Bob Bobsen)."""
+    return ShopifyFake([fixture("customer.json")["data"]["customer"]])
+
+
+def sent(shop: ShopifyFake, index: int = 0) -> dict[str, Any]:
+    return json.loads(shop.bodies[index])
 
 
 async def test_get_customer_request_shape_and_raw_payload(upstream_client):
-    recorder = Recorder()
-    body = fixture("customer.json")
-    async with serve(graphql_app(reply(body), recorder)) as origin:
-        raw, customer = await provider_for(origin, upstream_client).get_customer("544365967")
-    assert raw == body["data"]["customer"]  # remote_data keeps metafields
+    shop = documented_shop()
+    async with shop.serve() as origin:
+        raw, customer = await shop.make_provider(origin, upstream_client).get_customer("544365967")
+    assert raw == fixture("customer.json")["data"]["customer"]  # remote_data keeps metafields
     assert raw["metafields"]["nodes"][0]["value"] == "rob"
     assert customer.id == "544365967" and customer.addresses[0].id == "1053317323"
-    (request,) = recorder.requests
+    (request,) = shop.requests
     assert request.method == "POST"
     assert request.path == GRAPHQL_PATH and request.query_string == ""
     assert request.headers["X-Shopify-Access-Token"] == TOKEN
     assert request.headers["Content-Type"] == "application/json"
     assert "Authorization" not in request.headers
-    assert sent(recorder) == {
+    assert sent(shop) == {
         "query": CUSTOMER_QUERY,
         "variables": {"id": "gid://shopify/Customer/544365967"},
     }
@@ -327,19 +320,10 @@ def test_customer_query_asks_for_every_documented_field():
 
 
 async def test_api_version_and_base_url_shape_the_path(upstream_client):
-    recorder = Recorder()
-    path = "/admin/api/2025-04/graphql.json"
-    async with serve(graphql_app(reply(fixture("customer.json")), recorder, path)) as origin:
-        await provider_for(origin, upstream_client, api_version="2025-04").get_customer("544365967")
-    assert recorder.requests[0].path == path
-
-
-async def test_null_customer_is_not_found(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("customer-not-found.json")), recorder)) as origin:
-        with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer("999")
-    assert len(recorder.requests) == 1
+    shop = documented_shop()
+    async with shop.serve() as origin:
+        await shop.make_provider(origin, upstream_client, api_version="2025-04").get_customer("544365967")
+    assert shop.requests[0].path == "/admin/api/2025-04/graphql.json"
 
 
 @pytest.mark.parametrize(
@@ -347,95 +331,65 @@ async def test_null_customer_is_not_found(upstream_client):
     ["abc", "0", "-1", "12.5", "544365967a", str(2**64), "gid://shopify/Customer/1", ""],
 )
 async def test_malformed_id_is_not_found_without_a_call(upstream_client, customer_id):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("customer.json")), recorder)) as origin:
+    shop = documented_shop()
+    async with shop.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer(customer_id)
-    assert recorder.requests == []
+            await shop.make_provider(origin, upstream_client).get_customer(customer_id)
+    assert shop.requests == []
 
 
 async def test_largest_unsigned_int64_id_is_looked_up(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("customer-not-found.json")), recorder)) as origin:
+    shop = documented_shop()
+    async with shop.serve() as origin:
         with pytest.raises(CustomerNotFound):
-            await provider_for(origin, upstream_client).get_customer(str(2**64 - 1))
-    assert sent(recorder)["variables"] == {"id": f"gid://shopify/Customer/{2**64 - 1}"}
-
-
-async def test_another_customer_than_asked_is_refused(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("customer-sparse.json")), recorder)) as origin:
-        with pytest.raises(ProviderBadResponse, match="another customer"):
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer(str(2**64 - 1))
+    assert sent(shop)["variables"] == {"id": f"gid://shopify/Customer/{2**64 - 1}"}
 
 
 @pytest.mark.parametrize("status", [401, 403])
-async def test_rejected_token_is_auth_failed(upstream_client, status):
-    recorder = Recorder()
-    app = graphql_app(reply(fixture("error-401.json"), status=status), recorder)
-    async with serve(app) as origin:
+async def test_rejected_token_quotes_shopify(upstream_client, status):
+    shop = documented_shop()
+    shop.answer(status, fixture("error-401.json"), times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert caught.value.remote_status == status
     assert "Invalid API key or access token" in caught.value.message
-    assert len(recorder.requests) == 1  # never retried
-
-
-async def test_an_error_echoing_the_token_is_scrubbed(upstream_client):
-    recorder = Recorder()
-    body = {"errors": f"[API] Invalid API key or access token {TOKEN}"}
-    async with serve(graphql_app(reply(body, status=401), recorder)) as origin:
-        with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
-    assert TOKEN not in caught.value.message and "[redacted]" in caught.value.message
-
-
-async def test_throttled_is_rate_limited_with_the_bucket_wait(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("error-throttled.json")), recorder)) as origin:
-        calls.begin(timeout=1.0)  # 1.72 s does not fit: surface it, no sleep
-        with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
-    # (requestedQueryCost 752 - currentlyAvailable 666) / restoreRate 50
-    assert caught.value.retry_after == pytest.approx(1.72)
-    assert caught.value.remote_status == 200
-    assert len(recorder.requests) == 1
+    assert shop.count() == 1  # never retried
 
 
 async def test_throttled_without_requested_cost_waits_for_our_query_cost(upstream_client):
-    recorder = Recorder()
+    shop = documented_shop()
     body = copy.deepcopy(fixture("error-throttled.json"))
     del body["extensions"]["cost"]["requestedQueryCost"]
-    async with serve(graphql_app(reply(body), recorder)) as origin:
+    shop.answer(200, body, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).fetch_customer("544365967")
+            await shop.make_provider(origin, upstream_client).fetch_customer("544365967")
     assert caught.value.retry_after == pytest.approx(1 / 50)  # 109 points < 666 available
 
 
 async def test_throttled_then_served_is_retried(upstream_client):
-    recorder = Recorder()
+    shop = documented_shop()
     throttled = copy.deepcopy(fixture("error-throttled.json"))
     throttled["extensions"]["cost"]["requestedQueryCost"] = 667  # one point short: 0.02 s
-    answers = [throttled, fixture("customer.json")]
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.json_response(answers.pop(0))
-
-    async with serve(graphql_app(handler, recorder)) as origin:
+    shop.answer(200, throttled)  # once; then the store answers
+    async with shop.serve() as origin:
         calls.begin(timeout=5.0)
-        raw, _ = await provider_for(origin, upstream_client).get_customer("544365967")
+        raw, _ = await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert raw["legacyResourceId"] == "544365967"
-    assert len(recorder.requests) == 2
+    assert shop.count() == 2
 
 
 async def test_access_denied_wins_over_null_customer(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("error-access-denied.json")), recorder)) as origin:
+    shop = documented_shop()
+    shop.answer(200, fixture("error-access-denied.json"), times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert "ACCESS_DENIED" in caught.value.message
     assert "protected customer data" in caught.value.message
-    assert len(recorder.requests) == 1
+    assert shop.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -448,16 +402,17 @@ async def test_access_denied_wins_over_null_customer(upstream_client):
     ],
 )
 async def test_other_graphql_errors(upstream_client, code, error):
-    recorder = Recorder()
+    shop = documented_shop()
     body = copy.deepcopy(fixture("error-access-denied.json"))
     body["errors"][0]["message"] = "Query failed"
     if code is None:
         del body["errors"][0]["extensions"]
     else:
         body["errors"][0]["extensions"]["code"] = code
-    async with serve(graphql_app(reply(body), recorder)) as origin:
+    shop.answer(200, body, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(error) as caught:
-            await provider_for(origin, upstream_client).fetch_customer("544365967")
+            await shop.make_provider(origin, upstream_client).fetch_customer("544365967")
     assert type(caught.value) is error
     assert "Query failed" in caught.value.message
 
@@ -467,68 +422,70 @@ async def test_other_graphql_errors(upstream_client, code, error):
     [({"Retry-After": "2.0"}, 2.0), ({}, 1.72)],  # header, else the body's bucket
 )
 async def test_http_429_carries_the_wait(upstream_client, headers, expected):
-    recorder = Recorder()
-    app = graphql_app(reply(fixture("error-throttled.json"), status=429, headers=headers), recorder)
-    async with serve(app) as origin:
+    shop = documented_shop()
+    shop.answer(429, fixture("error-throttled.json"), headers=headers, times=None)
+    async with shop.serve() as origin:
         calls.begin(timeout=1.0)
         with pytest.raises(ProviderRateLimited) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert caught.value.retry_after == pytest.approx(expected)
     assert caught.value.remote_status == 429
 
 
-@pytest.mark.parametrize(("status", "attempts"), [(500, 1), (503, 3), (402, 1), (423, 1)])
-async def test_unavailable_shop_or_platform(upstream_client, status, attempts):
-    recorder = Recorder()
-    app = graphql_app(reply({"errors": "Unavailable Shop"}, status=status), recorder)
-    async with serve(app) as origin:
+@pytest.mark.parametrize("status", [402, 423])
+async def test_frozen_or_locked_shop_is_unavailable(upstream_client, status):
+    shop = documented_shop()
+    shop.answer(status, {"errors": "Unavailable Shop"}, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderUnavailable) as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert caught.value.remote_status == status
-    assert len(recorder.requests) == attempts  # 503 is retried by the shared policy
+    assert shop.count() == 1  # not retried
 
 
 async def test_404_means_wrong_shop_or_version_not_a_missing_customer(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("error-404.json"), status=404), recorder)) as origin:
+    shop = documented_shop()
+    shop.answer(404, fixture("error-404.json"), times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderBadResponse, match="check shop and api_version") as caught:
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert caught.value.remote_status == 404
 
 
 async def test_400_is_a_bad_response(upstream_client):
-    recorder = Recorder()
-    body = {"errors": {"query": "Required parameter missing or invalid"}}
-    async with serve(graphql_app(reply(body, status=400), recorder)) as origin:
+    shop = documented_shop()
+    shop.answer(400, {"errors": {"query": "Required parameter missing or invalid"}}, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
 
 
 @pytest.mark.parametrize(
-    "handler",
+    "body",
     [
-        reply(text="<html>Shopify</html>", content_type="text/html"),
-        reply([fixture("customer.json")]),
-        reply({"data": None}),
-        reply({"data": {}}),
-        reply({"data": {"customer": "544365967"}}),
-        reply({"errors": "Not Found"}),
+        [fixture("customer.json")],
+        {"data": None},
+        {"data": {}},
+        {"data": {"customer": "544365967"}},
+        {"errors": "Not Found"},
     ],
 )
-async def test_unexpected_bodies_are_bad_responses(upstream_client, handler):
-    recorder = Recorder()
-    async with serve(graphql_app(handler, recorder)) as origin:
+async def test_unexpected_shapes_are_bad_responses(upstream_client, body):
+    shop = documented_shop()
+    shop.answer(200, body, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).get_customer("544365967")
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
 
 
 async def test_cost_bucket_is_recorded_as_the_rate_limit(upstream_client):
-    recorder = Recorder()
+    shop = documented_shop()
     body = copy.deepcopy(fixture("customer.json"))
     body["extensions"] = fixture("error-access-denied.json")["extensions"]  # 4000/3990/200
-    async with serve(graphql_app(reply(body), recorder)) as origin:
+    shop.answer(200, body)
+    async with shop.serve() as origin:
         record = calls.begin(timeout=5.0)
-        await provider_for(origin, upstream_client).get_customer("544365967")
+        await shop.make_provider(origin, upstream_client).get_customer("544365967")
     assert record.rate_limit == calls.RateLimitState(limit=4000, remaining=3990)
 
 
@@ -536,26 +493,26 @@ async def test_cost_bucket_is_recorded_as_the_rate_limit(upstream_client):
 
 
 async def test_verify_sends_the_cheap_shop_query(upstream_client):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture("shop.json")), recorder)) as origin:
-        await provider_for(origin, upstream_client).verify()
-    assert sent(recorder) == {"query": VERIFY_QUERY, "variables": {}}
-    assert recorder.requests[0].headers["X-Shopify-Access-Token"] == TOKEN
+    shop = documented_shop()
+    async with shop.serve() as origin:
+        await shop.make_provider(origin, upstream_client).verify()
+    assert sent(shop) == {"query": VERIFY_QUERY, "variables": {}}
+    assert shop.requests[0].headers["X-Shopify-Access-Token"] == TOKEN
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error"),
     [
-        (401, "error-401.json", ProviderAuthFailed),
         (404, "error-404.json", ProviderBadResponse),
         (200, "error-access-denied.json", ProviderAuthFailed),
     ],
 )
 async def test_verify_classifies_failures(upstream_client, status, body, error):
-    recorder = Recorder()
-    async with serve(graphql_app(reply(fixture(body), status=status), recorder)) as origin:
+    shop = documented_shop()
+    shop.answer(status, fixture(body), times=None, on={"verify"})
+    async with shop.serve() as origin:
         with pytest.raises(error):
-            await provider_for(origin, upstream_client).verify()
+            await shop.make_provider(origin, upstream_client).verify()
 
 
 # -- list --------------------------------------------------------------------------
@@ -573,47 +530,18 @@ def list_node(number: int) -> dict[str, Any]:
     return node
 
 
-def cursor_of(number: int) -> str:
-    # Shopify's cursors base64-encode {"last_id":N,"last_value":"N"} (documented example).
-    raw = json.dumps({"last_id": number, "last_value": str(number)}, separators=(",", ":"))
-    return base64.b64encode(raw.encode()).decode()
-
-
-def customers_connection(recorder_queries: list[dict[str, Any]]):
-    """customers(first/after | last/before) over LIST_IDS with a full pageInfo."""
-
-    async def handler(request: web.Request) -> web.Response:
-        payload = await request.json()
-        recorder_queries.append(payload)
-        n, cursor = payload["variables"]["n"], payload["variables"]["cursor"]
-        pivot = json.loads(base64.b64decode(cursor))["last_id"] if cursor else None
-        if payload["query"] == LIST_FORWARD_QUERY:
-            rest = [i for i in LIST_IDS if pivot is None or i > pivot]
-            chunk = rest[:n]
-        else:
-            assert payload["query"] == LIST_BACKWARD_QUERY
-            rest = [i for i in LIST_IDS if i < pivot]
-            chunk = rest[-n:]
-        info = {
-            "hasNextPage": bool(chunk) and chunk[-1] != LIST_IDS[-1],
-            "hasPreviousPage": bool(chunk) and chunk[0] != LIST_IDS[0],
-            "startCursor": cursor_of(chunk[0]) if chunk else None,
-            "endCursor": cursor_of(chunk[-1]) if chunk else None,
-        }
-        return web.json_response(
-            {"data": {"customers": {"nodes": [list_node(i) for i in chunk], "pageInfo": info}}}
-        )
-
-    return handler
+def listed_shop() -> ShopifyFake:
+    return ShopifyFake([list_node(i) for i in LIST_IDS])
 
 
 async def test_list_reads_provider_pages_until_the_limit(upstream_client):
-    recorder, queries = Recorder(), []
-    async with serve(graphql_app(customers_connection(queries), recorder)) as origin:
-        provider = provider_for(origin, upstream_client)
+    shop = listed_shop()
+    async with shop.serve() as origin:
+        provider = shop.make_provider(origin, upstream_client)
         first = await provider.list_page(PageRequest(limit=12))
         second = await provider.list_page(PageRequest(limit=12, state=first.next))
         back = await provider.list_page(PageRequest(limit=12, state=second.prev))
+    queries = [sent(shop, i) for i in range(len(shop.bodies))]
     assert [c.id for c in first.customers] == [str(i) for i in LIST_IDS[:12]]
     assert [q["variables"]["n"] for q in queries[:2]] == [LIST_PAGE_SIZE, 12 - LIST_PAGE_SIZE]
     assert queries[0]["variables"]["cursor"] is None
@@ -622,37 +550,38 @@ async def test_list_reads_provider_pages_until_the_limit(upstream_client):
     assert second.next is None and second.prev == {"before": cursor_of(LIST_IDS[12])}
     assert [c.id for c in back.customers] == [str(i) for i in LIST_IDS[:12]]
     assert back.prev is None and back.next == {"after": cursor_of(LIST_IDS[11])}
+    assert {q["query"] for q in queries} == {LIST_FORWARD_QUERY, LIST_BACKWARD_QUERY}
     assert first.raws[0]["metafields"] == {"nodes": []}
 
 
 async def test_list_backward_in_the_middle_keeps_both_directions(upstream_client):
-    recorder, queries = Recorder(), []
-    async with serve(graphql_app(customers_connection(queries), recorder)) as origin:
-        page = await provider_for(origin, upstream_client).list_page(
+    shop = listed_shop()
+    async with shop.serve() as origin:
+        page = await shop.make_provider(origin, upstream_client).list_page(
             PageRequest(limit=3, state={"before": cursor_of(LIST_IDS[10])})
         )
     assert [c.id for c in page.customers] == [str(i) for i in LIST_IDS[7:10]]
     assert page.prev == {"before": cursor_of(LIST_IDS[7])}
     assert page.next == {"after": cursor_of(LIST_IDS[9])}
-    assert queries[0]["query"] == LIST_BACKWARD_QUERY
+    assert sent(shop)["query"] == LIST_BACKWARD_QUERY
 
 
 async def test_list_ignores_a_malformed_state(upstream_client):
-    recorder, queries = Recorder(), []
-    async with serve(graphql_app(customers_connection(queries), recorder)) as origin:
-        page = await provider_for(origin, upstream_client).list_page(
+    shop = listed_shop()
+    async with shop.serve() as origin:
+        page = await shop.make_provider(origin, upstream_client).list_page(
             PageRequest(limit=2, state={"after": 12})
         )
-    assert queries[0]["variables"]["cursor"] is None
+    assert sent(shop)["variables"]["cursor"] is None
     assert [c.id for c in page.customers] == [str(i) for i in LIST_IDS[:2]]
 
 
 async def test_list_without_page_info_is_a_bad_response(upstream_client):
-    recorder = Recorder()
-    body = {"data": {"customers": {"nodes": []}}}
-    async with serve(graphql_app(reply(body), recorder)) as origin:
+    shop = listed_shop()
+    shop.answer(200, {"data": {"customers": {"nodes": []}}}, times=None)
+    async with shop.serve() as origin:
         with pytest.raises(ProviderBadResponse):
-            await provider_for(origin, upstream_client).list_page(PageRequest(limit=5))
+            await shop.make_provider(origin, upstream_client).list_page(PageRequest(limit=5))
 
 
 def test_list_page_fits_the_single_query_cost_limit():

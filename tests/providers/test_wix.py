@@ -1,6 +1,8 @@
-"""Wix: golden mappings from Wix's documented contacts, and the provider
-against a real local upstream speaking Contacts v4 and the OAuth 2 token
-endpoint, in both auth modes."""
+"""Wix: golden mappings from Wix's documented contacts, and what is Wix's own
+against its fake (tests/fakes/wix.py), in both auth modes: the API key and
+site id, app OAuth tokens (minted once, refreshed, retried once on 401,
+refusals marking the connection), merged contacts, Wix's error codes,
+paging metadata and verify. What every provider shares is in tests/contract/."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import time
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from providers import calls
 from providers.base import PageRequest
@@ -29,18 +30,12 @@ from providers.errors import (
 from providers.models import Address, Customer, Email, Phone
 from providers.tokens import AccessToken, MemoryTokenStore
 from providers.wix import WixProvider
-from tests.support import Recorder, load_fixture, reply, serve
+from tests.fakes.wix import API_KEY, APP_ID, APP_SECRET, CONTACTS_PATH, INSTANCE_ID, SITE_ID, TOKEN_PATH, WixFake
+from tests.support import load_fixture
 
-# Shapes of real values: an API key is a long "IST." token; ids are GUIDs.
-API_KEY = "IST.eyJraWQiOiJQb3pIX2FDMiIsImFsZyI6IlJTMjU2In0.eyJkYXRhIjoie30ifQ.c2lnbmF0dXJl"
-SITE_ID = "c993128b-26be-41cd-9fcd-904abe23462f"
-APP_ID = "655104d6-d14c-42d8-8197-38384e647359"
-APP_SECRET = "53abe43a-17c2-43b7-8012-afa666917f9b"
-INSTANCE_ID = "1d2c6a64-3f21-4e36-9a1f-4c7f4b0a9e11"
-CONTACT_ID = "8046df3c-7575-4098-a5ab-c91ad8f33c47"
-CONTACT_PATH = f"/contacts/v4/contacts/{CONTACT_ID}"
-CONTACTS_PATH = "/contacts/v4/contacts"
-TOKEN_PATH = "/oauth2/token"
+CONTACT_ID = "8046df3c-7575-4098-a5ab-c91ad8f33c47"  # the documented contact
+CONTACT_PATH = f"{CONTACTS_PATH}/{CONTACT_ID}"
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def fixture(name: str) -> Any:
@@ -62,83 +57,6 @@ def oauth_provider(
         {"instance_id": INSTANCE_ID, "base_url": origin, "auth_url": auth_origin or origin},
     )
     return WixProvider(credentials, settings, client, tokens)
-
-
-class FakeWix:
-    """A local Wix: the token endpoint mints ``token-1``, ``token-2``...
-    (the documented token body with its placeholder value replaced), and the
-    contacts API accepts only live tokens (or the API key + site id)."""
-
-    def __init__(
-        self,
-        *,
-        expires_in: Any = 14400,
-        token_status: int = 200,
-        token_error: Any = None,
-        token_delay: float = 0.0,
-        contact: Any = None,
-    ) -> None:
-        self.recorder = Recorder()
-        self.expires_in = expires_in
-        self.token_status = token_status
-        self.token_error = token_error
-        self.token_delay = token_delay
-        self.contact = contact if contact is not None else fixture("contact-full.json")
-        self.minted: list[str] = []
-        self.accepted: set[str] = set()
-        self.token_bodies: list[Any] = []
-
-    def revoke_all(self) -> None:
-        self.accepted.clear()
-
-    async def token(self, request: web.Request) -> web.StreamResponse:
-        self.token_bodies.append(await request.json())
-        if self.token_delay:
-            await asyncio.sleep(self.token_delay)
-        if self.token_status != 200:
-            return web.json_response(self.token_error, status=self.token_status)
-        value = f"OauthNG.JWS.token-{len(self.minted) + 1}"
-        self.minted.append(value)
-        self.accepted.add(value)
-        body = {**fixture("oauth-token.json"), "access_token": value}
-        if self.expires_in is None:
-            del body["expires_in"]
-        else:
-            body["expires_in"] = self.expires_in
-        return web.json_response(body)
-
-    def authorized(self, request: web.Request) -> bool:
-        auth = request.headers.get("Authorization")
-        if auth == API_KEY:
-            return request.headers.get("wix-site-id") == SITE_ID
-        return auth in self.accepted
-
-    async def get_contact(self, request: web.Request) -> web.StreamResponse:
-        if not self.authorized(request):
-            return web.json_response(fixture("error-401.json"), status=401)
-        return web.json_response(self.contact)
-
-    async def list_contacts(self, request: web.Request) -> web.StreamResponse:
-        if not self.authorized(request):
-            return web.json_response(fixture("error-401.json"), status=401)
-        return web.json_response(fixture("contacts-list-full.json"))
-
-    def app(self) -> web.Application:
-        app = self.recorder.app()
-        app.router.add_post(TOKEN_PATH, self.token)
-        app.router.add_get(CONTACTS_PATH + "/{id}", self.get_contact)
-        app.router.add_get(CONTACTS_PATH, self.list_contacts)
-        return app
-
-    def paths(self) -> list[str]:
-        return [r.path for r in self.recorder.requests]
-
-
-def contacts_app(handler: Any, recorder: Recorder) -> web.Application:
-    app = recorder.app()
-    app.router.add_get(CONTACTS_PATH + "/{id}", handler)
-    app.router.add_get(CONTACTS_PATH, handler)
-    return app
 
 
 def closed_port_origin() -> str:
@@ -445,15 +363,25 @@ def test_config_errors(credentials, settings, match):
     assert no_secret_in(caught.value.message)
 
 
-# -- API key mode against a local upstream --------------------------------------
+# -- API key mode against the Wix fake (tests/fakes/wix.py) ----------------------------
+# Get one, not found, a 429 with Retry-After, 500/503 and unparsable bodies
+# (in app OAuth mode): tests/contract/.
+
+
+def documented_site(**kwargs: Any) -> WixFake:
+    """A site holding the documented contact, taking the app's OAuth tokens
+    and the API key (with its site id)."""
+    wix = WixFake([fixture("contact-full.json")["contact"]], **kwargs)
+    wix.api_keys.add(API_KEY)
+    return wix
 
 
 async def test_api_key_get_customer_request_and_raw_payload(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         raw, customer = await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
-    assert len(wix.recorder.requests) == 1
-    sent = wix.recorder.requests[0]
+    assert len(wix.requests) == 1
+    sent = wix.requests[0]
     assert sent.method == "GET"
     assert sent.path == CONTACT_PATH
     assert dict(sent.query) == {}  # fieldsets defaults to FULL
@@ -465,20 +393,21 @@ async def test_api_key_get_customer_request_and_raw_payload(upstream_client):
 
 
 async def test_remote_query_is_forwarded_but_cannot_change_the_fields(upstream_client):
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture("contact-full.json")), recorder)) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID, {"locale": "en"})
-    assert dict(recorder.requests[0].query) == {"locale": "en"}
+    assert dict(wix.requests[0].query) == {"locale": "en"}
     assert {"fields", "fieldsets", "paging", "sort", "offset", "limit"} <= WixProvider.remote_query_denied
 
 
 async def test_merged_contact_maps_the_returned_target_id(upstream_client):
     """Get Contact on a merged source id answers with the merge target."""
     source_id = "0b0a0c0d-1111-4222-8333-944445555666"
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture("contact-full.json")), recorder)) as origin:
+    wix = documented_site()
+    wix.answer(200, fixture("contact-full.json"), on={"get"})
+    async with wix.serve() as origin:
         raw, customer = await api_key_provider(origin, upstream_client).get_customer(source_id)
-    assert recorder.requests[0].path == f"{CONTACTS_PATH}/{source_id}"
+    assert wix.requests[0].path == f"{CONTACTS_PATH}/{source_id}"
     assert customer.id == customer.remote_id == CONTACT_ID == raw["id"]
 
 
@@ -488,58 +417,58 @@ async def test_merged_contact_maps_the_returned_target_id(upstream_client):
      "../oauth2/token", "8046df3c-7575-4098-a5ab-c91ad8f33c4", "g046df3c-7575-4098-a5ab-c91ad8f33c47"],
 )
 async def test_malformed_id_is_not_found_without_a_call(upstream_client, customer_id):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         for provider in (api_key_provider(origin, upstream_client), oauth_provider(origin, upstream_client)):
             with pytest.raises(CustomerNotFound):
                 await provider.get_customer(customer_id)
-    assert wix.recorder.requests == []
+    assert wix.requests == []
 
 
-async def test_not_found(upstream_client):
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture("error-404.json"), status=404), recorder)) as origin:
+async def test_not_found_names_the_wix_code(upstream_client):
+    wix = documented_site()
+    async with wix.serve() as origin:
         with pytest.raises(CustomerNotFound) as caught:
-            await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
+            await api_key_provider(origin, upstream_client).get_customer(MISSING_ID)
     assert caught.value.remote_status == 404
     assert "NOT_FOUND" in caught.value.message
-    assert len(recorder.requests) == 1
+    assert len(wix.requests) == 1
 
 
 @pytest.mark.parametrize("status, name", [(401, "error-401.json"), (403, "error-403.json")])
 async def test_api_key_rejected_is_auth_failed_without_retry(upstream_client, status, name):
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture(name), status=status), recorder)) as origin:
+    wix = documented_site()
+    wix.answer(status, fixture(name), times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
             await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
     assert not isinstance(caught.value, ReauthRequired)
     assert caught.value.remote_status == status
-    assert len(recorder.requests) == 1
+    assert len(wix.requests) == 1
     assert no_secret_in(caught.value.message)
 
 
-@pytest.mark.parametrize("retry_after, expected", [("30", 30.0), (None, None)])
-async def test_rate_limited_carries_retry_after(upstream_client, retry_after, expected):
-    headers = {"Retry-After": retry_after} if retry_after else {}
-    recorder = Recorder()
-    app = contacts_app(reply(fixture("error-429.json"), status=429, headers=headers), recorder)
-    async with serve(app) as origin:
+async def test_an_api_key_for_another_site_is_permission_denied(upstream_client):
+    wix = documented_site()
+    async with wix.serve() as origin:
+        credentials, settings = WixProvider.parse_config(
+            {"api_key": API_KEY}, {"site_id": INSTANCE_ID, "base_url": origin}  # another site's GUID
+        )
+        with pytest.raises(ProviderAuthFailed, match="PERMISSION_DENIED") as caught:
+            await WixProvider(credentials, settings, upstream_client).get_customer(CONTACT_ID)
+    assert caught.value.remote_status == 403
+
+
+async def test_rate_limited_without_retry_after_names_the_wix_code(upstream_client):
+    wix = documented_site()
+    wix.answer(429, fixture("error-429.json"), times=None)
+    async with wix.serve() as origin:
         calls.begin(timeout=0.5)  # a wait that does not fit surfaces the 429 at once
         with pytest.raises(ProviderRateLimited) as caught:
             await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
     assert caught.value.remote_status == 429
-    assert caught.value.retry_after == expected
+    assert caught.value.retry_after is None
     assert "RESOURCE_EXHAUSTED" in caught.value.message
-
-
-@pytest.mark.parametrize("status", [500, 503])
-async def test_server_errors_are_unavailable(upstream_client, status):
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture("error-system.json"), status=status), recorder)) as origin:
-        with pytest.raises(ProviderUnavailable) as caught:
-            await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
-    assert caught.value.remote_status == status
-    assert len(recorder.requests) == (1 if status == 500 else 3)  # 503 is retried
 
 
 @pytest.mark.parametrize(
@@ -547,8 +476,9 @@ async def test_server_errors_are_unavailable(upstream_client, status):
     [(400, "error-validation.json", "INVALID_NOTE"), (409, "error-application.json", "DUPLICATE_CONTACT_EXIST")],
 )
 async def test_other_refusals_are_bad_responses_with_the_wix_code(upstream_client, status, name, code):
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture(name), status=status), recorder)) as origin:
+    wix = documented_site()
+    wix.answer(status, fixture(name), times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderBadResponse) as caught:
             await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
     assert caught.value.remote_status == status
@@ -557,34 +487,34 @@ async def test_other_refusals_are_bad_responses_with_the_wix_code(upstream_clien
 
 
 @pytest.mark.parametrize(
-    "handler",
+    "body",
     [
-        reply(text="<html>Bad gateway page</html>", content_type="text/html"),
-        reply([fixture("contact-full.json")]),
-        reply({"responseType": "REGULAR"}),
-        reply({"contact": "8046df3c"}),
-        reply({"contact": {"revision": 1}}),  # no id
+        [fixture("contact-full.json")],
+        {"responseType": "REGULAR"},
+        {"contact": "8046df3c"},
+        {"contact": {"revision": 1}},  # no id
     ],
 )
-async def test_unexpected_bodies_are_bad_responses(upstream_client, handler):
-    recorder = Recorder()
-    async with serve(contacts_app(handler, recorder)) as origin:
+async def test_unexpected_shapes_are_bad_responses(upstream_client, body):
+    wix = documented_site()
+    wix.answer(200, body, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderBadResponse):
             await api_key_provider(origin, upstream_client).get_customer(CONTACT_ID)
 
 
-# -- app OAuth mode against a local upstream ---------------------------------------
+# -- app OAuth mode against the Wix fake ------------------------------------------------
 
 
 async def test_oauth_token_request_and_bare_token_header(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         raw, customer = await oauth_provider(origin, upstream_client).get_customer(CONTACT_ID)
-    token_request, contact_request = wix.recorder.requests
+    token_request, contact_request = wix.requests
     assert token_request.method == "POST" and token_request.path == TOKEN_PATH
     assert token_request.headers["Content-Type"] == "application/json"
     assert "Authorization" not in token_request.headers
-    assert json.loads(wix.recorder.bodies[0]) == {
+    assert json.loads(wix.bodies[0]) == {
         "grant_type": "client_credentials",
         "client_id": APP_ID,
         "client_secret": APP_SECRET,
@@ -598,8 +528,8 @@ async def test_oauth_token_request_and_bare_token_header(upstream_client):
 
 
 async def test_oauth_token_endpoint_is_auth_url(upstream_client):
-    api, auth = FakeWix(), FakeWix()
-    async with serve(api.app()) as api_origin, serve(auth.app()) as auth_origin:
+    api, auth = documented_site(), documented_site()
+    async with api.serve() as api_origin, auth.serve() as auth_origin:
         provider = oauth_provider(api_origin, upstream_client, auth_origin=auth_origin)
         api.accepted = auth.accepted  # the two halves of one Wix
         await provider.get_customer(CONTACT_ID)
@@ -608,22 +538,22 @@ async def test_oauth_token_endpoint_is_auth_url(upstream_client):
 
 
 async def test_cold_burst_mints_exactly_one_token(upstream_client):
-    wix = FakeWix(token_delay=0.05)
+    wix = documented_site(token_delay=0.05)
     store = MemoryTokenStore()
-    async with serve(wix.app()) as origin:
+    async with wix.serve() as origin:
         provider = oauth_provider(origin, upstream_client, store)
         results = await asyncio.gather(*(provider.get_customer(CONTACT_ID) for _ in range(50)))
     assert len(results) == 50
     assert wix.paths().count(TOKEN_PATH) == 1
-    contact_requests = [r for r in wix.recorder.requests if r.path == CONTACT_PATH]
+    contact_requests = [r for r in wix.requests if r.path == CONTACT_PATH]
     assert len(contact_requests) == 50
     assert {r.headers["Authorization"] for r in contact_requests} == {"OauthNG.JWS.token-1"}
     assert store.token is not None and store.token.access_token == "OauthNG.JWS.token-1"
 
 
 async def test_token_is_cached_across_calls(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         provider = oauth_provider(origin, upstream_client)
         for _ in range(3):
             await provider.get_customer(CONTACT_ID)
@@ -634,8 +564,8 @@ async def test_token_is_cached_across_calls(upstream_client):
 
 async def test_token_expires_in_is_honoured(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         before = time.time()
         await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert store.token is not None
@@ -644,7 +574,8 @@ async def test_token_expires_in_is_honoured(upstream_client):
 
 async def test_missing_expires_in_is_the_documented_four_hours(upstream_client):
     store = MemoryTokenStore()
-    async with serve(FakeWix(expires_in=None).app()) as origin:
+    wix = documented_site(expires_in=None)
+    async with wix.serve() as origin:
         await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert store.token is not None
     assert abs(store.token.expires_at - (time.time() + 14400)) < 60
@@ -652,21 +583,21 @@ async def test_missing_expires_in_is_the_documented_four_hours(upstream_client):
 
 async def test_token_is_refreshed_when_it_nears_expiry(upstream_client):
     """A token inside the refresh margin is not used again: a new one is minted."""
-    wix = FakeWix(expires_in=60)  # below TokenManager's 120 s margin: stale at once
-    async with serve(wix.app()) as origin:
+    wix = documented_site(expires_in=60)  # below TokenManager's 120 s margin: stale at once
+    async with wix.serve() as origin:
         provider = oauth_provider(origin, upstream_client)
         await provider.get_customer(CONTACT_ID)
         await provider.get_customer(CONTACT_ID)
     assert wix.minted == ["OauthNG.JWS.token-1", "OauthNG.JWS.token-2"]
-    contact_requests = [r for r in wix.recorder.requests if r.path == CONTACT_PATH]
+    contact_requests = [r for r in wix.requests if r.path == CONTACT_PATH]
     assert [r.headers["Authorization"] for r in contact_requests] == wix.minted
 
 
 async def test_expired_stored_token_is_replaced_and_persisted(upstream_client):
     store = MemoryTokenStore()
     store.token = AccessToken(access_token="OauthNG.JWS.old", expires_at=time.time() - 5)
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert wix.paths() == [TOKEN_PATH, CONTACT_PATH]
     assert store.token.access_token == "OauthNG.JWS.token-1"
@@ -675,25 +606,25 @@ async def test_expired_stored_token_is_replaced_and_persisted(upstream_client):
 async def test_fresh_stored_token_is_used_without_minting(upstream_client):
     store = MemoryTokenStore()
     store.token = AccessToken(access_token="OauthNG.JWS.stored", expires_at=time.time() + 3600)
-    wix = FakeWix()
+    wix = documented_site()
     wix.accepted.add("OauthNG.JWS.stored")
-    async with serve(wix.app()) as origin:
+    async with wix.serve() as origin:
         await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert wix.paths() == [CONTACT_PATH]
-    assert wix.recorder.requests[0].headers["Authorization"] == "OauthNG.JWS.stored"
+    assert wix.requests[0].headers["Authorization"] == "OauthNG.JWS.stored"
 
 
 async def test_401_is_retried_once_with_a_fresh_token(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         provider = oauth_provider(origin, upstream_client, store)
         await provider.get_customer(CONTACT_ID)
         wix.revoke_all()  # e.g. the app's permissions changed: the live token dies
         raw, _ = await provider.get_customer(CONTACT_ID)
     assert raw["id"] == CONTACT_ID
     assert wix.paths() == [TOKEN_PATH, CONTACT_PATH, CONTACT_PATH, TOKEN_PATH, CONTACT_PATH]
-    sent = [r.headers.get("Authorization") for r in wix.recorder.requests if r.path == CONTACT_PATH]
+    sent = [r.headers.get("Authorization") for r in wix.requests if r.path == CONTACT_PATH]
     assert sent == ["OauthNG.JWS.token-1", "OauthNG.JWS.token-1", "OauthNG.JWS.token-2"]
     assert store.token.access_token == "OauthNG.JWS.token-2"
     assert not store.needs_reauth
@@ -701,12 +632,9 @@ async def test_401_is_retried_once_with_a_fresh_token(upstream_client):
 
 async def test_401_with_a_fresh_token_too_is_auth_failed_after_one_retry(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix()
-    recorder = wix.recorder
-    app = recorder.app()
-    app.router.add_post(TOKEN_PATH, wix.token)
-    app.router.add_get(CONTACTS_PATH + "/{id}", reply(fixture("error-401.json"), status=401))
-    async with serve(app) as origin:
+    wix = documented_site()
+    wix.answer(401, fixture("error-401.json"), on={"get"}, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert not isinstance(caught.value, ReauthRequired)
@@ -717,11 +645,9 @@ async def test_401_with_a_fresh_token_too_is_auth_failed_after_one_retry(upstrea
 
 
 async def test_403_is_not_retried_with_a_new_token(upstream_client):
-    wix = FakeWix()
-    app = wix.recorder.app()
-    app.router.add_post(TOKEN_PATH, wix.token)
-    app.router.add_get(CONTACTS_PATH + "/{id}", reply(fixture("error-403.json"), status=403))
-    async with serve(app) as origin:
+    wix = documented_site()
+    wix.answer(403, fixture("error-403.json"), on={"get"}, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderAuthFailed, match="PERMISSION_DENIED"):
             await oauth_provider(origin, upstream_client).get_customer(CONTACT_ID)
     assert wix.paths() == [TOKEN_PATH, CONTACT_PATH]
@@ -746,8 +672,9 @@ async def test_permanent_token_refusal_marks_the_connection(upstream_client, sta
     elif status == 400 and body == {"error": "invalid_client"}:
         body = fixture("oauth-error-invalid-client.json")
     store = MemoryTokenStore()
-    wix = FakeWix(token_status=status, token_error=body)
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    wix.answer(status, body, on={"token"}, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ReauthRequired) as caught:
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert store.needs_reauth
@@ -757,8 +684,9 @@ async def test_permanent_token_refusal_marks_the_connection(upstream_client, sta
 
 
 async def test_permanent_refusal_without_a_store_still_raises(upstream_client):
-    wix = FakeWix(token_status=400, token_error=fixture("oauth-error-invalid-client.json"))
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    wix.answer(400, fixture("oauth-error-invalid-client.json"), on={"token"}, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ReauthRequired, match="invalid_client"):
             await oauth_provider(origin, upstream_client, None).get_customer(CONTACT_ID)
 
@@ -775,8 +703,9 @@ async def test_permanent_refusal_without_a_store_still_raises(upstream_client):
 )
 async def test_transient_or_unclear_token_failures_do_not_mark(upstream_client, status, body, error, attempts):
     store = MemoryTokenStore()
-    wix = FakeWix(token_status=status, token_error=body)
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    wix.answer(status, body, on={"token"}, times=None)
+    async with wix.serve() as origin:
         with pytest.raises(error) as caught:
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert not isinstance(caught.value, ReauthRequired)
@@ -787,9 +716,9 @@ async def test_transient_or_unclear_token_failures_do_not_mark(upstream_client, 
 
 async def test_token_endpoint_rate_limit_does_not_mark(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix(token_status=429, token_error=fixture("error-429.json"))
-    app = wix.app()
-    async with serve(app) as origin:
+    wix = documented_site()
+    wix.answer(429, fixture("error-429.json"), on={"token"}, times=None)
+    async with wix.serve() as origin:
         calls.begin(timeout=0.05)  # too short to wait out a backoff: surface the 429
         with pytest.raises(ProviderRateLimited):
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
@@ -798,19 +727,20 @@ async def test_token_endpoint_rate_limit_does_not_mark(upstream_client):
 
 async def test_unreachable_token_endpoint_does_not_mark(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    async with wix.serve() as origin:
         provider = oauth_provider(origin, upstream_client, store, auth_origin=closed_port_origin())
         with pytest.raises(ProviderUnavailable):
             await provider.get_customer(CONTACT_ID)
     assert not store.needs_reauth
-    assert wix.recorder.requests == []
+    assert wix.requests == []
 
 
 async def test_token_endpoint_timeout_does_not_mark(upstream_client):
     store = MemoryTokenStore()
-    wix = FakeWix(token_delay=1.0)
-    async with serve(wix.app()) as origin:
+    wix = documented_site()
+    wix.hang(seconds=1.0, on={"token"})
+    async with wix.serve() as origin:
         calls.begin(timeout=0.2)
         with pytest.raises(ProviderTimeout):
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
@@ -819,20 +749,19 @@ async def test_token_endpoint_timeout_does_not_mark(upstream_client):
 
 
 @pytest.mark.parametrize(
-    "handler",
+    "answer",
     [
-        reply(text="not json"),
-        reply({"token_type": "Bearer", "expires_in": 14400}),
-        reply({"access_token": "", "expires_in": 14400}),
-        reply({"access_token": "two words", "expires_in": 14400}),
+        {"text": "not json"},
+        {"body": {"token_type": "Bearer", "expires_in": 14400}},
+        {"body": {"access_token": "", "expires_in": 14400}},
+        {"body": {"access_token": "two words", "expires_in": 14400}},
     ],
 )
-async def test_token_endpoint_bad_bodies(upstream_client, handler):
+async def test_token_endpoint_bad_bodies(upstream_client, answer):
     store = MemoryTokenStore()
-    recorder = Recorder()
-    app = recorder.app()
-    app.router.add_post(TOKEN_PATH, handler)
-    async with serve(app) as origin:
+    wix = documented_site()
+    wix.answer(on={"token"}, times=None, **answer)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderBadResponse):
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert not store.needs_reauth and store.token is None
@@ -841,11 +770,18 @@ async def test_token_endpoint_bad_bodies(upstream_client, handler):
 # -- list and verify ---------------------------------------------------------------
 
 
+def listed_site() -> WixFake:
+    """A site holding the two contacts of the documented full list."""
+    wix = WixFake(fixture("contacts-list-full.json")["contacts"])
+    wix.api_keys.add(API_KEY)
+    return wix
+
+
 async def test_list_first_page_request_and_end(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = listed_site()
+    async with wix.serve() as origin:
         page = await api_key_provider(origin, upstream_client).list_page(PageRequest(limit=50))
-    sent = wix.recorder.requests[0]
+    sent = wix.requests[0]
     assert sent.path == CONTACTS_PATH
     assert dict(sent.query) == {
         "paging.limit": "50",
@@ -865,12 +801,13 @@ async def test_list_first_page_request_and_end(upstream_client):
 async def test_list_middle_page_with_total(upstream_client):
     body = fixture("contacts-list-full.json")
     body["pagingMetadata"] = {"count": 2, "offset": 2, "total": 7}
-    recorder = Recorder()
-    async with serve(contacts_app(reply(body), recorder)) as origin:
+    wix = listed_site()
+    wix.answer(200, body, times=None)
+    async with wix.serve() as origin:
         page = await api_key_provider(origin, upstream_client).list_page(
             PageRequest(limit=2, state={"offset": 2}, query={"search": "One"})
         )
-    assert dict(recorder.requests[0].query) == {
+    assert dict(wix.requests[0].query) == {
         "search": "One",
         "paging.limit": "2",
         "paging.offset": "2",
@@ -882,8 +819,9 @@ async def test_list_middle_page_with_total(upstream_client):
 
 async def test_list_too_many_to_count_pages_on_full_pages(upstream_client):
     """The doc's paginated example: no total, `too_many_to_count`."""
-    recorder = Recorder()
-    async with serve(contacts_app(reply(fixture("contacts-list-paginated.json")), recorder)) as origin:
+    wix = listed_site()
+    wix.answer(200, fixture("contacts-list-paginated.json"), times=None)
+    async with wix.serve() as origin:
         provider = api_key_provider(origin, upstream_client)
         full = await provider.list_page(PageRequest(limit=2, state={"offset": 12}))
         short = await provider.list_page(PageRequest(limit=3, state={"offset": 12}))
@@ -892,45 +830,51 @@ async def test_list_too_many_to_count_pages_on_full_pages(upstream_client):
     assert [c.name for c in full.customers] == ["Some One", "Any One"]
 
 
-async def test_list_empty_page_and_bad_shapes(upstream_client):
-    recorder = Recorder()
-    async with serve(contacts_app(reply({"pagingMetadata": {}}), recorder)) as origin:
-        page = await api_key_provider(origin, upstream_client).list_page(PageRequest(limit=10))
-    assert page.customers == [] and page.next is None
-    async with serve(contacts_app(reply({"contacts": {"id": CONTACT_ID}}), Recorder())) as origin:
-        with pytest.raises(ProviderBadResponse):
-            await api_key_provider(origin, upstream_client).list_page(PageRequest(limit=10))
+@pytest.mark.parametrize("body, error", [({"pagingMetadata": {}}, None), ({"contacts": {"id": CONTACT_ID}}, True)])
+async def test_list_empty_page_and_bad_shapes(upstream_client, body, error):
+    wix = listed_site()
+    wix.answer(200, body, times=None)
+    async with wix.serve() as origin:
+        provider = api_key_provider(origin, upstream_client)
+        if error:
+            with pytest.raises(ProviderBadResponse):
+                await provider.list_page(PageRequest(limit=10))
+        else:
+            page = await provider.list_page(PageRequest(limit=10))
+            assert page.customers == [] and page.next is None
 
 
 async def test_list_oauth_uses_the_token(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = listed_site()
+    async with wix.serve() as origin:
         page = await oauth_provider(origin, upstream_client).list_page(PageRequest(limit=5))
     assert wix.paths() == [TOKEN_PATH, CONTACTS_PATH]
-    assert wix.recorder.requests[1].headers["Authorization"] == "OauthNG.JWS.token-1"
+    assert wix.requests[1].headers["Authorization"] == "OauthNG.JWS.token-1"
     assert len(page.customers) == 2
 
 
 async def test_verify_api_key(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = listed_site()
+    async with wix.serve() as origin:
         await api_key_provider(origin, upstream_client).verify()
-    sent = wix.recorder.requests[0]
+    sent = wix.requests[0]
     assert (sent.method, sent.path, dict(sent.query)) == ("GET", CONTACTS_PATH, {"paging.limit": "1"})
     assert sent.headers["Authorization"] == API_KEY and sent.headers["wix-site-id"] == SITE_ID
 
 
 async def test_verify_oauth_mints_then_lists(upstream_client):
-    wix = FakeWix()
-    async with serve(wix.app()) as origin:
+    wix = listed_site()
+    async with wix.serve() as origin:
         await oauth_provider(origin, upstream_client).verify()
     assert wix.paths() == [TOKEN_PATH, CONTACTS_PATH]
-    assert dict(wix.recorder.requests[1].query) == {"paging.limit": "1"}
+    assert dict(wix.requests[1].query) == {"paging.limit": "1"}
 
 
 @pytest.mark.parametrize("status, name", [(401, "error-401.json"), (403, "error-403.json"), (404, "error-404.json")])
 async def test_verify_rejections_are_auth_failures(upstream_client, status, name):
-    async with serve(contacts_app(reply(fixture(name), status=status), Recorder())) as origin:
+    wix = listed_site()
+    wix.answer(status, fixture(name), times=None)
+    async with wix.serve() as origin:
         with pytest.raises(ProviderAuthFailed) as caught:
             await api_key_provider(origin, upstream_client).verify()
     assert caught.value.remote_status == status

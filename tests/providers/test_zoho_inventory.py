@@ -1,6 +1,9 @@
-"""Zoho Inventory: golden mappings from Zoho's documented contacts, and the
-provider against a real local upstream speaking the Inventory contacts API
-and the Zoho Accounts token endpoint."""
+"""Zoho Inventory: golden mappings from Zoho's documented contacts, data
+centres, and what is Zoho's own against its fake
+(tests/fakes/zoho_inventory.py): the refresh-token grant in the query
+string, api_domain, single-flight tokens, refusals marking the connection,
+Zoho's codes (also with HTTP 200), vendors dropped from pages and verify.
+What every provider shares is in tests/contract/."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiohttp import web
 
 from providers import calls
 from providers.base import PageRequest
@@ -33,18 +35,20 @@ from providers.zoho_inventory import (
     accounts_origin,
     api_origin,
 )
-from tests.support import Recorder, load_fixture, reply, serve
+from tests.fakes.zoho_inventory import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    CONTACTS_PATH,
+    ORG_ID,
+    REFRESH_TOKEN,
+    TOKEN_PATH,
+    ZohoInventoryFake,
+)
+from tests.support import load_fixture
 
-# Shapes of real values: Zoho client ids and tokens are "1000.<hex>[.<hex>]".
-CLIENT_ID = "1000.GMB0YULZHJK411248S8I5GZ4CHUEX0"
-CLIENT_SECRET = "122c324d3496d5d777ceeebc129470715fbb856b7"
-REFRESH_TOKEN = "1000.8ecd1a2b3c4d5e6f7a8b9c0d1e2f5cb7.46381a2b3c4d5e6f7a8b9c0d1e2febdc"
-ORG_ID = "10234695"
-CONTACT_ID = "460000000026049"
-CONTACTS_PATH = "/inventory/v1/contacts"
+CONTACT_ID = "460000000026049"  # the documented contact
 CONTACT_PATH = f"{CONTACTS_PATH}/{CONTACT_ID}"
-TOKEN_PATH = "/oauth/v2/token"
-TOKEN_PREFIX = "1000.token-"
+TOKEN_PREFIX = "1000.token-"  # what the fake mints: 1000.token-1.sig, -2.sig...
 
 
 def fixture(name: str) -> Any:
@@ -76,91 +80,6 @@ def make_provider(
 def provider_at(origin: str, client: Any, tokens: Any = None) -> ZohoInventoryProvider:
     """API and token endpoint on one local server."""
     return make_provider(client, base_url=origin, auth_url=origin, tokens=tokens)
-
-
-class FakeZoho:
-    """A local Zoho: the token endpoint mints ``1000.token-1``, ``-2``... (the
-    documented refresh response with its token value replaced) and the
-    contacts API accepts only live tokens, answering 401 code 14 otherwise."""
-
-    def __init__(
-        self,
-        *,
-        expires_in: Any = 3600,
-        api_domain: str | None = None,
-        token_status: int = 200,
-        token_error: Any = None,
-        token_delay: float = 0.0,
-        contact: Any = None,
-    ) -> None:
-        self.recorder = Recorder()
-        self.expires_in = expires_in
-        self.api_domain = api_domain
-        self.token_status = token_status
-        self.token_error = token_error
-        self.token_delay = token_delay
-        self.contact = contact if contact is not None else fixture("zoho-inventory-customer.json")
-        self.minted: list[str] = []
-        self.accepted: set[str] = set()
-
-    def revoke_all(self) -> None:
-        self.accepted.clear()
-
-    async def token(self, request: web.Request) -> web.StreamResponse:
-        if self.token_delay:
-            await asyncio.sleep(self.token_delay)
-        if self.token_error is not None:
-            return web.json_response(self.token_error, status=self.token_status)
-        value = f"{TOKEN_PREFIX}{len(self.minted) + 1}.sig"
-        self.minted.append(value)
-        self.accepted.add(value)
-        body = {**fixture("zoho-oauth-token-refresh.json"), "access_token": value}
-        if self.api_domain is not None:
-            body["api_domain"] = self.api_domain
-        body["expires_in"] = self.expires_in
-        return web.json_response(body)
-
-    def authorized(self, request: web.Request) -> bool:
-        auth = request.headers.get("Authorization", "")
-        return auth.startswith("Zoho-oauthtoken ") and auth.split(" ", 1)[1] in self.accepted
-
-    async def get_contact(self, request: web.Request) -> web.StreamResponse:
-        if not self.authorized(request):
-            return web.json_response(fixture("error-401-code-14.json"), status=401)
-        return web.json_response(self.contact)
-
-    async def list_contacts(self, request: web.Request) -> web.StreamResponse:
-        if not self.authorized(request):
-            return web.json_response(fixture("error-401-code-14.json"), status=401)
-        return web.json_response(fixture("contacts-list-page.json"))
-
-    def app(self) -> web.Application:
-        app = self.recorder.app()
-        app.router.add_post(TOKEN_PATH, self.token)
-        app.router.add_get(CONTACTS_PATH + "/{id}", self.get_contact)
-        app.router.add_get(CONTACTS_PATH, self.list_contacts)
-        return app
-
-    def paths(self) -> list[str]:
-        return [r.path for r in self.recorder.requests]
-
-    def token_requests(self) -> int:
-        return self.paths().count(TOKEN_PATH)
-
-
-def api_app(handler: Any, recorder: Recorder) -> web.Application:
-    """Token endpoint that always mints ``1000.token-1.sig``; the API is ``handler``."""
-
-    async def token(request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            {**fixture("zoho-oauth-token-refresh.json"), "access_token": f"{TOKEN_PREFIX}1.sig"}
-        )
-
-    app = recorder.app()
-    app.router.add_post(TOKEN_PATH, token)
-    app.router.add_get(CONTACTS_PATH + "/{id}", handler)
-    app.router.add_get(CONTACTS_PATH, handler)
-    return app
 
 
 def closed_port_origin() -> str:
@@ -420,17 +339,24 @@ def test_api_origin_precedence():
     assert provider.api_origin_for(with_domain) == "https://zoho.internal:8443"  # base_url wins
 
 
-# -- requests ------------------------------------------------------------------
+# -- requests against the Zoho Inventory fake (tests/fakes/zoho_inventory.py) ----------
+# Get one, not found, rejected credentials, the 429 with Retry-After,
+# 500/503 and unparsable bodies: tests/contract/.
+
+
+def documented_org(**kwargs: Any) -> ZohoInventoryFake:
+    """An organization holding the documented contact (460000000026049)."""
+    return ZohoInventoryFake([fixture("zoho-inventory-customer.json")["contact"]], **kwargs)
 
 
 async def test_exact_token_and_api_requests(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         raw = await provider.fetch_customer(CONTACT_ID)
     assert raw == fixture("zoho-inventory-customer.json")["contact"]
-    token_request, api_request = zoho.recorder.requests
-    body = zoho.recorder.bodies[0]
+    token_request, api_request = zoho.requests
+    body = zoho.bodies[0]
     # POST {accounts}/oauth/v2/token with the four documented query parameters.
     assert token_request.method == "POST" and token_request.path == TOKEN_PATH
     assert list(token_request.query.items()) == [
@@ -446,40 +372,27 @@ async def test_exact_token_and_api_requests(upstream_client):
     assert api_request.headers["Authorization"] == f"Zoho-oauthtoken {TOKEN_PREFIX}1.sig"
 
 
-async def test_get_customer_maps_the_documented_contact(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
-        provider = provider_at(origin, upstream_client)
-        calls.begin(timeout=5.0)
-        raw, customer = await provider.get_customer(CONTACT_ID)
-    assert raw["contact_id"] == 460000000026049
-    assert customer == ZohoInventoryProvider.map_customer(raw)
-    assert customer.id == CONTACT_ID
-
-
 async def test_api_domain_from_the_token_response_is_honoured(upstream_client):
     """No base_url: the API origin is the api_domain minted with the token."""
-    api_recorder = Recorder()
-    api = api_recorder.app()
-    api.router.add_get(CONTACTS_PATH + "/{id}", reply(fixture("zoho-inventory-customer.json")))
-    async with serve(api) as api_origin_url:
-        zoho = FakeZoho(api_domain=api_origin_url)
-        async with serve(zoho.app()) as accounts:
+    api = documented_org()
+    async with api.serve() as api_origin_url:
+        accounts = ZohoInventoryFake(api_domain=api_origin_url)
+        api.accepted = accounts.accepted  # the two halves of one Zoho
+        async with accounts.serve() as accounts_url:
             store = MemoryTokenStore()
-            provider = make_provider(upstream_client, base_url=None, auth_url=accounts, tokens=store)
+            provider = make_provider(upstream_client, base_url=None, auth_url=accounts_url, tokens=store)
             await provider.fetch_customer(CONTACT_ID)
             await provider.fetch_customer(CONTACT_ID)
-    assert zoho.paths() == [TOKEN_PATH]  # the accounts server only mints
-    assert [r.path for r in api_recorder.requests] == [CONTACT_PATH, CONTACT_PATH]
-    assert api_recorder.requests[0].headers["Authorization"] == f"Zoho-oauthtoken {TOKEN_PREFIX}1.sig"
+    assert accounts.paths() == [TOKEN_PATH]  # the accounts server only mints
+    assert api.paths() == [CONTACT_PATH, CONTACT_PATH]
+    assert api.requests[0].headers["Authorization"] == f"Zoho-oauthtoken {TOKEN_PREFIX}1.sig"
     assert store.token is not None and store.token.extra == {"api_domain": api_origin_url}
 
 
 async def test_stored_api_domain_is_used_without_minting(upstream_client):
-    api_recorder = Recorder()
-    api = api_recorder.app()
-    api.router.add_get(CONTACTS_PATH + "/{id}", reply(fixture("zoho-inventory-customer.json")))
-    async with serve(api) as api_origin_url:
+    api = documented_org()
+    api.accepted.add("1000.stored.sig")
+    async with api.serve() as api_origin_url:
         store = MemoryTokenStore()
         store.token = AccessToken(
             access_token="1000.stored.sig",
@@ -490,15 +403,15 @@ async def test_stored_api_domain_is_used_without_minting(upstream_client):
             upstream_client, base_url=None, auth_url=closed_port_origin(), tokens=store
         )
         await provider.fetch_customer(CONTACT_ID)
-    assert api_recorder.requests[0].headers["Authorization"] == "Zoho-oauthtoken 1000.stored.sig"
+    assert api.requests[0].headers["Authorization"] == "Zoho-oauthtoken 1000.stored.sig"
 
 
 async def test_remote_query_is_forwarded_but_not_the_organization(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         await provider.fetch_customer(CONTACT_ID, {"print": "true", "organization_id": "1"})
-    assert dict(zoho.recorder.requests[-1].query) == {"print": "true", "organization_id": ORG_ID}
+    assert dict(zoho.requests[-1].query) == {"print": "true", "organization_id": ORG_ID}
 
 
 @pytest.mark.parametrize(
@@ -506,20 +419,20 @@ async def test_remote_query_is_forwarded_but_not_the_organization(upstream_clien
     ["abc", "46000000002604x", "-1", "0", "1.5", "4600 1", "0460000000026049", "1" * 21],
 )
 async def test_malformed_id_is_not_found_without_any_call(upstream_client, customer_id):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         with pytest.raises(CustomerNotFound):
             await provider.get_customer(customer_id)
-    assert zoho.recorder.requests == []  # not even a token request
+    assert zoho.requests == []  # not even a token request
 
 
 # -- tokens --------------------------------------------------------------------
 
 
 async def test_cold_burst_of_50_mints_exactly_one_token(upstream_client):
-    zoho = FakeZoho(token_delay=0.05)
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org(token_delay=0.05)
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         results = await asyncio.gather(*(provider.fetch_customer(CONTACT_ID) for _ in range(50)))
     assert len(results) == 50
@@ -528,9 +441,9 @@ async def test_cold_burst_of_50_mints_exactly_one_token(upstream_client):
 
 
 async def test_token_is_reused_across_calls_and_persisted(upstream_client):
-    zoho = FakeZoho()
+    zoho = documented_org()
     store = MemoryTokenStore()
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         for _ in range(3):
             await provider.fetch_customer(CONTACT_ID)
@@ -541,18 +454,18 @@ async def test_token_is_reused_across_calls_and_persisted(upstream_client):
 
 
 async def test_fresh_stored_token_is_used_without_minting(upstream_client):
-    zoho = FakeZoho()
+    zoho = documented_org()
     zoho.accepted.add("1000.stored.sig")
     store = MemoryTokenStore()
     store.token = AccessToken(access_token="1000.stored.sig", expires_at=time.time() + 3000)
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         await provider_at(origin, upstream_client, tokens=store).fetch_customer(CONTACT_ID)
     assert zoho.paths() == [CONTACT_PATH]
 
 
 async def test_token_near_expiry_is_refreshed(upstream_client):
-    zoho = FakeZoho(expires_in=60)  # inside the refresh margin: stale at once
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org(expires_in=60)  # inside the refresh margin: stale at once
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         await provider.fetch_customer(CONTACT_ID)
         await provider.fetch_customer(CONTACT_ID)
@@ -560,45 +473,41 @@ async def test_token_near_expiry_is_refreshed(upstream_client):
 
 
 async def test_legacy_expires_in_sec_is_read_as_seconds(upstream_client):
-    async def token(request: web.Request) -> web.StreamResponse:
-        return web.json_response(
-            {"access_token": "1000.legacy.sig", "expires_in_sec": 3600,
-             "api_domain": "https://www.zohoapis.com", "token_type": "Bearer", "expires_in": 3600000}
-        )
-
-    app = web.Application()
-    app.router.add_post(TOKEN_PATH, token)
+    zoho = documented_org()
+    legacy = {"access_token": "1000.legacy.sig", "expires_in_sec": 3600,
+              "api_domain": "https://www.zohoapis.com", "token_type": "Bearer", "expires_in": 3600000}
+    zoho.answer(200, legacy, on={"token"})
     store = MemoryTokenStore()
-    async with serve(app) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         await provider.auth.manager.get()
     assert store.token is not None and 3500 < store.token.expires_at - time.time() <= 3600
 
 
 async def test_401_refreshes_once_and_retries(upstream_client):
-    zoho = FakeZoho()
+    zoho = documented_org()
     store = MemoryTokenStore()
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         await provider.fetch_customer(CONTACT_ID)
         zoho.revoke_all()  # token-1 dies before its expiry
         raw = await provider.fetch_customer(CONTACT_ID)
     assert raw["contact_id"] == 460000000026049
     assert zoho.paths() == [TOKEN_PATH, CONTACT_PATH, CONTACT_PATH, TOKEN_PATH, CONTACT_PATH]
-    assert zoho.recorder.requests[-1].headers["Authorization"] == f"Zoho-oauthtoken {TOKEN_PREFIX}2.sig"
+    assert zoho.requests[-1].headers["Authorization"] == f"Zoho-oauthtoken {TOKEN_PREFIX}2.sig"
     assert store.token is not None and store.token.access_token == f"{TOKEN_PREFIX}2.sig"
 
 
 async def test_401_again_after_the_refresh_is_auth_failed(upstream_client):
-    recorder = Recorder()
-    handler = reply(fixture("error-401-code-57.json"), status=401)
+    zoho = documented_org()
+    zoho.answer(401, fixture("error-401-code-57.json"), times=None)
     store = MemoryTokenStore()
-    async with serve(api_app(handler, recorder)) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         with pytest.raises(ProviderAuthFailed) as info:
             await provider.fetch_customer(CONTACT_ID)
     assert not isinstance(info.value, ReauthRequired)
-    assert [r.path for r in recorder.requests] == [TOKEN_PATH, CONTACT_PATH, TOKEN_PATH, CONTACT_PATH]
+    assert zoho.paths() == [TOKEN_PATH, CONTACT_PATH, TOKEN_PATH, CONTACT_PATH]
     assert info.value.remote_status == 401 and "(401: 57)" in info.value.message
     assert not store.needs_reauth  # the refresh itself worked
     assert no_secret_in(info.value.message)
@@ -613,9 +522,10 @@ async def test_401_again_after_the_refresh_is_auth_failed(upstream_client):
     ],
 )
 async def test_permanent_token_refusal_marks_the_connection(upstream_client, status, name):
-    zoho = FakeZoho(token_status=status, token_error=fixture(name))
+    zoho = documented_org()
+    zoho.answer(status, fixture(name), on={"token"}, times=None)
     store = MemoryTokenStore()
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         with pytest.raises(ReauthRequired) as info:
             await provider.fetch_customer(CONTACT_ID)
@@ -628,17 +538,18 @@ async def test_permanent_token_refusal_marks_the_connection(upstream_client, sta
 
 @pytest.mark.parametrize("error", ["invalid_grant", "invalid_client_secret", "unauthorized_client"])
 async def test_other_permanent_oauth_codes_mark_too(upstream_client, error):
-    zoho = FakeZoho(token_status=400, token_error={"error": error})
+    zoho = documented_org()
+    zoho.answer(400, {"error": error}, on={"token"}, times=None)
     store = MemoryTokenStore()
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         with pytest.raises(ReauthRequired):
             await provider_at(origin, upstream_client, tokens=store).fetch_customer(CONTACT_ID)
     assert store.needs_reauth
 
 
 async def test_permanent_refusal_without_a_store_still_raises(upstream_client):
-    zoho = FakeZoho(token_error=fixture("oauth-error-invalid-code.json"))
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org(credentials={**ZohoInventoryFake.default_credentials, "refresh_token": "1000.revoked"})
+    async with zoho.serve() as origin:  # it refuses the refresh token: invalid_code, HTTP 200
         with pytest.raises(ReauthRequired):
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
 
@@ -647,8 +558,8 @@ async def test_permanent_refusal_without_a_store_still_raises(upstream_client):
     "status, body, error",
     [
         (500, {"error": "internal"}, ProviderUnavailable),
-        (503, None, ProviderUnavailable),
-        (429, None, ProviderRateLimited),
+        (503, {}, ProviderUnavailable),
+        (429, {}, ProviderRateLimited),
         (400, "oauth-error-access-denied.json", ProviderRateLimited),
         (200, {"error": "something_new"}, ProviderAuthFailed),
         (401, {"status": "failure"}, ProviderAuthFailed),
@@ -657,9 +568,10 @@ async def test_permanent_refusal_without_a_store_still_raises(upstream_client):
 async def test_transient_or_unclear_token_failures_do_not_mark(upstream_client, status, body, error):
     if isinstance(body, str):
         body = fixture(body)
-    zoho = FakeZoho(token_status=status, token_error=body if body is not None else {})
+    zoho = documented_org()
+    zoho.answer(status, body, on={"token"}, times=None)
     store = MemoryTokenStore()
-    async with serve(zoho.app()) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client, tokens=store)
         with pytest.raises(error) as info:
             await provider.fetch_customer(CONTACT_ID)
@@ -670,8 +582,9 @@ async def test_transient_or_unclear_token_failures_do_not_mark(upstream_client, 
 
 
 async def test_token_throttle_asks_for_a_wait(upstream_client):
-    zoho = FakeZoho(token_status=400, token_error=fixture("oauth-error-access-denied.json"))
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    zoho.answer(400, fixture("oauth-error-access-denied.json"), on={"token"}, times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderRateLimited) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
     assert info.value.retry_after == TOKEN_THROTTLE_RETRY_AFTER
@@ -679,8 +592,9 @@ async def test_token_throttle_asks_for_a_wait(upstream_client):
 
 async def test_token_throttle_is_not_re_requested_within_the_deadline(upstream_client):
     """The retry layer hands the throttle to the client instead of asking again."""
-    zoho = FakeZoho(token_status=400, token_error=fixture("oauth-error-access-denied.json"))
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    zoho.answer(400, fixture("oauth-error-access-denied.json"), on={"token"}, times=None)
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         calls.begin(timeout=5.0)
         with pytest.raises(ProviderRateLimited):
@@ -699,19 +613,19 @@ async def test_unreachable_token_endpoint_does_not_mark(upstream_client):
 
 
 @pytest.mark.parametrize(
-    "handler",
+    "answer",
     [
-        reply(text="<html>Zoho Accounts</html>", content_type="text/html"),
-        reply({"api_domain": "https://www.zohoapis.com", "token_type": "Bearer", "expires_in": 3600}),
-        reply({"access_token": "has a space", "expires_in": 3600}),
-        reply(["1000.token"]),
+        {"text": "<html>Zoho Accounts</html>", "content_type": "text/html"},
+        {"body": {"api_domain": "https://www.zohoapis.com", "token_type": "Bearer", "expires_in": 3600}},
+        {"body": {"access_token": "has a space", "expires_in": 3600}},
+        {"body": ["1000.token"]},
     ],
 )
-async def test_token_endpoint_bad_bodies(upstream_client, handler):
-    app = web.Application()
-    app.router.add_post(TOKEN_PATH, handler)
+async def test_token_endpoint_bad_bodies(upstream_client, answer):
+    zoho = documented_org()
+    zoho.answer(on={"token"}, times=None, **answer)
     store = MemoryTokenStore()
-    async with serve(app) as origin:
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderBadResponse):
             await provider_at(origin, upstream_client, tokens=store).fetch_customer(CONTACT_ID)
     assert not store.needs_reauth
@@ -720,25 +634,25 @@ async def test_token_endpoint_bad_bodies(upstream_client, handler):
 # -- API errors ----------------------------------------------------------------
 
 
-async def test_not_found(upstream_client):
-    recorder = Recorder()
-    handler = reply(fixture("zoho-inventory-not-found.json"), status=404)
-    async with serve(api_app(handler, recorder)) as origin:
+async def test_not_found_names_the_zoho_code(upstream_client):
+    zoho = documented_org()
+    async with zoho.serve() as origin:
         with pytest.raises(CustomerNotFound) as info:
-            await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
+            await provider_at(origin, upstream_client).fetch_customer("460000000099999")
     assert info.value.remote_status == 404 and "(404: 1002)" in info.value.message
 
 
 async def test_not_found_code_with_http_200(upstream_client):
-    recorder = Recorder()
-    async with serve(api_app(reply(fixture("zoho-inventory-not-found.json")), recorder)) as origin:
+    zoho = documented_org()
+    zoho.answer(200, fixture("zoho-inventory-not-found.json"), times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(CustomerNotFound):
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
 
 
 async def test_vendor_is_not_a_customer(upstream_client):
-    zoho = FakeZoho(contact=fixture("contact-vendor.json"))
-    async with serve(zoho.app()) as origin:
+    zoho = ZohoInventoryFake([fixture("contact-vendor.json")["contact"]])
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         calls.begin(timeout=5.0)
         with pytest.raises(CustomerNotFound):
@@ -757,8 +671,9 @@ async def test_vendor_is_not_a_customer(upstream_client):
     ],
 )
 async def test_error_codes(upstream_client, status, name, error):
-    recorder = Recorder()
-    async with serve(api_app(reply(fixture(name), status=status), recorder)) as origin:
+    zoho = documented_org()
+    zoho.answer(status, fixture(name), times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(error) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
     code = fixture(name)["code"]
@@ -767,48 +682,55 @@ async def test_error_codes(upstream_client, status, name, error):
     assert fixture(name)["message"] not in info.value.message  # Zoho's text stays out
 
 
+async def test_another_organization_is_6041(upstream_client):
+    zoho = documented_org()
+    async with zoho.serve() as origin:
+        settings = {"organization_id": "10234696", "data_center": "com", "base_url": origin, "auth_url": origin}
+        credentials, parsed = ZohoInventoryProvider.parse_config(GOOD_CREDENTIALS, settings)
+        with pytest.raises(ProviderAuthFailed, match=r"\(400: 6041\)"):
+            await ZohoInventoryProvider(credentials, parsed, upstream_client).fetch_customer(CONTACT_ID)
+
+
 async def test_403_is_auth_failed_without_a_refresh(upstream_client):
-    recorder = Recorder()
-    async with serve(api_app(reply(fixture("error-401-code-57.json"), status=403), recorder)) as origin:
+    zoho = documented_org()
+    zoho.answer(403, fixture("error-401-code-57.json"), times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderAuthFailed):
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
-    assert [r.path for r in recorder.requests] == [TOKEN_PATH, CONTACT_PATH]
+    assert zoho.paths() == [TOKEN_PATH, CONTACT_PATH]
 
 
-@pytest.mark.parametrize("retry_after, expected", [("7", 7.0), (None, None)])
-async def test_rate_limited_carries_retry_after(upstream_client, retry_after, expected):
-    recorder = Recorder()
-    headers = {"Retry-After": retry_after} if retry_after else None
-    handler = reply({"code": 429, "message": "rate limit"}, status=429, headers=headers)
-    async with serve(api_app(handler, recorder)) as origin:
+async def test_rate_limited_without_retry_after(upstream_client):
+    zoho = documented_org()
+    zoho.answer(429, {"code": 429, "message": "rate limit"}, times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderRateLimited) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
-    assert info.value.retry_after == expected and info.value.remote_status == 429
+    assert info.value.retry_after is None and info.value.remote_status == 429
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_unavailable(upstream_client, status):
-    recorder = Recorder()
-    handler = reply(fixture("error-internal.json"), status=status)
-    async with serve(api_app(handler, recorder)) as origin:
+async def test_502_is_unavailable(upstream_client):
+    zoho = documented_org()
+    zoho.answer(zoho.server_error(502), times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderUnavailable) as info:
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
-    assert info.value.remote_status == status
+    assert info.value.remote_status == 502
 
 
 @pytest.mark.parametrize(
-    "handler",
+    "answer",
     [
-        reply(text="<html>oops</html>", content_type="text/html"),
-        reply({"code": 0, "message": "success"}),
-        reply({"code": 0, "message": "success", "contact": "Bowman"}),
-        reply([fixture("zoho-inventory-customer.json")]),
-        reply(text="<html>not found</html>", status=400, content_type="text/html"),
+        {"body": {"code": 0, "message": "success"}},
+        {"body": {"code": 0, "message": "success", "contact": "Bowman"}},
+        {"body": [fixture("zoho-inventory-customer.json")]},
+        {"status": 400, "text": "<html>not found</html>", "content_type": "text/html"},
     ],
 )
-async def test_unexpected_bodies_are_bad_responses(upstream_client, handler):
-    recorder = Recorder()
-    async with serve(api_app(handler, recorder)) as origin:
+async def test_unexpected_shapes_are_bad_responses(upstream_client, answer):
+    zoho = documented_org()
+    zoho.answer(times=None, **answer)
+    async with zoho.serve() as origin:
         with pytest.raises(ProviderBadResponse):
             await provider_at(origin, upstream_client).fetch_customer(CONTACT_ID)
 
@@ -816,7 +738,7 @@ async def test_unexpected_bodies_are_bad_responses(upstream_client, handler):
 # -- list and verify -------------------------------------------------------------
 
 
-def mixed_store(pattern: str) -> list[dict[str, Any]]:
+def mixed_store(pattern: str) -> ZohoInventoryFake:
     """Contacts in list-row shape (from the documented page), ``C`` a customer
     and ``V`` a vendor, numbered in order."""
     customer, vendor = fixture("contacts-list-page.json")["contacts"]
@@ -825,20 +747,7 @@ def mixed_store(pattern: str) -> list[dict[str, Any]]:
         row = copy.deepcopy(customer if kind == "C" else vendor)
         row["contact_id"] = 460000000030000 + n
         rows.append(row)
-    return rows
-
-
-def paged(rows: list[dict[str, Any]]):
-    """A list endpoint paging ``rows`` by ``page``/``per_page`` as Zoho does."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        page, per_page = int(request.query["page"]), int(request.query["per_page"])
-        chunk = rows[(page - 1) * per_page : page * per_page]
-        more = page * per_page < len(rows)
-        context = {"page": page, "per_page": per_page, "has_more_page": more}
-        return web.json_response({"code": 0, "message": "success", "contacts": chunk, "page_context": context})
-
-    return handler
+    return ZohoInventoryFake(rows)
 
 
 def ids(page) -> list[int]:
@@ -846,13 +755,13 @@ def ids(page) -> list[int]:
 
 
 async def test_list_sends_zoho_paging_and_forwards_filters(upstream_client):
-    recorder = Recorder()
-    async with serve(api_app(paged(mixed_store("CCCC")), recorder)) as origin:
+    zoho = mixed_store("CCCC")
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         page = await provider.list_customers(
             PageRequest(limit=2, state={"page": 2, "per_page": 2}, query={"filter_by": "Status.Active"})
         )
-    assert dict(recorder.requests[-1].query) == {
+    assert dict(zoho.requests[-1].query) == {
         "filter_by": "Status.Active",
         "page": "2",
         "per_page": "2",
@@ -866,10 +775,9 @@ async def test_list_sends_zoho_paging_and_forwards_filters(upstream_client):
 @pytest.mark.parametrize("limit", [1, 2, 3, 4])
 async def test_vendors_are_dropped_and_short_pages_topped_up(upstream_client, limit):
     # Customers at 1, 3, 4, 6, 9, 11: every Zoho page holds vendors.
-    rows = mixed_store("CVCCVCVVCVC")
+    zoho = mixed_store("CVCCVCVVCVC")
     customers = [1, 3, 4, 6, 9, 11]
-    recorder = Recorder()
-    async with serve(api_app(paged(rows), recorder)) as origin:
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         seen, pages, state = [], [], None
         while True:
@@ -890,23 +798,21 @@ async def test_vendors_are_dropped_and_short_pages_topped_up(upstream_client, li
 
 
 async def test_a_store_of_vendors_gives_a_bounded_short_page(upstream_client):
-    recorder = Recorder()
-    async with serve(api_app(paged(mixed_store("V" * 20 + "C")), recorder)) as origin:
+    zoho = mixed_store("V" * 20 + "C")
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         page = await provider.list_customers(PageRequest(limit=2))
         rest = await provider.list_customers(PageRequest(limit=2, state=page.next))
+        last = await provider.list_customers(PageRequest(limit=2, state={"page": 11, "per_page": 2}))
     assert page.items == [] and page.next == {"page": 6, "per_page": 2}  # 5 Zoho calls at most
-    assert len([r for r in recorder.requests if r.path == CONTACTS_PATH]) == 5 + 5
+    assert zoho.list_requests() == 5 + 5 + 1
     assert ids(rest) == []  # rows 11..20 are vendors too
-    async with serve(api_app(paged(mixed_store("V" * 20 + "C")), Recorder())) as origin:
-        last = await provider_at(origin, upstream_client).list_customers(
-            PageRequest(limit=2, state={"page": 11, "per_page": 2})
-        )
     assert ids(last) == [21] and last.next is None
 
 
 async def test_a_cursor_can_point_inside_a_zoho_page(upstream_client):
-    async with serve(api_app(paged(mixed_store("CCCC")), Recorder())) as origin:
+    zoho = mixed_store("CCCC")
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         first = await provider.list_customers(PageRequest(limit=1, state={"page": 1, "per_page": 3}))
         second = await provider.list_customers(PageRequest(limit=1, state=first.next))
@@ -917,31 +823,33 @@ async def test_a_cursor_can_point_inside_a_zoho_page(upstream_client):
 
 
 async def test_list_page_size_is_capped_at_200(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin:
         await provider_at(origin, upstream_client).list_customers(PageRequest(limit=500))
-    assert zoho.recorder.requests[-1].query["per_page"] == "200"
+    assert zoho.requests[-1].query["per_page"] == "200"
 
 
 async def test_list_without_page_context_and_bad_shapes(upstream_client):
-    recorder = Recorder()
-    async with serve(api_app(reply(fixture("zoho-inventory-customers-list.json")), recorder)) as origin:
+    zoho = documented_org()
+    zoho.answer(200, fixture("zoho-inventory-customers-list.json"), times=None)
+    async with zoho.serve() as origin:
         provider = provider_at(origin, upstream_client)
         short = await provider.list_customers(PageRequest(limit=5))
         full = await provider.list_customers(PageRequest(limit=1))
+        zoho.clear_faults()
+        zoho.answer(200, {"code": 0, "contacts": {}}, times=None)
+        with pytest.raises(ProviderBadResponse):
+            await provider.list_customers(PageRequest(limit=5))
     assert short.next is None and len(short.items) == 1  # fewer rows than asked: the end
     assert full.next == {"page": 2, "per_page": 1}  # a full page may have a successor
-    async with serve(api_app(reply({"code": 0, "contacts": {}}), Recorder())) as origin:
-        with pytest.raises(ProviderBadResponse):
-            await provider_at(origin, upstream_client).list_customers(PageRequest(limit=5))
 
 
 async def test_verify_makes_one_cheap_call(upstream_client):
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin:
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin:
         await provider_at(origin, upstream_client).verify()
     assert zoho.paths() == [TOKEN_PATH, CONTACTS_PATH]
-    assert dict(zoho.recorder.requests[-1].query) == {"per_page": "1", "organization_id": ORG_ID}
+    assert dict(zoho.requests[-1].query) == {"per_page": "1", "organization_id": ORG_ID}
 
 
 @pytest.mark.parametrize(
@@ -952,14 +860,16 @@ async def test_verify_makes_one_cheap_call(upstream_client):
     ],
 )
 async def test_verify_rejections(upstream_client, status, name, error):
-    recorder = Recorder()
-    async with serve(api_app(reply(fixture(name), status=status), recorder)) as origin:
+    zoho = documented_org()
+    zoho.answer(status, fixture(name), times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(error):
             await provider_at(origin, upstream_client).verify()
 
 
 async def test_verify_with_refused_refresh_token(upstream_client):
-    zoho = FakeZoho(token_error=fixture("oauth-error-invalid-code.json"))
-    async with serve(zoho.app()) as origin:
+    zoho = documented_org()
+    zoho.answer(200, fixture("oauth-error-invalid-code.json"), on={"token"}, times=None)
+    async with zoho.serve() as origin:
         with pytest.raises(ReauthRequired):
             await provider_at(origin, upstream_client).verify()

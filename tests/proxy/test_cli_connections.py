@@ -15,6 +15,7 @@ from providers import registry
 from proxy import cli
 from tests.harness import TEST_KEYRING, running_app
 from tests.proxy.test_cli import count, one_json, run
+from tests.fakes.woocommerce import WooCommerceFake
 from tests.support import serve
 
 GOOD = {"consumer_key": "ck_good", "consumer_secret": "cs_good"}
@@ -22,21 +23,17 @@ BAD = {"consumer_key": "ck_bad", "consumer_secret": "cs_bad"}
 PRIVATE_OK = {"SHOPRELAY_ALLOW_PRIVATE_NETWORKS": "true"}
 
 
-def woocommerce_fake(calls: list[str]) -> web.Application:
-    """A WooCommerce store accepting only GOOD's key (HTTP Basic)."""
+def woocommerce_store() -> WooCommerceFake:
+    """The WooCommerce fake, taking only GOOD's key (HTTP Basic)."""
+    return WooCommerceFake(credentials=GOOD, prefix="")
 
-    async def customers(request: web.Request) -> web.Response:
-        user = base64.b64decode(request.headers.get("Authorization", "Basic ")[6:]).decode()
-        calls.append(user.split(":", 1)[0])
-        if user != f"{GOOD['consumer_key']}:{GOOD['consumer_secret']}":
-            body = {"code": "woocommerce_rest_authentication_error", "message": "Consumer key is invalid.",
-                    "data": {"status": 401}}
-            return web.json_response(body, status=401)
-        return web.json_response([], headers={"X-WP-Total": "0"})
 
-    app = web.Application()
-    app.router.add_get("/wp-json/wc/v3/customers", customers)
-    return app
+def keys_seen(store: WooCommerceFake) -> list[str]:
+    """The consumer key of each request the store got."""
+    return [
+        base64.b64decode(r.headers.get("Authorization", "Basic ")[6:]).decode().split(":", 1)[0]
+        for r in store.requests
+    ]
 
 
 async def cli_run(tmp_path, *args, **kw):
@@ -51,8 +48,8 @@ def tenant_of(tmp_path, **kw):
 
 async def test_create_verifies_with_one_live_call_unless_told_not_to(tmp_path):
     tenant = tenant_of(tmp_path)
-    calls: list[str] = []
-    async with serve(woocommerce_fake(calls)) as origin:
+    store = woocommerce_store()
+    async with store.serve() as origin:
         create = ["connections", "create", "--tenant", tenant, "--provider", "woocommerce",
                   "--settings", json.dumps({"store_url": origin})]
         refused = await cli_run(tmp_path, *create, "--credentials", json.dumps(BAD),
@@ -61,15 +58,15 @@ async def test_create_verifies_with_one_live_call_unless_told_not_to(tmp_path):
         assert "verification failed (verification_failed)" in refused.stderr
         assert "WooCommerce rejected these credentials" in refused.stderr
         assert "cs_bad" not in refused.stderr
-        assert count(tmp_path, "connections") == 0 and calls == ["ck_bad"]
+        assert count(tmp_path, "connections") == 0 and keys_seen(store) == ["ck_bad"]
 
         created = one_json(await cli_run(tmp_path, *create, "--credentials", json.dumps(GOOD),
                                          env_extra=PRIVATE_OK))
-        assert created["provider"] == "woocommerce" and calls == ["ck_bad", "ck_good"]
+        assert created["provider"] == "woocommerce" and keys_seen(store) == ["ck_bad", "ck_good"]
         unchecked = await cli_run(tmp_path, *create, "--credentials", json.dumps(BAD), "--no-verify",
                                   env_extra=PRIVATE_OK)
         assert one_json(unchecked)["connection_token"].startswith("ct_")
-        assert calls == ["ck_bad", "ck_good"] and count(tmp_path, "connections") == 2
+        assert keys_seen(store) == ["ck_bad", "ck_good"] and count(tmp_path, "connections") == 2
 
 
 async def test_unreachable_store_is_refused_not_stored(tmp_path):
@@ -163,15 +160,15 @@ async def test_update_and_rotate_token_take_effect(tmp_path):
 
 async def test_update_verifies_and_reads_credentials_from_stdin(tmp_path):
     tenant = tenant_of(tmp_path)
-    calls: list[str] = []
-    async with serve(woocommerce_fake(calls)) as origin:
+    store = woocommerce_store()
+    async with store.serve() as origin:
         (tmp_path / "creds.json").write_text(json.dumps(GOOD))
         conn = one_json(await cli_run(
             tmp_path, "connections", "create", "--tenant", tenant, "--provider", "woocommerce",
             "--credentials", "@creds.json", "--settings", json.dumps({"store_url": origin}),
             env_extra=PRIVATE_OK,
         ))
-        assert calls == ["ck_good"]  # the file's credentials were the ones sent
+        assert keys_seen(store) == ["ck_good"]  # the file's credentials were the ones sent
 
         def update(*args, stdin, check=True):
             return run(tmp_path, "connections", "update", conn["id"], *args, stdin=stdin,
@@ -179,16 +176,16 @@ async def test_update_verifies_and_reads_credentials_from_stdin(tmp_path):
 
         refused = await asyncio.to_thread(update, "--credentials", "-", stdin=json.dumps(BAD), check=False)
         assert refused.returncode == 1 and "verification failed" in refused.stderr
-        assert calls == ["ck_good", "ck_bad"]
+        assert keys_seen(store) == ["ck_good", "ck_bad"]
         # Settings only: the stored (good) credentials are verified with them.
         await asyncio.to_thread(update, "--settings", "-", stdin=json.dumps({"store_url": origin + "/"}))
-        assert calls == ["ck_good", "ck_bad", "ck_good"]
+        assert keys_seen(store) == ["ck_good", "ck_bad", "ck_good"]
         await asyncio.to_thread(update, "--credentials", "-", "--no-verify", stdin=json.dumps(BAD))
-        assert len(calls) == 3
+        assert len(keys_seen(store)) == 3
         # Now the stored credentials are the bad ones: a settings change fails verification.
         again = await asyncio.to_thread(update, "--settings", json.dumps({"store_url": origin}), stdin="",
                                         check=False)
-        assert again.returncode == 1 and calls[-1] == "ck_bad"
+        assert again.returncode == 1 and keys_seen(store)[-1] == "ck_bad"
 
 
 def test_credentials_input_errors(tmp_path):

@@ -8,29 +8,17 @@ new origin."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
+from tests.fakes.woocommerce import WooCommerceFake
+from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
-from tests.providers.test_zoho_inventory import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    CONTACT_ID,
-    CONTACT_PATH,
-    ORG_ID,
-    REFRESH_TOKEN,
-    TOKEN_PATH,
-    FakeZoho,
-)
-from tests.support import Recorder, load_fixture, reply, serve
 
-WOO_KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"
-WOO_SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
-WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
-WOO_PATH = "/wp-json/wc/v3/customers"
-ZOHO_CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
+WOO_CREDENTIALS = dict(WooCommerceFake.default_credentials)
+ZOHO_CREDENTIALS = dict(ZohoInventoryFake.default_credentials)
+CONTACT_ID = "460000000026049"  # the Zoho fake store's first contact
 
 # Per provider: credentials, settings, and one settings change per
 # destination setting (each must be refused without credentials).
@@ -142,12 +130,8 @@ async def test_settings_only_patch_keeping_the_destination_is_accepted(tmp_path)
 async def test_the_attacker_origin_never_sees_the_stored_credentials(tmp_path):
     """The attack: move a WooCommerce connection to one's own server without
     knowing its keys, then read a customer so the keys are sent there."""
-    store, attacker = Recorder(), Recorder()
-    store_app, attacker_app = store.app(), attacker.app()
-    customer = load_fixture("woocommerce", "customer.json")
-    store_app.router.add_get(WOO_PATH + "/{id}", reply(customer))
-    attacker_app.router.add_get(WOO_PATH + "/{id}", reply(customer))
-    async with serve(store_app) as origin, serve(attacker_app) as evil, running_app(tmp_path) as api:
+    store, attacker = WooCommerceFake(prefix=""), WooCommerceFake(prefix="")
+    async with store.serve() as origin, attacker.serve() as evil, running_app(tmp_path) as api:
         tenant = await api.tenant()
         settings = {"store_url": "https://shop.example.com", "base_url": origin}
         conn_id, token = await api.connection(tenant, "woocommerce", WOO_CREDENTIALS, settings)
@@ -158,8 +142,7 @@ async def test_the_attacker_origin_never_sees_the_stored_credentials(tmp_path):
     assert moved.status_code == 400
     assert read.status_code == 200
     assert attacker.requests == []
-    basic = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
-    assert [r.headers["Authorization"] for r in store.requests] == [basic]
+    assert [r.headers["Authorization"] for r in store.requests] == [store.authorization]
 
 
 async def _read(api: Harness, tenant: Any, token: str) -> Any:
@@ -169,9 +152,8 @@ async def _read(api: Harness, tenant: Any, token: str) -> Any:
 async def test_moving_origin_with_credentials_drops_the_oauth_token(tmp_path):
     """A token minted by the old accounts server is never sent to the new
     origin: the new one mints its own."""
-    old, new = FakeZoho(), FakeZoho()
-    new.minted += ["(numbering: the new server mints token-3, never the old token-1)"] * 2
-    async with serve(old.app()) as old_origin, serve(new.app()) as new_origin, running_app(tmp_path) as api:
+    old, new = ZohoInventoryFake(), ZohoInventoryFake(token_prefix="1000.new-token-")
+    async with old.serve() as old_origin, new.serve() as new_origin, running_app(tmp_path) as api:
         tenant = await api.tenant()
         settings = {"organization_id": ORG_ID, "data_center": "com", "base_url": old_origin,
                     "auth_url": old_origin}
@@ -186,7 +168,7 @@ async def test_moving_origin_with_credentials_drops_the_oauth_token(tmp_path):
         )
         assert moved.status_code == 200, moved.text
         assert (await _read(api, tenant, token)).status_code == 200
-    assert [r.path for r in new.recorder.requests] == [TOKEN_PATH, CONTACT_PATH]
-    sent = [r.headers.get("Authorization", "") for r in new.recorder.requests]
+    assert new.paths() == [TOKEN_PATH, f"{CONTACTS_PATH}/{CONTACT_ID}"]
+    sent = [r.headers.get("Authorization", "") for r in new.requests]
     assert not any(minted in header for minted in old.minted for header in sent)
     assert sent[1] == f"Zoho-oauthtoken {new.minted[-1]}"

@@ -15,8 +15,8 @@ import pytest
 from proxy.clock import now_text
 from proxy.store.records import FieldMapping
 from tests.harness import Harness, Tenant, running_app
-from tests.proxy.test_mappings_on_providers import WOO_ID, WOO_KEY, WOO_SECRET, h, woo_app
-from tests.support import Recorder, serve
+from tests.fakes.woocommerce import WooCommerceFake
+from tests.proxy.test_mappings_on_providers import WOO_ID, h
 
 FAN = "[@,@,@,@,@,@,@,@,@,@]"
 # The attack: to_string(@) chained with ten-wide multi-selects, five times.
@@ -139,11 +139,9 @@ async def test_a_mapping_that_meets_a_big_payload_is_null_with_its_reason(api):
     assert (await create(api, tenant, "fav_dish", "meta_data[?key=='fav_dish'].value | [0]",
                          "woocommerce")).status_code == 201
     payload = woo_customer(150)  # ~160 KB; the field would be ~480 KB
-    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
-        _, token = await api.connection(
-            tenant, "woocommerce", {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET},
-            {"store_url": "https://shop.example.com", "base_url": origin},
-        )
+    shop = WooCommerceFake([payload], prefix="")
+    async with shop.serve() as origin:
+        _, token = await api.connection(tenant, "woocommerce", shop.credentials, shop.settings(origin))
         response = await api.get_customer(tenant, token, WOO_ID)
     assert response.status_code == 200, response.text
     assert response.json()["field_mappings"] == {"fav_dish": "pierogi", "notes": None}
@@ -215,9 +213,6 @@ async def test_health_answers_while_the_worst_mappings_run_on_a_100_customer_pag
 
 # -- comparisons and reads are charged by what they read ----------------------------
 
-WOO_CREDENTIALS = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
-WOO_SETTINGS = {"store_url": "https://shop.example.com"}
-
 
 async def test_deep_equality_over_a_big_payload_is_charged_and_health_answers(api):
     # The review's attack: two big lists of empty lists, compared 60 times per
@@ -233,8 +228,9 @@ async def test_deep_equality_over_a_big_payload_is_charged_and_health_answers(ap
     payload = woo_customer(0)
     payload["x"] = [[] for _ in range(200_000)]
     payload["y"] = [[] for _ in range(200_000)]
-    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
-        _, token = await api.connection(tenant, "woocommerce", WOO_CREDENTIALS, {**WOO_SETTINGS, "base_url": origin})
+    shop = WooCommerceFake([payload], prefix="")
+    async with shop.serve() as origin:
+        _, token = await api.connection(tenant, "woocommerce", shop.credentials, shop.settings(origin))
         read = asyncio.create_task(api.get_customer(tenant, token, WOO_ID))
         answered = 0
         while not read.done():
@@ -259,8 +255,9 @@ async def test_small_comparisons_still_work(api):
     assert (await create(api, tenant, "same", "x == y", "woocommerce")).status_code == 201
     assert (await create(api, tenant, "has", "contains(tags, 'vip')", "woocommerce")).status_code == 201
     payload = {**woo_customer(0), "x": [[1], [2]], "y": [[1], [2]], "tags": ["a", "vip"]}
-    async with serve(woo_app(Recorder(), lambda: payload)) as origin:
-        _, token = await api.connection(tenant, "woocommerce", WOO_CREDENTIALS, {**WOO_SETTINGS, "base_url": origin})
+    shop = WooCommerceFake([payload], prefix="")
+    async with shop.serve() as origin:
+        _, token = await api.connection(tenant, "woocommerce", shop.credentials, shop.settings(origin))
         response = await api.get_customer(tenant, token, WOO_ID)
     assert response.status_code == 200, response.text
     assert response.json()["field_mappings"] == {"same": True, "has": True}

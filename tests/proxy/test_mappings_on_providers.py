@@ -5,24 +5,20 @@ and mapping definitions the store must never hold."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
-import json
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import pytest
-from aiohttp import web
 
-from providers.shopify import CUSTOMER_QUERY, LIST_FORWARD_QUERY
+from tests.fakes import Fake
+from tests.fakes.shopify import ShopifyFake
+from tests.fakes.woocommerce import SECRET as WOO_SECRET
+from tests.fakes.woocommerce import WooCommerceFake
 from tests.harness import Harness, Tenant, running_app
-from tests.support import Recorder, load_fixture, serve
+from tests.support import load_fixture
 
-SHOPIFY_TOKEN = "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"  # documented shpat_ + 32 hex shape
-SHOPIFY_PATH = "/admin/api/2026-10/graphql.json"
 SHOPIFY_ID = "544365967"  # the customer of tests/fixtures/shopify/customer.json
-WOO_KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"
-WOO_SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
 WOO_PATH = "/wp-json/wc/v3/customers"
 WOO_ID = "25"  # the customer of tests/fixtures/woocommerce/customer.json
 
@@ -60,32 +56,11 @@ async def list_customers(api: Harness, tenant: Tenant, token: str, **params: Any
     return await api.client.get("/ecommerce/customers", params=params, headers=h(tenant, token))
 
 
-# -- upstreams -----------------------------------------------------------------
+# -- upstreams: the Shopify and WooCommerce fakes (tests/fakes/) --------------------
 
 
 def shopify_customer() -> dict[str, Any]:
     return load_fixture("shopify", "customer.json")["data"]["customer"]
-
-
-def shopify_app(recorder: Recorder) -> web.Application:
-    """GraphQL Admin: the documented customer for ``customer(id:)``, and a
-    one-customer ``customers`` page for the list query."""
-
-    async def graphql(request: web.Request) -> web.Response:
-        payload = await request.json()
-        if payload["query"] == CUSTOMER_QUERY:
-            assert payload["variables"] == {"id": f"gid://shopify/Customer/{SHOPIFY_ID}"}
-            return web.json_response(load_fixture("shopify", "customer.json"))
-        assert payload["query"] == LIST_FORWARD_QUERY
-        # Cursor shape of Shopify's documented pagination example.
-        position = json.dumps({"last_id": int(SHOPIFY_ID), "last_value": SHOPIFY_ID})
-        cursor = base64.b64encode(position.encode()).decode()
-        info = {"hasNextPage": False, "hasPreviousPage": False, "startCursor": cursor, "endCursor": cursor}
-        return web.json_response({"data": {"customers": {"nodes": [shopify_customer()], "pageInfo": info}}})
-
-    app = recorder.app()
-    app.router.add_post(SHOPIFY_PATH, graphql)
-    return app
 
 
 def woo_customer() -> dict[str, Any]:
@@ -97,39 +72,16 @@ def woo_customer() -> dict[str, Any]:
     return body
 
 
-def woo_app(recorder: Recorder, customer: Callable[[], dict[str, Any]] = woo_customer) -> web.Application:
-    """WooCommerce's REST API: ``customer()`` as customer WOO_ID and as a
-    one-customer page."""
-
-    async def item(request: web.Request) -> web.Response:
-        assert request.match_info["id"] == WOO_ID
-        return web.json_response(customer())
-
-    async def collection(request: web.Request) -> web.Response:
-        return web.json_response([customer()], headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
-
-    app = recorder.app()
-    app.router.add_get(WOO_PATH + "/{id}", item)
-    app.router.add_get(WOO_PATH, collection)
-    return app
-
-
 @contextlib.asynccontextmanager
-async def store(
-    api: Harness, tenant: Tenant, provider: str
-) -> AsyncIterator[tuple[Recorder, list[tuple[str, str]]]]:
-    """A local upstream for ``provider`` and two connections of ``tenant`` to it."""
-    recorder = Recorder()
-    app = shopify_app(recorder) if provider == "shopify" else woo_app(recorder)
-    async with serve(app) as origin:
-        if provider == "shopify":
-            credentials = {"access_token": SHOPIFY_TOKEN}
-            settings = {"shop": "your-development-store", "base_url": origin}
-        else:
-            credentials = {"consumer_key": WOO_KEY, "consumer_secret": WOO_SECRET}
-            settings = {"store_url": "https://shop.example.com", "base_url": origin}
-        connections = [await api.connection(tenant, provider, credentials, settings) for _ in range(2)]
-        yield recorder, connections
+async def store(api: Harness, tenant: Tenant, provider: str) -> AsyncIterator[tuple[Fake, list[tuple[str, str]]]]:
+    """A store of ``provider`` holding its one documented customer, and two
+    connections of ``tenant`` to it."""
+    fake: Fake = (
+        ShopifyFake([shopify_customer()]) if provider == "shopify" else WooCommerceFake([woo_customer()], prefix="")
+    )
+    async with fake.serve() as origin:
+        connections = [await api.connection(tenant, provider, fake.credentials, fake.settings(origin)) for _ in range(2)]
+        yield fake, connections
 
 
 # -- custom fields ----------------------------------------------------------------
@@ -204,7 +156,7 @@ async def test_raw_format_is_the_provider_payload_verbatim(api, provider, custom
 
 async def test_woocommerce_forwards_remote_query(api):
     tenant = await api.tenant()
-    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+    async with store(api, tenant, "woocommerce") as (fake, [(_, token), _]):
         # _locale is a WordPress REST global parameter that leaves the customer as is.
         one = await api.get_customer(tenant, token, WOO_ID, **{"remote_query[_locale]": "user"})
         page = await list_customers(
@@ -212,7 +164,7 @@ async def test_woocommerce_forwards_remote_query(api):
         )
     assert one.status_code == 200 and one.json()["id"] == WOO_ID
     assert page.status_code == 200 and [c["id"] for c in page.json()["data"]] == [WOO_ID]
-    single, listing = recorder.requests
+    single, listing = fake.requests
     assert single.path == f"{WOO_PATH}/{WOO_ID}" and dict(single.query) == {"_locale": "user"}
     # Forwarded filters travel with our own paging, which they cannot replace.
     assert dict(listing.query) == {
@@ -232,7 +184,7 @@ async def test_woocommerce_forwards_remote_query(api):
 @pytest.mark.parametrize("endpoint", ["one", "list"])
 async def test_woocommerce_denied_remote_query_never_reaches_the_store(api, name, endpoint):
     tenant = await api.tenant()
-    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+    async with store(api, tenant, "woocommerce") as (fake, [(_, token), _]):
         params = {f"remote_query[{name}]": WOO_SECRET}
         if endpoint == "one":
             response = await api.get_customer(tenant, token, WOO_ID, **params)
@@ -243,7 +195,7 @@ async def test_woocommerce_denied_remote_query_never_reaches_the_store(api, name
     assert body["code"] == "invalid_parameter"
     assert body["parameter"] == f"remote_query[{name}]"
     assert WOO_SECRET not in response.text  # the value is never echoed
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize(
@@ -263,7 +215,7 @@ async def test_woocommerce_names_are_checked_as_php_reads_them(api, name, endpoi
     """``remote_query[.method]=DELETE`` reached the store as ``?.method=DELETE``,
     which PHP hands WordPress as ``_method=DELETE``: a delete with a write key."""
     tenant = await api.tenant()
-    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+    async with store(api, tenant, "woocommerce") as (fake, [(_, token), _]):
         params = {f"remote_query[{name}]": "DELETE"}
         if endpoint == "one":
             response = await api.get_customer(tenant, token, WOO_ID, **params)
@@ -272,15 +224,15 @@ async def test_woocommerce_names_are_checked_as_php_reads_them(api, name, endpoi
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "invalid_parameter"
     assert response.json()["parameter"] == f"remote_query[{name}]"
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 async def test_woocommerce_forwards_an_allowed_filter_in_array_syntax(api):
     tenant = await api.tenant()
-    async with store(api, tenant, "woocommerce") as (recorder, [(_, token), _]):
+    async with store(api, tenant, "woocommerce") as (fake, [(_, token), _]):
         page = await list_customers(api, tenant, token, **{"remote_query[role[]]": "all"})
     assert page.status_code == 200, page.text
-    assert recorder.requests[0].query.getall("role[]") == ["all"]
+    assert fake.requests[0].query.getall("role[]") == ["all"]
 
 
 @pytest.mark.parametrize("provider", ["shopify", "sandbox"])
@@ -288,7 +240,7 @@ async def test_woocommerce_forwards_an_allowed_filter_in_array_syntax(api):
 async def test_remote_query_is_refused_where_unsupported(api, provider, endpoint):
     tenant = await api.tenant()
     customer_id = SHOPIFY_ID if provider == "shopify" else "3"
-    async with store(api, tenant, "shopify") as (recorder, [(_, token), _]):
+    async with store(api, tenant, "shopify") as (fake, [(_, token), _]):
         if provider == "sandbox":  # no upstream at all; the Shopify one stays silent
             _, token = await api.connection(tenant, "sandbox", {})
         # A harmless name, allowed by the deny list: refused for the provider itself.
@@ -300,7 +252,7 @@ async def test_remote_query_is_refused_where_unsupported(api, provider, endpoint
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "invalid_parameter"
     assert response.json()["parameter"] == "remote_query"
-    assert recorder.requests == []
+    assert fake.requests == []
 
 
 # -- definitions the store must not hold ------------------------------------------------

@@ -1,14 +1,10 @@
 """GET /metrics: Prometheus text with request, upstream and cache series,
 named and labelled by Prometheus conventions (issue 12 item 9)."""
 
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.fakes.shopify import ShopifyFake
 from tests.harness import running_app
-from tests.support import load_fixture, reply, serve
-
-GRAPHQL_PATH = "/admin/api/2026-10/graphql.json"
-SHOPIFY_TOKEN = "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"
 
 
 def samples(text):
@@ -67,28 +63,21 @@ async def test_metrics_follow_prometheus_conventions(tmp_path):
 
 
 async def test_upstream_outcomes_are_the_error_codes(tmp_path):
-    # A real local Shopify GraphQL endpoint, answering as ``mode`` says.
-    mode = {"now": "ok"}
+    shop = ShopifyFake()
     answers = {
-        "ok": reply(load_fixture("shopify", "customer.json")),
-        "unavailable": reply(text="Service Unavailable", status=503),
-        "auth": reply(load_fixture("shopify", "error-401.json"), status=401),
+        "ok": None,
+        "unavailable": shop.server_error(503),
+        "auth": shop.unauthorized(),
     }
-
-    async def graphql(request):
-        return await answers[mode["now"]](request)
-
-    shop = web.Application()
-    shop.router.add_post(GRAPHQL_PATH, graphql)
-    async with serve(shop) as origin, running_app(tmp_path, retry_attempts=2) as api:
+    async with shop.serve() as origin, running_app(tmp_path, retry_attempts=2) as api:
         tenant = await api.tenant()
-        _, token = await api.connection(
-            tenant, "shopify", {"access_token": SHOPIFY_TOKEN}, {"shop": "metrics", "base_url": origin}
-        )
+        _, token = await api.connection(tenant, "shopify", shop.credentials, shop.settings(origin))
         expected = {"ok": 200, "unavailable": 502, "auth": 502}
         for now, status in expected.items():
-            mode["now"] = now
-            response = await api.get_customer(tenant, token, "544365967")
+            shop.clear_faults()
+            if answers[now] is not None:
+                shop.answer(answers[now], times=None)
+            response = await api.get_customer(tenant, token, shop.ids[0])
             assert response.status_code == status, response.text
         s = samples((await api.client.get("/metrics")).text)
     outcomes = {

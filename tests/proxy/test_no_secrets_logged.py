@@ -1,7 +1,7 @@
 """Issue 7: no API key, connection token, provider credential, OAuth token,
 admin token or encryption key appears in any log line or error body.
 
-Every record of every logger is captured at DEBUG (root at DEBUG, and
+Every record of every logger is captured at DEBUG (tests/logtrap.py: root at DEBUG, and
 aiohttp, asyncio, uvicorn, httpx and shoprelay's own loggers opened to
 DEBUG) by a handler that renders it three ways: with the project's own
 JsonFormatter, as ``%(message)s %(args)s`` plus the traceback text, and as
@@ -16,28 +16,29 @@ their digests) must then be absent from all of it, and from every HTTP
 response body and header, except the one creation/rotation response whose
 job is to hand out that one new key or token. Each test also proves that
 logging happened (one access line per request, carrying its request id and
-status) and that the canaries were really in use (the local upstream saw
-them), so none of this can pass vacuously.
+status) and that the canaries were really in use (the store, the Wix or
+Zoho Inventory fake of tests/fakes/, saw them), so none of this can pass
+vacuously.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import os
-from typing import Any, Iterator
 
 import httpx
 import pytest
-from aiohttp import web
 
 from keys.vault import new_key_text
 from proxy import cli, logs
+from tests.fakes.wix import SITE_ID, WixFake
+from tests.fakes.zoho_inventory import ORG_ID as ZOHO_ORG
+from tests.fakes.zoho_inventory import ZohoInventoryFake
 from tests.harness import TEST_KEYRING, running_app
-from tests.support import load_fixture, serve
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
+from tests.support import load_fixture
 
 # -- canaries: distinct, unguessable-by-accident values -------------------------------
 
@@ -59,68 +60,14 @@ ZOHO_REFRESH_TOKEN = "1000.cnryzohorefresh.77b1e0"
 ZOHO_REFRESH_TOKEN_2 = "1000.cnryzohorefresh2.1c5f"
 BODY_CANARY = "cnry-in-a-bad-body-f00d"
 
-SITE_ID = "c993128b-26be-41cd-9fcd-904abe23462f"
-INSTANCE_ID = "1d2c6a64-3f21-4e36-9a1f-4c7f4b0a9e11"
-ZOHO_ORG = "10234695"
 WIX_CONTACT = load_fixture("wix", "contact-full.json")
 WIX_CONTACT_ID = WIX_CONTACT["contact"]["id"]
-ZOHO_CONTACT = load_fixture("zoho_inventory", "zoho-inventory-customer.json")
-ZOHO_CONTACT_ID = str(ZOHO_CONTACT["contact"]["contact_id"])
 MISSING_GUID = "00000000-0000-4000-8000-000000000000"
 
 OVERRIDES = {"admin_token": ADMIN_TOKEN, "request_timeout": 1.0, "retry_attempts": 2}
-OPENED_LOGGERS = ("aiohttp", "asyncio", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "shoprelay")
 
 
-# -- capture -----------------------------------------------------------------------
-
-
-class Trap(logging.Handler):
-    """Keeps every record, rendered every way a secret could come out."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.project = logs.JsonFormatter()
-        self.plain = logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s")
-        self.records: list[logging.LogRecord] = []
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        for formatter in (self.project, self.plain):
-            try:
-                # Formatter.format appends the exc_info and stack text itself.
-                self.texts.append(formatter.format(record))
-            except Exception as exc:  # a record one renderer cannot take
-                self.texts.append(f"unrenderable by {type(formatter).__name__}: {exc!r}")
-        self.texts.append(repr(vars(record)))
-
-    def access(self) -> list[logging.LogRecord]:
-        return [r for r in self.records if r.name == "shoprelay.access"]
-
-
-@pytest.fixture
-def trap() -> Iterator[Trap]:
-    """Root and the named loggers at DEBUG into a Trap; all restored after."""
-    handler = Trap()
-    root = logging.getLogger()
-    named = [logging.getLogger(name) for name in OPENED_LOGGERS]
-    saved = [(lg, lg.level, lg.propagate, list(lg.handlers), lg.disabled) for lg in [root, *named]]
-    root.setLevel(logging.DEBUG)
-    root.addHandler(handler)
-    for lg in named:
-        lg.setLevel(logging.DEBUG)
-        lg.disabled = False
-    # A CLI run earlier in this process may have detached shoprelay from root.
-    logging.getLogger("shoprelay").propagate = True
-    try:
-        yield handler
-    finally:
-        for lg, level, propagate, handlers, disabled in saved:
-            lg.setLevel(level)
-            lg.propagate = propagate
-            lg.handlers[:] = handlers
-            lg.disabled = disabled
+# -- capture: tests/logtrap.py -----------------------------------------------------
 
 
 def configure_like_serve(trap: Trap) -> None:
@@ -210,136 +157,13 @@ def assert_each_request_logged(trap: Trap, stderr: str, responses: Responses) ->
         assert access_lines[request_id]["msg"] == "request"
 
 
-# -- a local provider: Wix (API key or app OAuth) or Zoho Inventory (OAuth) ------------
+# -- the stores: the Wix and Zoho Inventory fakes (tests/fakes/) ---------------------
 
 
-class LocalStore:
-    """A provider on 127.0.0.1. The API accepts an ``Authorization`` value in
-    ``accepted``; the token endpoint (if any) checks the grant's credentials
-    against ``expected``, mints canary access tokens (the documented token
-    body with its token replaced) and revokes the previous one. ``refusal``
-    makes the token endpoint answer (status, body) instead; ``fault`` makes
-    the API answer 503 or hang."""
-
-    def __init__(self, *, secrets: Secrets, token_body: Any, access_prefix: str, scheme: str) -> None:
-        self.secrets = secrets
-        self.token_body = token_body
-        self.access_prefix = access_prefix
-        self.scheme = scheme  # what precedes the access token in Authorization
-        self.accepted: set[str] = set()
-        self.expected: dict[str, str] = {}
-        self.minted: list[str] = []
-        self.grants: list[dict[str, str]] = []
-        self.authorizations: list[str] = []
-        self.refusal: tuple[int, Any] | None = None
-        self.fault: str | None = None
-        self.released = asyncio.Event()
-
-    def grant(self, grant: dict[str, str], refused: Any) -> web.Response:
-        self.grants.append(grant)
-        if self.refusal is not None:
-            status, body = self.refusal
-            return web.Response(status=status) if body is None else web.json_response(body, status=status)
-        if any(grant.get(k) != v for k, v in self.expected.items()):
-            return web.json_response(refused, status=400)
-        self.revoke()
-        token = self.secrets.add(f"minted access token {len(self.minted) + 1}",
-                                 f"{self.access_prefix}{len(self.minted) + 1}.cnry")
-        self.minted.append(token)
-        self.accepted.add(self.scheme + token)
-        return web.json_response({**self.token_body, "access_token": token})
-
-    def revoke(self) -> None:
-        self.accepted -= {self.scheme + t for t in self.minted}
-
-    async def gate(self, request: web.Request, unauthorized: Any, unavailable: Any) -> web.Response | None:
-        """None to serve the request; else the fault or the 401."""
-        if self.fault == "hang":
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.released.wait(), 10)
-        if self.fault == "503":
-            return web.json_response(unavailable, status=503)
-        authorization = request.headers.get("Authorization", "")
-        self.authorizations.append(authorization)
-        if authorization not in self.accepted:
-            return web.json_response(unauthorized, status=401)
-        return None
-
-
-def wix_store(secrets: Secrets) -> tuple[LocalStore, web.Application]:
-    store = LocalStore(secrets=secrets, token_body=load_fixture("wix", "oauth-token.json"),
-                       access_prefix="OauthNG.JWS.cnry-wix-access-", scheme="")
-    refused = load_fixture("wix", "oauth-error-invalid-client.json")
-
-    async def token(request: web.Request) -> web.Response:
-        return store.grant(await request.json(), refused)
-
-    async def gate(request: web.Request) -> web.Response | None:
-        if request.headers.get("wix-site-id") not in (None, SITE_ID):
-            return web.json_response(load_fixture("wix", "error-403.json"), status=403)
-        return await store.gate(
-            request, load_fixture("wix", "error-401.json"), load_fixture("wix", "error-system.json")
-        )
-
-    async def contact(request: web.Request) -> web.Response:
-        if (refused_now := await gate(request)) is not None:
-            return refused_now
-        if request.match_info["id"] != WIX_CONTACT_ID:
-            return web.json_response(load_fixture("wix", "error-404.json"), status=404)
-        return web.json_response(WIX_CONTACT)
-
-    async def contacts(request: web.Request) -> web.Response:
-        return await gate(request) or web.json_response(load_fixture("wix", "contacts-list-full.json"))
-
-    app = web.Application()
-    app.router.add_post("/oauth2/token", token)
-    app.router.add_get("/contacts/v4/contacts", contacts)
-    app.router.add_get("/contacts/v4/contacts/{id}", contact)
-    return store, app
-
-
-def zoho_store(secrets: Secrets) -> tuple[LocalStore, web.Application]:
-    body = load_fixture("zoho_inventory", "zoho-oauth-token-refresh.json")
-    store = LocalStore(
-        secrets=secrets, token_body=body, access_prefix="1000.cnry-zoho-access-", scheme="Zoho-oauthtoken "
-    )
-    refused = load_fixture("zoho_inventory", "oauth-error-invalid-client.json")
-
-    async def token(request: web.Request) -> web.Response:
-        # Zoho's refresh request carries the secrets in the query string.
-        return store.grant(dict(request.query), refused)
-
-    async def gate(request: web.Request) -> web.Response | None:
-        return await store.gate(
-            request, load_fixture("zoho_inventory", "error-401-code-14.json"),
-            load_fixture("zoho_inventory", "error-internal.json"),
-        )
-
-    async def contact(request: web.Request) -> web.Response:
-        if (refused_now := await gate(request)) is not None:
-            return refused_now
-        if request.match_info["id"] != ZOHO_CONTACT_ID:
-            return web.json_response(load_fixture("zoho_inventory", "zoho-inventory-not-found.json"), status=404)
-        return web.json_response(ZOHO_CONTACT)
-
-    async def contacts(request: web.Request) -> web.Response:  # verify's request
-        return await gate(request) or web.json_response(
-            load_fixture("zoho_inventory", "zoho-inventory-customers-list.json"))
-
-    app = web.Application()
-    app.router.add_post("/oauth/v2/token", token)
-    app.router.add_get("/inventory/v1/contacts", contacts)
-    app.router.add_get("/inventory/v1/contacts/{id}", contact)
-    return store, app
-
-
-@contextlib.asynccontextmanager
-async def relay(tmp_path: Any, store: LocalStore, app: web.Application) -> Any:
-    async with serve(app) as origin, running_app(tmp_path, **OVERRIDES) as api:
-        try:
-            yield api, origin
-        finally:
-            store.released.set()  # let a hanging handler end before the upstream stops
+def minted(secrets: Secrets, fake: WixFake | ZohoInventoryFake) -> None:
+    """The access tokens a fake minted are secrets too."""
+    for n, token in enumerate(fake.minted, start=1):
+        secrets.add(f"minted access token {n}", token)
 
 
 def problem_code(response: httpx.Response) -> str:
@@ -443,10 +267,10 @@ def test_cli_flows_log_and_print_no_secret(tmp_path, monkeypatch, capsys, trap):
 async def test_api_flows_log_and_answer_no_secret(tmp_path, capsys, trap):
     secrets = canaries()
     responses = Responses()
-    wix, app = wix_store(secrets)
-    wix.accepted = {WIX_API_KEY, WIX_PATCHED_KEY}
+    wix = WixFake([WIX_CONTACT["contact"]], credentials={"api_key": WIX_API_KEY})
+    wix.api_keys.add(WIX_PATCHED_KEY)  # the key the connection is patched to
     configure_like_serve(trap)
-    async with relay(tmp_path, wix, app) as (api, origin):
+    async with wix.serve() as origin, running_app(tmp_path, **OVERRIDES) as api:
         client = api.client
         responses.attach(client)
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -504,11 +328,12 @@ async def test_api_flows_log_and_answer_no_secret(tmp_path, capsys, trap):
         assert problem_code(await read(t=UNKNOWN_TOKEN)) == "invalid_connection_token"
         assert problem_code(await read(t=WIX_API_KEY)) == "invalid_connection_token"  # a credential sent as a token
         assert problem_code(await read(t=bad_token)) == "provider_auth_failed"  # the provider's 401
-        wix.fault = "503"
+        wix.answer(wix.server_error(503), times=None)
         assert problem_code(await read()) == "provider_unavailable"
-        wix.fault = "hang"
+        wix.clear_faults()
+        wix.hang(times=None)
         assert problem_code(await read()) == "provider_timeout"
-        wix.fault = None
+        wix.clear_faults()
 
         # Patch (refused, then accepted), rotate, delete.
         patch_bad = {"credentials": {"api_key": WIX_REJECTED_KEY}}
@@ -525,7 +350,7 @@ async def test_api_flows_log_and_answer_no_secret(tmp_path, capsys, trap):
         assert problem_code(await read(t=new_token)) == "invalid_connection_token"
 
     # The canaries were really in flight: the store saw each credential.
-    assert {WIX_API_KEY, WIX_REJECTED_KEY, WIX_PATCHED_KEY} <= set(wix.authorizations)
+    assert {WIX_API_KEY, WIX_REJECTED_KEY, WIX_PATCHED_KEY} <= {r.headers.get("Authorization") for r in wix.requests}
     stderr = capsys.readouterr().err
     assert_each_request_logged(trap, stderr, responses)
     assert_no_secret_anywhere(secrets, trap.texts + [stderr], responses)
@@ -535,22 +360,20 @@ async def test_api_flows_log_and_answer_no_secret(tmp_path, capsys, trap):
 
 
 DIALECTS = {
-    # provider: (store factory, credentials, patched credentials, settings, customer id,
-    #            permanent refusal (status, body))
+    # provider: (fake, credentials, patched credentials, what precedes the token in
+    #            Authorization, permanent refusal of the token endpoint (status, body))
     "zoho_inventory": (
-        zoho_store,
+        ZohoInventoryFake,
         {"client_id": ZOHO_CLIENT_ID, "client_secret": ZOHO_CLIENT_SECRET, "refresh_token": ZOHO_REFRESH_TOKEN},
         {"client_id": ZOHO_CLIENT_ID, "client_secret": ZOHO_CLIENT_SECRET_2, "refresh_token": ZOHO_REFRESH_TOKEN_2},
-        lambda origin: {"organization_id": ZOHO_ORG, "data_center": "com", "base_url": origin, "auth_url": origin},
-        ZOHO_CONTACT_ID,
+        "Zoho-oauthtoken ",
         (200, load_fixture("zoho_inventory", "oauth-error-invalid-client.json")),  # Zoho refuses with HTTP 200
     ),
     "wix": (
-        wix_store,
+        WixFake,
         {"client_id": WIX_CLIENT_ID, "client_secret": WIX_CLIENT_SECRET},
         {"client_id": WIX_CLIENT_ID, "client_secret": WIX_CLIENT_SECRET_2},
-        lambda origin: {"instance_id": INSTANCE_ID, "base_url": origin, "auth_url": origin},
-        WIX_CONTACT_ID,
+        "",
         (400, load_fixture("wix", "oauth-error-invalid-client.json")),
     ),
 }
@@ -558,45 +381,46 @@ DIALECTS = {
 
 @pytest.mark.parametrize("provider", sorted(DIALECTS))
 async def test_oauth_flows_log_and_answer_no_secret(tmp_path, capsys, trap, provider):
-    make_store, credentials, patched, settings_of, customer_id, permanent = DIALECTS[provider]
+    fake_class, credentials, patched, scheme, permanent = DIALECTS[provider]
     secrets = canaries()
     responses = Responses()
-    store, app = make_store(secrets)
-    store.expected = dict(credentials)
+    store = fake_class(credentials=credentials)  # its token endpoint takes these only
     configure_like_serve(trap)
-    async with relay(tmp_path, store, app) as (api, origin):
+    async with store.serve() as origin, running_app(tmp_path, **OVERRIDES) as api:
         responses.attach(api.client)
         tenant = await api.tenant()
         secrets.add("api key", tenant.api_key)
         key = {"x-api-key": tenant.api_key}
-        body = {"provider": provider, "credentials": credentials, "settings": settings_of(origin)}
+        body = {"provider": provider, "credentials": credentials, "settings": store.settings(origin)}
         created = await api.client.post("/connections?verify=true", json=body, headers=key)
         token = responses.hands_out(created, "connection_token", secrets, "connection token")
         conn_id = created.json()["id"]
 
         async def read() -> httpx.Response:
-            return await api.get_customer(tenant, token, customer_id)
+            return await api.get_customer(tenant, token, store.ids[0])
 
         async def status() -> str:
             return (await api.client.get(f"/connections/{conn_id}", headers=key)).json()["status"]
 
         assert (await read()).status_code == 200  # mints (the verify call minted its own)
-        store.revoke()
+        store.revoke_all()
         assert (await read()).status_code == 200  # 401 -> refresh -> retried
         assert len(store.minted) == 3
-        store.revoke()
-        store.refusal = (503, None)  # a transient token-endpoint failure
+        store.revoke_all()
+        store.answer(503, on={"token"}, times=None)  # a transient token-endpoint failure
         assert problem_code(await read()) == "provider_unavailable"
         assert await status() == "active"
-        store.refusal = permanent  # invalid_client: for good
+        store.clear_faults()
+        store.answer(*permanent, on={"token"}, times=None)  # invalid_client: for good
         assert problem_code(await read()) == "provider_auth_failed"
         assert await status() == "needs_reauth"
-        asked = len(store.grants)
+        asked = store.token_requests()
         assert problem_code(await read()) == "provider_auth_failed"
-        assert len(store.grants) == asked  # needs_reauth answers without asking again
+        assert store.token_requests() == asked  # needs_reauth answers without asking again
 
         # New credentials bring the connection back.
-        store.refusal, store.expected = None, dict(patched)
+        store.clear_faults()
+        store.credentials = dict(patched)
         patch = await api.client.patch(f"/connections/{conn_id}", json={"credentials": patched}, headers=key)
         assert patch.status_code == 200 and patch.json()["status"] == "active"
         assert (await read()).status_code == 200
@@ -606,7 +430,9 @@ async def test_oauth_flows_log_and_answer_no_secret(tmp_path, capsys, trap, prov
 
     # The secrets were in flight: every grant carried them, every token was used.
     assert {g["client_secret"] for g in store.grants} == {credentials["client_secret"], patched["client_secret"]}
-    assert {a.removeprefix(store.scheme) for a in store.authorizations} >= set(store.minted)
+    used = {r.headers.get("Authorization", "").removeprefix(scheme) for r in store.requests}
+    assert used >= set(store.minted)
+    minted(secrets, store)
     stderr = capsys.readouterr().err
     assert_each_request_logged(trap, stderr, responses)
     assert_no_secret_anywhere(secrets, trap.texts + [stderr], responses)

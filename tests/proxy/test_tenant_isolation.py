@@ -1,66 +1,45 @@
 """One tenant's broken or hanging stores must not hurt another tenant's
 healthy store: circuit-breaker state is per store, and calls in flight are
-bounded per tenant. Through the app, against real local upstreams."""
+bounded per tenant. Through the app, against the BigCommerce fake."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections import Counter
+from typing import Callable
 
 import pytest
 from aiohttp import web
 
 from proxy.config import Config, ConfigError
+from tests.fakes.bigcommerce import BigCommerceFake
 from tests.harness import running_app
-from tests.support import load_fixture, serve
+from tests.support import load_fixture
 
-BIGCOMMERCE_TOKEN = "sqtna5wbk1ys8t9seu331zhifi3g8lu"
-CUSTOMER = load_fixture("bigcommerce", "customer-23.json")
-
-
-class Hang:
-    """Holds requests open until released; counts them."""
-
-    def __init__(self) -> None:
-        self.released = asyncio.Event()
-        self.held = 0
-
-    async def __call__(self) -> None:
-        self.held += 1
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(30):  # only a stop against a hung test
-                await self.released.wait()
+CUSTOMER = load_fixture("bigcommerce", "customer-23.json")["data"][0]
 
 
-def bigcommerce_host(broken: frozenset[str] = frozenset(), hang: Hang | None = None) -> web.Application:
-    """api.bigcommerce.com in small: every store on one host, told apart by
-    the store hash in the path. Stores in ``broken`` answer 500; stores
-    whose hash starts with ``hanging`` are held by ``hang``."""
+def bigcommerce_host(*stores: str) -> BigCommerceFake:
+    """api.bigcommerce.com in small (the BigCommerce fake): every store on
+    one host, told apart by the store hash in the path; each holds customer 23."""
+    return BigCommerceFake([CUSTOMER], stores=stores)
 
-    async def customers(request: web.Request) -> web.StreamResponse:
-        store = request.match_info["store"]
-        if store in broken:
-            return web.Response(status=500, text="Internal Server Error")
-        if hang is not None and store.startswith("hanging"):
-            await hang()
-        return web.json_response(CUSTOMER)
 
-    app = web.Application()
-    app.router.add_get("/stores/{store}/v3/customers", customers)
-    return app
+def of_store(prefix: str) -> Callable[[web.Request], bool]:
+    return lambda request: request.match_info["store"].startswith(prefix)
 
 
 async def test_a_broken_store_does_not_pause_another_tenants_store_on_the_same_host(tmp_path):
-    async with serve(bigcommerce_host(broken=frozenset({"brokenstore"}))) as origin, running_app(tmp_path) as api:
+    host = bigcommerce_host("healthystore", "brokenstore")
+    host.answer(500, text="Internal Server Error", times=None, where=of_store("brokenstore"))
+    async with host.serve() as origin, running_app(tmp_path) as api:
         victim, attacker = await api.tenant("victim"), await api.tenant("attacker")
         _, healthy = await api.connection(
-            victim, "bigcommerce", {"access_token": BIGCOMMERCE_TOKEN},
-            {"store_hash": "healthystore", "base_url": origin},
+            victim, "bigcommerce", host.credentials, {"store_hash": "healthystore", "base_url": origin}
         )
         _, broken = await api.connection(
-            attacker, "bigcommerce", {"access_token": BIGCOMMERCE_TOKEN},
-            {"store_hash": "brokenstore", "base_url": origin},
+            attacker, "bigcommerce", host.credentials, {"store_hash": "brokenstore", "base_url": origin}
         )
         breaker = api.runtime.http.breaker
         for _ in range(breaker.threshold):
@@ -78,8 +57,7 @@ async def test_a_broken_store_does_not_pause_another_tenants_store_on_the_same_h
 
 async def connect(api, tenant, origin: str, store_hash: str) -> str:
     _, token = await api.connection(
-        tenant, "bigcommerce", {"access_token": BIGCOMMERCE_TOKEN},
-        {"store_hash": store_hash, "base_url": origin},
+        tenant, "bigcommerce", BigCommerceFake.default_credentials, {"store_hash": store_hash, "base_url": origin}
     )
     return token
 
@@ -97,10 +75,16 @@ async def connect(api, tenant, origin: str, store_hash: str) -> str:
 async def test_one_tenants_hanging_stores_do_not_starve_another_tenant(
     tmp_path, victim_host, overrides, hanging_connections
 ):
-    hang = Hang()
+    shared_host = bigcommerce_host(*(f"hanging{n}" for n in range(hanging_connections)), "healthy")
+    shared_host.hang(times=None, where=of_store("hanging"))  # until released (30 s: only a stop against a hang)
+    elsewhere_host = bigcommerce_host("healthy")
+
+    def held() -> int:
+        return sum(of_store("hanging")(request) for request in shared_host.requests)
+
     async with contextlib.AsyncExitStack() as stack:
-        shared = await stack.enter_async_context(serve(bigcommerce_host(hang=hang)))
-        elsewhere = await stack.enter_async_context(serve(bigcommerce_host()))
+        shared = await stack.enter_async_context(shared_host.serve())
+        elsewhere = await stack.enter_async_context(elsewhere_host.serve())
         api = await stack.enter_async_context(
             running_app(tmp_path, request_timeout=20.0, connection_concurrency=8, **overrides)
         )
@@ -115,7 +99,7 @@ async def test_one_tenants_hanging_stores_do_not_starve_another_tenant(
         ]
         assert len(calls) > bound
         async with asyncio.timeout(15):  # generous: only a stop against a hang
-            while hang.held < bound:
+            while held() < bound:
                 await asyncio.sleep(0.01)
 
         # Meanwhile the other tenant's healthy store is served as usual.
@@ -128,9 +112,9 @@ async def test_one_tenants_hanging_stores_do_not_starve_another_tenant(
         async with asyncio.timeout(15):
             while sum(1 for call in calls if call.done()) < len(calls) - bound:
                 await asyncio.sleep(0.01)
-        hang.released.set()
+        shared_host.released.set()
         answers = await asyncio.gather(*calls)
-        assert hang.held == bound
+        assert held() == bound
         assert Counter(a.status_code for a in answers) == {200: bound, 429: len(calls) - bound}
         refused = next(a for a in answers if a.status_code == 429)
         assert refused.json()["code"] == "rate_limited"

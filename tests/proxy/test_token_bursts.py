@@ -2,7 +2,7 @@
 in one process (concurrent cache misses must not build two token managers
 that both mint) and across processes sharing one SQLite file. Zoho caps
 token requests per refresh token; Shopify's expiring tokens revoke each
-other. Through the app, against a local Zoho (token endpoint + API)."""
+other. Through the app, against the Zoho Inventory fake (token endpoint + API)."""
 
 from __future__ import annotations
 
@@ -11,27 +11,15 @@ import contextlib
 
 import pytest
 
+from tests.fakes.zoho_inventory import ZohoInventoryFake
 from tests.harness import running_app
-from tests.providers.test_zoho_inventory import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    CONTACT_ID,
-    ORG_ID,
-    REFRESH_TOKEN,
-    FakeZoho,
-)
-from tests.support import serve
 
 BURST = 30
+CONTACT_ID = "460000000026049"  # the Zoho fake store's first contact
 
 
-async def zoho_connection(api, tenant, origin: str) -> str:
-    _, token = await api.connection(
-        tenant,
-        "zoho_inventory",
-        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
-        {"organization_id": ORG_ID, "data_center": "com", "base_url": origin, "auth_url": origin},
-    )
+async def zoho_connection(api, tenant, zoho: ZohoInventoryFake, origin: str) -> str:
+    _, token = await api.connection(tenant, "zoho_inventory", zoho.credentials, zoho.settings(origin))
     return token
 
 
@@ -42,12 +30,12 @@ async def burst(api, tenant, token: str, size: int) -> list[int]:
     return [a.status_code for a in answers]
 
 
-async def split_cold_bursts(zoho: FakeZoho, origin: str, first, second, runs: int) -> None:
+async def split_cold_bursts(zoho: ZohoInventoryFake, origin: str, first, second, runs: int) -> None:
     """``runs`` times: a new connection, then one burst split over two app
     instances at once; each run must make exactly one token request."""
     tenant = await first.tenant()
     for run in range(runs):
-        token = await zoho_connection(first, tenant, origin)
+        token = await zoho_connection(first, tenant, zoho, origin)
         before = zoho.token_requests()
         statuses = await asyncio.gather(
             burst(first, tenant, token, BURST // 2), burst(second, tenant, token, BURST // 2)
@@ -59,11 +47,11 @@ async def split_cold_bursts(zoho: FakeZoho, origin: str, first, second, runs: in
 async def test_a_cold_burst_in_one_process_makes_one_token_request(tmp_path):
     # The token endpoint answers at once: the race is between the burst's
     # own cache misses, so it is run on 20 fresh connections to catch it.
-    zoho = FakeZoho()
-    async with serve(zoho.app()) as origin, running_app(tmp_path) as api:
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, running_app(tmp_path) as api:
         tenant = await api.tenant()
         for run in range(20):
-            token = await zoho_connection(api, tenant, origin)
+            token = await zoho_connection(api, tenant, zoho, origin)
             before, queries = zoho.token_requests(), api.runtime.directory.store_queries
             assert await burst(api, tenant, token, BURST) == [200] * BURST
             assert zoho.token_requests() - before == 1, f"run {run}"
@@ -74,9 +62,9 @@ async def test_a_cold_burst_in_one_process_makes_one_token_request(tmp_path):
 async def test_a_cold_burst_on_two_processes_sharing_the_file_makes_one_token_request(tmp_path):
     # Two app instances (each its own store connection, caches and token
     # managers, as two --workers are) on one SQLite file, bursting at once.
-    zoho = FakeZoho(token_delay=0.2)  # a slow token endpoint: both miss the stored token
+    zoho = ZohoInventoryFake(token_delay=0.2)  # a slow token endpoint: both miss the stored token
     async with contextlib.AsyncExitStack() as stack:
-        origin = await stack.enter_async_context(serve(zoho.app()))
+        origin = await stack.enter_async_context(zoho.serve())
         first = await stack.enter_async_context(running_app(tmp_path))
         second = await stack.enter_async_context(running_app(tmp_path))
         await split_cold_bursts(zoho, origin, first, second, runs=5)

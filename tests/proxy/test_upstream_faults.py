@@ -1,5 +1,6 @@
 """Fault injection through the whole app: a Shopify connection whose
-``base_url`` points at a local GraphQL upstream that misbehaves on cue.
+``base_url`` points at the Shopify fake (tests/fakes/shopify.py), made to
+misbehave on cue.
 
 Each case checks the error table (code and status), that the request ended
 within the configured deadline, and that the process is left healthy: no
@@ -13,7 +14,6 @@ through config, the route and the error rendering that is on trial.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import socket
 import time
@@ -26,15 +26,14 @@ import msgspec
 import pytest
 from aiohttp import web
 
+from tests.fakes.shopify import TOKEN, ShopifyFake
 from tests.harness import Harness, Tenant, running_app
 from tests.support import Recorder, load_fixture, reply, serve
 
 DEADLINE = 2.0  # SHOPRELAY_REQUEST_TIMEOUT for this suite
 MARGIN = 1.5  # generous: a loaded 2-core machine, retries' sleeps, our own work
 CAP = 1024 * 1024  # SHOPRELAY_MAX_RESPONSE_BYTES for this suite
-GRAPHQL_PATH = "/admin/api/2026-10/graphql.json"
-CUSTOMER_ID = "544365967"
-TOKEN = "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"
+CUSTOMER_ID = "544365967"  # the fake store's first customer
 CUSTOMER = load_fixture("shopify", "customer.json")
 CUSTOMER_BYTES = msgspec.json.encode(CUSTOMER)
 OVERRIDES = {
@@ -50,35 +49,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # -- the faulty shop ---------------------------------------------------------------
 
 
-class FaultyShop:
-    """Shopify's GraphQL endpoint. Answers with ``script`` in order, the last
-    entry repeating; with an empty script, the documented customer."""
+class FaultyShop(ShopifyFake):
+    """The Shopify fake (tests/fakes/shopify.py), counting what a streaming
+    fault managed to write."""
 
     def __init__(self) -> None:
-        self.script: list[Handler] = []
-        self.hits = 0
+        super().__init__()
         self.sent = 0  # body bytes a streaming fault managed to write
-        self.released = asyncio.Event()  # ends hanging handlers at teardown
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.hits += 1
-        await request.read()
-        if not self.script:
-            return web.json_response(CUSTOMER)
-        handler = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        return await handler(request)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post(GRAPHQL_PATH, self.handle)
-        return app
-
-    async def hold(self, seconds: float) -> None:
-        """Sleep, but let teardown cut it short (the runner would wait for us)."""
-        # asyncio.timeout, not wait_for: no extra task to mistake for a leak.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self.released.wait()
 
     async def stream(
         self, request: web.Request, response: web.StreamResponse, chunks: Any
@@ -117,14 +94,6 @@ async def not_really_gzip(request: web.Request) -> web.StreamResponse:
     """A complete answer whose declared encoding cannot be decoded."""
     headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
     return web.Response(body=CUSTOMER_BYTES, headers=headers)
-
-
-def hang(shop: FaultyShop) -> Handler:
-    """Accept the request, then say nothing for longer than the deadline."""
-    async def handler(request: web.Request) -> web.StreamResponse:
-        await shop.hold(DEADLINE + 5)
-        return web.json_response(CUSTOMER)
-    return handler
 
 
 def one_byte_per_second(shop: FaultyShop) -> Handler:
@@ -199,7 +168,7 @@ class Relay:
         assert not leaked, f"tasks left behind: {leaked}"
         assert (await self.api.client.get("/health")).status_code == 200
         if serves:
-            self.shop.script = []
+            self.shop.clear_faults()
             response, _ = await self.get()
             assert response.status_code == 200, response.text
             assert response.json()["id"] == CUSTOMER_ID
@@ -211,7 +180,7 @@ def relay_tasks() -> set[asyncio.Task[Any]]:
     server tasks run in the same loop but are not the relay's)."""
     def upstream(task: asyncio.Task[Any]) -> bool:
         coro = task.get_coro()
-        return getattr(coro, "__qualname__", "").startswith(("RequestHandler.", "FaultyShop."))
+        return getattr(coro, "__qualname__", "").startswith("RequestHandler.")
 
     current = asyncio.current_task()
     return {t for t in asyncio.all_tasks() if t is not current and not t.done() and not upstream(t)}
@@ -220,15 +189,10 @@ def relay_tasks() -> set[asyncio.Task[Any]]:
 @pytest.fixture
 async def relay(tmp_path) -> AsyncIterator[Relay]:
     shop = FaultyShop()
-    async with serve(shop.app()) as origin, running_app(tmp_path, **OVERRIDES) as api:
+    async with shop.serve() as origin, running_app(tmp_path, **OVERRIDES) as api:
         tenant = await api.tenant()
-        _, token = await api.connection(
-            tenant, "shopify", {"access_token": TOKEN}, {"shop": "faulty", "base_url": origin}
-        )
-        try:
-            yield Relay(api, shop, origin, tenant, token, relay_tasks())
-        finally:
-            shop.released.set()
+        _, token = await api.connection(tenant, "shopify", shop.credentials, shop.settings(origin))
+        yield Relay(api, shop, origin, tenant, token, relay_tasks())
 
 
 def assert_problem(
@@ -249,7 +213,7 @@ def assert_problem(
 
 @dataclass(frozen=True)
 class Case:
-    script: Callable[[FaultyShop], list[Handler]]
+    fault: Callable[[FaultyShop], None]  # arranges the shop's answers
     status: int
     code: str
     remote_status: int | None
@@ -257,8 +221,8 @@ class Case:
     retry_after: str | None = None
 
 
-def always(handler: Handler) -> Callable[[FaultyShop], list[Handler]]:
-    return lambda shop: [handler]
+def always(handler: Handler) -> Callable[[FaultyShop], None]:
+    return lambda shop: shop.answer_with(handler, times=None)
 
 
 ERROR_401 = load_fixture("shopify", "error-401.json")
@@ -297,8 +261,9 @@ CASES = {
     "reset-before-answer": Case(always(reset_before_answering), 502, "provider_unavailable", None, 3),
     "reset-mid-body": Case(always(close_mid_body), 502, "provider_unavailable", None, 3),
     "undecodable-gzip": Case(always(not_really_gzip), 502, "provider_bad_response", None, 1),
-    "accept-then-hang": Case(lambda s: [hang(s)], 504, "provider_timeout", None, 1),
-    "one-byte-per-second": Case(lambda s: [one_byte_per_second(s)], 504, "provider_timeout", None, 1),
+    # Accept the request, then say nothing for longer than the deadline.
+    "accept-then-hang": Case(lambda s: s.hang(seconds=DEADLINE + 5, times=None), 504, "provider_timeout", None, 1),
+    "one-byte-per-second": Case(lambda s: always(one_byte_per_second(s))(s), 504, "provider_timeout", None, 1),
     "truncated-json": Case(always(reply(text=CUSTOMER_BYTES[:-40].decode(), content_type=JSON)),
                            502, "provider_bad_response", 200, 1),
     "html-200": Case(always(reply(text="<html><body>Shopify</body></html>", content_type="text/html")),
@@ -311,17 +276,17 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 async def test_fault_ends_in_the_documented_problem(relay, name):
     case = CASES[name]
-    relay.shop.script = case.script(relay.shop)
+    case.fault(relay.shop)
     response, elapsed = await relay.get()
     assert_problem(response, case.status, case.code, case.remote_status)
     assert elapsed < DEADLINE + MARGIN
-    assert relay.shop.hits == case.attempts
+    assert relay.shop.count() == case.attempts
     assert response.headers.get("Retry-After") == case.retry_after
     await relay.assert_healthy()
 
 
 async def test_throttle_state_is_passed_on_with_the_429(relay):
-    relay.shop.script = [reply(throttled(667))]
+    relay.shop.answer(200, throttled(667), times=None)
     response, _ = await relay.get()
     assert response.status_code == 429
     # maximumAvailable / currentlyAvailable of the recorded THROTTLED body
@@ -330,18 +295,16 @@ async def test_throttle_state_is_passed_on_with_the_429(relay):
 
 
 async def test_429_that_clears_on_retry_is_served(relay):
-    relay.shop.script = [
-        reply(text="", status=429, headers={"Retry-After": "0.2"}), reply(CUSTOMER)
-    ]
+    relay.shop.answer(429, text="", headers={"Retry-After": "0.2"})  # once; then the store answers
     response, elapsed = await relay.get()
     assert response.status_code == 200 and response.json()["id"] == CUSTOMER_ID
-    assert relay.shop.hits == 2 and elapsed < DEADLINE + MARGIN
+    assert relay.shop.count() == 2 and elapsed < DEADLINE + MARGIN
     await relay.assert_healthy()
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 async def test_50_mb_body_is_refused_without_reading_it_all(relay, declared):
-    relay.shop.script = [huge_body(relay.shop, declared)]
+    relay.shop.answer_with(huge_body(relay.shop, declared), times=None)
     response, elapsed = await relay.get()
     problem = assert_problem(response, 502, "provider_bad_response", 200)
     assert "exceeds" in problem["detail"] and elapsed < DEADLINE + MARGIN
@@ -351,7 +314,7 @@ async def test_50_mb_body_is_refused_without_reading_it_all(relay, declared):
 
 
 async def test_gzip_bomb_stops_at_the_cap_without_inflating_it(relay):
-    relay.shop.script = [gzip_bomb(64 * CAP)]  # ~64 KB on the wire, 64 MB inflated
+    relay.shop.answer_with(gzip_bomb(64 * CAP), times=None)  # ~64 KB on the wire, 64 MB inflated
     tracemalloc.start()
     try:
         response, elapsed = await relay.get()
@@ -413,12 +376,12 @@ async def test_redirect_off_origin_is_refused(relay, elsewhere, location):
     async def redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(target)
 
-    relay.shop.script = [redirect]
+    relay.shop.answer_with(redirect, times=None)
     dialled = watch_dials(relay.api)
     response, elapsed = await relay.get()
     problem = assert_problem(response, 502, "provider_bad_response", 302)
     assert "another origin" in problem["detail"] and elapsed < DEADLINE + MARGIN
-    assert recorder.requests == [] and relay.shop.hits == 1
+    assert recorder.requests == [] and relay.shop.count() == 1
     shop_port = int(relay.origin.rsplit(":", 1)[1])
     assert set(dialled) == {("127.0.0.1", shop_port)}  # the shop, and only the shop
     await relay.assert_healthy()
@@ -516,28 +479,28 @@ async def test_unresolvable_and_internal_names_get_one_answer(strict):
 
 
 async def test_breaker_opens_per_store_host_and_fails_fast(relay):
-    relay.shop.script = [reply(text="Internal Server Error", status=500)]  # one failure per call
+    relay.shop.answer(500, text="Internal Server Error", times=None)  # one failure per call
     threshold = relay.api.runtime.http.breaker.threshold
     for _ in range(threshold):
         response, _ = await relay.get()
         assert_problem(response, 502, "provider_unavailable", 500)
-    assert relay.shop.hits == threshold
+    assert relay.shop.count() == threshold
 
-    relay.shop.script = []  # the shop has recovered, but the cool-down is 30 s
+    relay.shop.clear_faults()  # the shop has recovered, but the cool-down is 30 s
     response, _ = await relay.get()
     problem = assert_problem(response, 502, "provider_unavailable", None)
     assert "paused" in problem["detail"]
-    assert relay.shop.hits == threshold  # failed fast, without reaching the upstream
+    assert relay.shop.count() == threshold  # failed fast, without reaching the upstream
     metrics = (await relay.api.client.get("/metrics")).text
     assert "shoprelay_circuits_open 1.0" in metrics
 
     # Another store host (the same server, named differently) is unaffected.
     port = relay.origin.rsplit(":", 1)[1]
     _, other = await relay.api.connection(
-        relay.tenant, "shopify", {"access_token": TOKEN},
+        relay.tenant, "shopify", relay.shop.credentials,
         {"shop": "other", "base_url": f"http://localhost:{port}"},
     )
     response, _ = await relay.get(other)
     assert response.status_code == 200 and response.json()["id"] == CUSTOMER_ID
-    assert relay.shop.hits == threshold + 1
+    assert relay.shop.count() == threshold + 1
     await relay.assert_healthy(serves=False)

@@ -1,0 +1,145 @@
+"""Shopify's GraphQL Admin API: ``POST /admin/api/{version}/graphql.json``
+with ``X-Shopify-Access-Token``.
+
+* ``customer(id:)``: the customer, or ``{"data": {"customer": null}}``
+  (customer-not-found.json) for an id the store does not hold;
+* ``customers(first: $n, after: $cursor)`` / ``customers(last: $n, before:
+  $cursor)`` in id order (the default sort key), with Relay ``pageInfo`` and
+  Shopify's documented cursors (base64 of ``{"last_id": N, "last_value":
+  "N"}``). A query whose calculated cost exceeds 1,000 points is refused
+  with MAX_COST_EXCEEDED (HTTP 200, as GraphQL refusals are): one customer
+  node as the module selects it costs 109 (the node and its four object
+  fields 1 each, ``addressesV2(first: 50)`` and ``metafields(first: 50)``
+  2 + 50 each); the connection and pageInfo add 3 per query;
+* ``{ shop { id } }``: shop.json (verify).
+
+A wrong token gets the REST-style 401 (error-401.json). The rate limit is
+the THROTTLED GraphQL error (HTTP 200, error-throttled.json), whose bucket
+wait is (752 requested - 666 available) / 50 restored a second = 1.72 s.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aiohttp import web
+
+from tests.support import load_fixture
+
+from .base import TOTAL, Answer, Fake, varied
+
+TOKEN = "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"  # the documented shpat_ + 32 hex shape
+SHOP = "your-development-store"
+API_VERSION = "2026-10"
+GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+NODE_COST, MAX_COST, MAX_FIRST = 109, 1000, 250
+PAGE_MAX = (MAX_COST - 3) // NODE_COST  # 9
+
+
+def fixture(name: str) -> Any:
+    return load_fixture("shopify", name)
+
+
+def cursor_of(number: int) -> str:
+    """Shopify's documented cursor: base64 of {"last_id": N, "last_value": "N"}."""
+    raw = json.dumps({"last_id": number, "last_value": str(number)}, separators=(",", ":"))
+    return base64.b64encode(raw.encode()).decode()
+
+
+class ShopifyFake(Fake):
+    provider = "shopify"
+    default_credentials = {"access_token": TOKEN}
+    page_max = PAGE_MAX
+    retry_after = 1.72
+    missing_id = "999"
+
+    @classmethod
+    def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
+        def vary(c: dict[str, Any], i: int) -> None:
+            number = 544365967 + 1000 * i  # id order is the default sort
+            c["id"], c["legacyResourceId"] = f"gid://shopify/Customer/{number}", str(number)
+            c["lastName"], c["displayName"] = f"Bobsen{i}", f"Bob Bobsen{i}"
+            c["defaultEmailAddress"]["emailAddress"] = f"bob{i}@example.com"
+
+        return varied(fixture("customer.json")["data"]["customer"], total, vary)
+
+    def customer_id(self, raw: dict[str, Any]) -> str:
+        return raw["legacyResourceId"]
+
+    def settings(self, origin: str) -> dict[str, Any]:
+        return {"shop": SHOP, "base_url": origin}
+
+    def routes(self, app: web.Application) -> None:
+        # Any version: Shopify answers a retired one with the oldest supported.
+        app.router.add_post("/admin/api/{version}/graphql.json", self.graphql)
+
+    def kind(self, request: web.Request, body: bytes) -> str:
+        try:
+            query = json.loads(body).get("query", "")
+        except (ValueError, AttributeError):
+            return "other"
+        if "customer(id:" in query:
+            return "get"
+        if "customers(" in query:
+            return "list"
+        return "verify" if "shop" in query else "other"
+
+    # -- answers ------------------------------------------------------------------------
+
+    def unauthorized(self) -> Answer:
+        return Answer(401, fixture("error-401.json"))
+
+    def rate_limited(self) -> Answer:
+        return Answer(200, fixture("error-throttled.json"))
+
+    def error(self, status: int, message: str) -> Answer:
+        return Answer(status, {"errors": message})
+
+    # -- routes ---------------------------------------------------------------------------
+
+    async def graphql(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-Shopify-Access-Token") != self.credentials["access_token"]:
+            return self.unauthorized().response()
+        payload = await request.json()
+        query, variables = payload.get("query", ""), payload.get("variables") or {}
+        if "customer(id:" in query:
+            number = str(variables.get("id", "")).rsplit("/", 1)[-1]
+            return web.json_response({"data": {"customer": self.lookup(number)}})
+        if "customers(" in query:
+            return self.customers_page(query, variables)
+        if "shop" in query:
+            return web.json_response(fixture("shop.json"))
+        return web.json_response({"errors": [{"message": "not a query this store answers"}]}, status=400)
+
+    def customers_page(self, query: str, variables: dict[str, Any]) -> web.Response:
+        numbers = [int(n) for n in self.ids]
+        n, cursor = variables["n"], variables["cursor"]
+        cost = 3 + n * NODE_COST
+        if n > MAX_FIRST or cost > MAX_COST:
+            error = {
+                "message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_COST},
+            }
+            return web.json_response({"errors": [error]})  # GraphQL refusals are HTTP 200
+        pivot = numbers.index(json.loads(base64.b64decode(cursor))["last_id"]) if cursor else None
+        if "customers(first: $n, after: $cursor)" in query:
+            start = 0 if pivot is None else pivot + 1
+            chunk = range(start, min(start + n, len(numbers)))
+        elif "customers(last: $n, before: $cursor)" in query:
+            end = len(numbers) if pivot is None else pivot
+            chunk = range(max(0, end - n), end)
+        else:
+            return web.json_response({"errors": [{"message": "not a customers query"}]}, status=400)
+        info = {
+            "hasNextPage": chunk.stop < len(numbers),
+            "hasPreviousPage": chunk.start > 0,
+            "startCursor": cursor_of(numbers[chunk.start]) if chunk else None,
+            "endCursor": cursor_of(numbers[chunk.stop - 1]) if chunk else None,
+        }
+        nodes = [self.customers[i] for i in chunk]
+        return web.json_response({"data": {"customers": {"nodes": nodes, "pageInfo": info}}})
+
+
+FAKE = ShopifyFake
