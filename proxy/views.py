@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from .store.records import ApiKey, Connection, FieldMapping, Tenant, WebhookEvent
+from .store.records import EVENT_PENDING, ApiKey, Connection, FieldMapping, Tenant, WebhookEvent
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -99,7 +99,7 @@ class WebhookDelivery(msgspec.Struct, kw_only=True):
             last_status=event.last_status,
             last_error=event.last_error,
             # Only a pending event has a next attempt.
-            next_attempt_at=event.next_attempt_at if event.status == "pending" else None,
+            next_attempt_at=event.next_attempt_at if event.status == EVENT_PENDING else None,
             created_at=event.created_at,
             delivered_at=event.delivered_at,
         )

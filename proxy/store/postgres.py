@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
 import msgspec
@@ -740,18 +740,22 @@ class PostgresStore(Store):
     async def enqueue_event(self, event: WebhookEvent) -> None:
         await self._write(lambda c: _enqueue(c, event))
 
-    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+    async def claim_due_events(
+        self, now: str, lease_until: str, limit: int, exclude_tenants: Sequence[str] = ()
+    ) -> list[WebhookEvent]:
         # SKIP LOCKED: replicas claiming at once take disjoint events instead
         # of waiting on each other; the lease then keeps them apart until
         # the attempt is recorded (or the lease lapses: a dead claimer).
+        excluded = [t for t in exclude_tenants if not _nul(t)]
         rows = await self._write(
             lambda c: c.fetch(
                 f"UPDATE webhook_events SET lease_until = $2 WHERE id IN ("
                 " SELECT id FROM webhook_events WHERE status = $4 AND next_attempt_at <= $1"
                 " AND (lease_until IS NULL OR lease_until <= $1)"
+                " AND tenant_id <> ALL($5::text[])"
                 " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
                 f" RETURNING {EVENT_COLUMNS}",
-                now, lease_until, limit, EVENT_PENDING,
+                now, lease_until, limit, EVENT_PENDING, excluded,
             )
         )
         events = [event_from_row(r) for r in rows]

@@ -21,8 +21,8 @@ replicas on one PostgreSQL) share the work:
 A slow receiver holds one slot for at most ``timeout`` seconds; at most
 ``concurrency`` attempts run at once, and at most a quarter of them for one
 tenant, so one tenant's dead or slow endpoint cannot hold back another's
-events: a claimed event whose tenant is at its share is put back a moment
-later without counting an attempt.
+events: claims leave out the tenants at their share, whose events wait in
+the store untouched.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import random
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -48,7 +47,6 @@ log = logging.getLogger("shoprelay.webhooks")
 
 POLL_INTERVAL = 1.0  # seconds between looks at the outbox when nothing wakes us
 LEASE_MARGIN = 30.0  # beyond the attempt's timeout: reading the secret, recording the result
-BUSY_DELAY = 2.0  # a claimed event whose tenant is at its share waits this long (up to twice)
 GONE = 410
 
 
@@ -89,7 +87,6 @@ class DeliveryWorker:
         # Attributes, not constants, so tests can run the schedule in milliseconds.
         self.poll_interval = POLL_INTERVAL
         self.schedule = backoff.SCHEDULE
-        self.busy_delay = BUSY_DELAY
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._tenants: collections.Counter[str] = collections.Counter()
@@ -102,9 +99,8 @@ class DeliveryWorker:
     async def run_forever(self) -> None:
         try:
             while True:
-                more = False
                 try:
-                    more = await self.dispatch()
+                    await self.dispatch()
                     if self._store_down:
                         self._store_down = False
                         log.info("webhooks: the store answers again; deliveries resume")
@@ -114,8 +110,6 @@ class DeliveryWorker:
                         log.warning("webhooks: the store does not answer; deliveries wait for it")
                 except Exception:  # a bug must not stop deliveries for good
                     log.exception("webhooks: claiming due events failed")
-                if more:
-                    continue
                 try:
                     async with asyncio.timeout(self.poll_interval):
                         await self._wake.wait()
@@ -128,21 +122,21 @@ class DeliveryWorker:
             # Cancelled mid-attempt: the lease runs out and another claim sends it again.
             await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def dispatch(self) -> bool:
-        """Claim as many due events as there are free slots and start them.
-        True if the batch was full (more may be due and slots are free)."""
-        free = self.concurrency - len(self._running)
-        if free <= 0:
-            return False
-        events = await self.store.claim_due_events(_at(), _at(self.lease), free)
-        started = 0
-        for event in events:
-            if self._tenants[event.tenant_id] >= self.per_tenant:
-                await self._put_back(event)
-                continue
-            self._start(event)
-            started += 1
-        return len(events) == free and started < free
+    async def dispatch(self) -> None:
+        """Claim due events for the free slots and start them. Tenants at
+        their share are left out of the claim, so their events wait in the
+        store untouched while others' go out."""
+        while (free := self.concurrency - len(self._running)) > 0:
+            busy = [t for t, running in self._tenants.items() if running >= self.per_tenant]
+            # At most a share per claim, so one batch rarely overfills a tenant.
+            events = await self.store.claim_due_events(_at(), _at(self.lease), min(free, self.per_tenant), busy)
+            if not events:
+                return
+            for event in events:
+                if self._tenants[event.tenant_id] >= self.per_tenant:
+                    await self._put_back(event)  # the batch held more than its share
+                else:
+                    self._start(event)
 
     def _start(self, event: WebhookEvent) -> None:
         self._tenants[event.tenant_id] += 1
@@ -158,11 +152,12 @@ class DeliveryWorker:
         self._wake.set()
 
     async def _put_back(self, event: WebhookEvent) -> None:
-        """Release a claimed event untried (its tenant is at its share)."""
+        """Release a claimed event untried, as due as it was: its tenant is
+        at its share now, so the next claims leave it be until a slot frees."""
         await self.store.record_delivery(
             event.id, delivered=False, gave_up=False, attempts=event.attempts,
             last_status=event.last_status, last_error=event.last_error,
-            next_attempt_at=_at(self.busy_delay * (1 + random.random())), at=_at(),
+            next_attempt_at=event.next_attempt_at, at=_at(),
         )
 
     # -- one event ----------------------------------------------------------
@@ -191,7 +186,7 @@ class DeliveryWorker:
         """The tenant's URL and secret as they are now (both may have changed
         since the event was written); None if there is no URL."""
         tenant = await self.store.get_tenant(tenant_id)
-        url = getattr(tenant, "webhook_url", None) if tenant is not None else None
+        url = tenant.webhook_url if tenant is not None else None
         sealed = await self.store.webhook_secret(tenant_id) if url else None
         if not url or sealed is None:
             return None

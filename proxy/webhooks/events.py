@@ -18,17 +18,13 @@ import msgspec
 
 from ..clock import now_text
 from ..store import Store
-from ..store.records import Connection, Tenant, WebhookEvent
+from ..store.records import EVENT_PENDING, Connection, Tenant, WebhookEvent
 
 CREATED = "connection.created"
 UPDATED = "connection.updated"  # credentials or settings replaced (a reconnect)
 AUTH_FAILED = "connection.auth_failed"  # the platform refused a refresh: needs_reauth
 DELETED = "connection.deleted"
 TYPES = (CREATED, UPDATED, AUTH_FAILED, DELETED)
-
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"  # gave up
 
 
 class WebhookEventData(msgspec.Struct, kw_only=True):
@@ -59,7 +55,7 @@ def connection_event(
     send it to when it comes due."""
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}")
-    if tenant is not None and not getattr(tenant, "webhook_url", None):
+    if tenant is not None and not tenant.webhook_url:
         return None
     event_id = "evt_" + uuid.uuid4().hex
     now = now_text()
@@ -80,7 +76,7 @@ def connection_event(
         tenant_id=connection.tenant_id,
         type=type,
         payload=msgspec.json.encode(body).decode(),
-        status=PENDING,
+        status=EVENT_PENDING,
         attempts=0,
         next_attempt_at=now,
         last_status=None,

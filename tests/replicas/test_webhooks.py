@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from proxy.store.postgres import PostgresStore
 from tests.replicas.conftest import replicas
 from tests.support import serve
+from tests.webhooks.test_service import subscribe
 
 EVENTS = 40
 
@@ -36,9 +37,7 @@ async def test_each_event_is_delivered_once_across_two_replicas(tmp_path, pg):
             replica.runtime.webhooks.poll_interval = 0.01
         tenant = await a.tenant()
         key = {"x-api-key": tenant.api_key}
-        answer = await a.client.patch("/tenant", json={"webhook_url": origin + "/hooks"}, headers=key)
-        assert answer.status_code == 200, answer.text
-        secret = answer.json()["webhook_secret"]
+        secret = await subscribe(a, tenant, origin + "/hooks")
         # Connections made through both replicas: both write to the outbox, both poll it.
         made = await asyncio.gather(*[
             (a if n % 2 else b).client.post("/connections", json={"provider": "sandbox", "credentials": {}},

@@ -7,7 +7,7 @@ import pytest
 
 from proxy.store.records import Connection
 from proxy.webhooks import events
-from tests.webhooks.fake import FakeTenant
+from proxy.store.records import Tenant
 
 CONNECTION = Connection(
     id="c1", tenant_id="t1", provider="woocommerce", token_prefix="ct_abcdefgh", status="active",
@@ -18,7 +18,7 @@ CONNECTION = Connection(
 
 @pytest.mark.parametrize("type", events.TYPES)
 def test_the_body_is_the_contracts_and_nothing_more(type):
-    event = events.connection_event(type, CONNECTION, "cs_1", tenant=FakeTenant(id="t1", webhook_url="https://x.test/h"))
+    event = events.connection_event(type, CONNECTION, "cs_1", tenant=Tenant(id="t1", name="acme", created_at="2026-01-01T00:00:00.000Z", webhook_url="https://x.test/h"))
     body = msgspec.json.decode(event.payload)
     assert body == {
         "type": type, "id": event.id, "created_at": event.created_at,
@@ -33,11 +33,11 @@ def test_the_body_is_the_contracts_and_nothing_more(type):
 
 
 def test_no_event_for_a_tenant_without_a_webhook_url():
-    assert events.connection_event(events.CREATED, CONNECTION, tenant=FakeTenant(id="t1")) is None
+    assert events.connection_event(events.CREATED, CONNECTION, tenant=Tenant(id="t1", name="acme", created_at="2026-01-01T00:00:00.000Z")) is None
 
 
 def test_ids_are_unique_and_types_are_checked():
-    tenant = FakeTenant(id="t1", webhook_url="https://x.test/h")
+    tenant = Tenant(id="t1", name="acme", created_at="2026-01-01T00:00:00.000Z", webhook_url="https://x.test/h")
     ids = {events.connection_event(events.CREATED, CONNECTION, tenant=tenant).id for _ in range(100)}
     assert len(ids) == 100
     with pytest.raises(ValueError):

@@ -14,6 +14,8 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
+from proxy.store.records import Sealed
+from proxy.webhooks import delivery, signing
 from tests.cli_runner import run_cli
 from tests.harness import TEST_KEYRING, Harness, Tenant, running_app
 from tests.support import load_fixture, serve
@@ -58,10 +60,11 @@ def fast(api: Harness) -> None:
 
 
 async def subscribe(api: Harness, tenant: Tenant, url: str) -> str:
-    """Set the tenant's webhook_url; returns the secret, shown this once."""
-    answer = await api.client.patch("/tenant", json={"webhook_url": url}, headers={"x-api-key": tenant.api_key})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["webhook_secret"]
+    """Set the tenant's webhook_url; returns the secret."""
+    secret = signing.new_secret()
+    key_id, blob = api.runtime.keyring.encrypt(secret.encode(), delivery.secret_aad(tenant.id))
+    await api.runtime.store.update_tenant(tenant.id, webhook_url=url, webhook_secret=Sealed(key_id, blob))
+    return secret
 
 
 async def until(predicate, limit: float = 10.0) -> None:
@@ -89,11 +92,15 @@ async def test_each_connection_event_arrives_verifiable_by_a_stock_library(tmp_p
         created = await api.client.post("/connections", json={"provider": "sandbox", "credentials": {}}, headers=key)
         assert created.status_code == 201
         conn_id = created.json()["id"]
+        # One at a time, so the order they arrive in is the order they happened.
+        await until(lambda: all_delivered(api, tenant, 1))
         patched = await api.client.patch(f"/connections/{conn_id}", json={"settings": {"size": 3}}, headers=key)
         assert patched.status_code == 200
+        await until(lambda: all_delivered(api, tenant, 2))
         assert (await api.client.delete(f"/connections/{conn_id}", headers=key)).status_code == 204
         await until(lambda: all_delivered(api, tenant, 3))
         bodies = receiver.bodies(secret)
+        listed = await deliveries(api, tenant)
     assert [b["type"] for b in bodies] == ["connection.created", "connection.updated", "connection.deleted"]
     for body in bodies:
         assert set(body) == {"type", "id", "created_at", "data"}
@@ -102,7 +109,6 @@ async def test_each_connection_event_arrives_verifiable_by_a_stock_library(tmp_p
     # Never the token, not even its prefix.
     token = created.json()["connection_token"]
     assert not any(token[:11] in body.decode() for _, body in receiver.seen)
-    listed = await deliveries(api, tenant)
     assert [d["type"] for d in listed] == ["connection.deleted", "connection.updated", "connection.created"]
     assert [d["event_id"] for d in listed][::-1] == [b["id"] for b in bodies]
     assert all(d["attempts"] == 1 and d["last_status"] == 204 and d["delivered_at"] for d in listed)
