@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from proxy.store.postgres import PostgresStore
 from tests.replicas.conftest import replicas
 from tests.support import serve
-from tests.webhooks.test_service import subscribe
+from tests.webhooks.support import subscribe
 
 EVENTS = 40
 

@@ -14,7 +14,8 @@ from proxy.store import Store, open_store
 from proxy.store.records import Connection, Sealed, Tenant, WebhookEvent
 from proxy.webhooks import delivery, events, signing
 from providers.http import UpstreamClient, UpstreamPolicy, create_session
-from tests.harness import TEST_KEYRING
+from tests.harness import TEST_KEYRING, Harness
+from tests.harness import Tenant as HarnessTenant
 
 KEYRING = parse_keyring(TEST_KEYRING)
 
@@ -82,3 +83,11 @@ async def until(predicate, limit: float = 10.0) -> None:  # type: ignore[no-unty
     async with asyncio.timeout(limit):
         while not await predicate():
             await asyncio.sleep(0.01)
+
+
+async def subscribe(api: Harness, tenant: HarnessTenant, url: str) -> str:
+    """Set a service tenant's webhook_url; returns its secret."""
+    secret = signing.new_secret()
+    key_id, blob = api.runtime.keyring.encrypt(secret.encode(), delivery.secret_aad(tenant.id))
+    await api.runtime.store.update_tenant(tenant.id, webhook_url=url, webhook_secret=Sealed(key_id, blob))
+    return secret

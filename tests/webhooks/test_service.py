@@ -14,11 +14,10 @@ from typing import Any, AsyncIterator
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
-from proxy.store.records import Sealed
-from proxy.webhooks import delivery, signing
 from tests.cli_runner import run_cli
 from tests.harness import TEST_KEYRING, Harness, Tenant, running_app
 from tests.support import load_fixture, serve
+from tests.webhooks.support import subscribe
 
 FAST = (0.05, 0.05, 0.05, 0.05)
 
@@ -57,14 +56,6 @@ def fast(api: Harness) -> None:
     worker.schedule = FAST
     worker.poll_interval = 0.02
     worker.wake()
-
-
-async def subscribe(api: Harness, tenant: Tenant, url: str) -> str:
-    """Set the tenant's webhook_url; returns the secret."""
-    secret = signing.new_secret()
-    key_id, blob = api.runtime.keyring.encrypt(secret.encode(), delivery.secret_aad(tenant.id))
-    await api.runtime.store.update_tenant(tenant.id, webhook_url=url, webhook_secret=Sealed(key_id, blob))
-    return secret
 
 
 async def until(predicate, limit: float = 10.0) -> None:
