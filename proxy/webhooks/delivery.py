@@ -215,10 +215,10 @@ class DeliveryWorker:
             return Attempt(None, exc.message.replace("the provider", "the endpoint"))
         if 200 <= response.status < 300:
             return Attempt(response.status, None)
-        return Attempt(
-            response.status, f"the endpoint answered {response.status}",
-            retry_after_seconds(response.headers.get("Retry-After")),
-        )
+        error = f"the endpoint answered {response.status}"
+        if 300 <= response.status < 400:
+            error += " (a redirect: not followed; update the webhook_url)"
+        return Attempt(response.status, error, retry_after_seconds(response.headers.get("Retry-After")))
 
     async def _record(self, event: WebhookEvent, attempt: Attempt, *, give_up: bool, tried: bool = True) -> None:
         attempts = event.attempts + (1 if tried else 0)
@@ -240,12 +240,13 @@ class DeliveryWorker:
         if tried:
             self._count("failed" if delay is None else "retry")
         if delay is None:
-            log.error("webhooks: event %s (%s) for tenant %s: gave up after %d attempt(s): %s",
-                      event.id, event.type, event.tenant_id, attempts, attempt.error)
+            # Dropped untried (no URL any more) is the tenant's choice, not a failure.
+            log.log(logging.ERROR if tried else logging.INFO,
+                    "webhooks: event %s (%s) for tenant %s: gave up after %d attempt(s): %s",
+                    event.id, event.type, event.tenant_id, attempts, attempt.error)
         else:
             log.warning("webhooks: event %s (%s) for tenant %s: attempt %d failed (%s); next in %.0f s",
                         event.id, event.type, event.tenant_id, attempts, attempt.error, delay)
-
 
     def _count(self, outcome: str) -> None:
         if self.metrics is not None:

@@ -104,6 +104,7 @@ async def test_410_gone_gives_up_at_once_and_redirects_are_not_followed(tmp_path
     assert len(gone.seen) == 1
     assert len(moved.seen) == 1  # the 307 (to the same origin) was not followed
     assert (redirected.status, redirected.last_status) == ("pending", 307)
+    assert redirected.last_error == "the endpoint answered 307 (a redirect: not followed; update the webhook_url)"
 
 
 async def test_the_ssrf_guard_refuses_a_private_url_when_private_networks_are_off(tmp_path):
