@@ -17,8 +17,9 @@ Hooks, in the order a request meets them:
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Any, Awaitable, Callable, ClassVar, Mapping, TypeVar
+from typing import Annotated, Any, Awaitable, Callable, ClassVar, Generic, Mapping, TypeVar, get_args, get_origin
 
 import msgspec
 from yarl import URL
@@ -41,6 +42,8 @@ from .query_names import QueryNames, as_sent, read_name
 from .tokens import TokenStore
 
 T = TypeVar("T")
+C = TypeVar("C", bound=msgspec.Struct)  # a provider's credentials
+S = TypeVar("S", bound=msgspec.Struct)  # and its settings
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?$")
 _DIGITS = re.compile(r"^[1-9][0-9]{0,19}$")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -111,9 +114,30 @@ class OAuthSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
 
 # A GUID, checked where it is decoded (msgspec names the field on a mismatch).
 Guid = Annotated[str, msgspec.Meta(pattern=_UUID.pattern)]
+# An id as a platform sends it: a string with something in it besides spaces.
+NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
+# A token, key or id sent as a header or query value: visible ASCII, no spaces.
+HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
 
 
-class NoCredentials(msgspec.Struct, forbid_unknown_fields=True):
+@functools.cache
+def envelope(key: str, type_: Any = dict[str, Any]) -> type[msgspec.Struct]:
+    """The Struct of an answer holding what is wanted under ``key``
+    (``{"contact": {...}}``), read as ``answer.<key>``; kept raw by default,
+    as remote_data must be."""
+    return msgspec.defstruct(f"Envelope_{key}", [(key, type_)])
+
+
+class Credentials(msgspec.Struct, forbid_unknown_fields=True):
+    """A provider's credentials: unknown fields refused, and never printed
+    (the repr names the fields given, not their values)."""
+
+    def __repr__(self) -> str:
+        given = [name for name in self.__struct_fields__ if getattr(self, name) is not None]
+        return f"{type(self).__name__}({', '.join(name + '=...' for name in given)})"
+
+
+class NoCredentials(Credentials):
     pass
 
 
@@ -145,12 +169,19 @@ class MappedPage(msgspec.Struct, kw_only=True):
     prev: dict[str, Any] | None = None
 
 
-class Provider:
+class Provider(Generic[C, S]):
+    """``class AcmeProvider(Provider[AcmeCredentials, AcmeSettings])`` names
+    the two Structs once: parsed into (``credentials_type``,
+    ``settings_type``) and typed as ``self.credentials``/``self.settings``."""
+
     name: ClassVar[str]
     display_name: ClassVar[str]
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
+    credentials: C
+    settings: S
     default_origin: ClassVar[str] = ""
+    default_auth_origin: ClassVar[str] = ""  # of an OAuth token endpoint (OAuthSettings.auth_url replaces it)
     # Settings that decide where the credentials go: the origins they are sent
     # to and which store they open there. Changing one needs the credentials
     # given again, so that whoever may edit a connection cannot redirect
@@ -186,6 +217,10 @@ class Provider:
         super().__init_subclass__(**kwargs)
         if "errors" not in cls.__dict__ and "display_name" in cls.__dict__:
             cls.errors = ErrorTable(cls.display_name)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            types = get_args(base) if get_origin(base) is Provider else ()
+            if all(isinstance(t, type) for t in types) and len(types) == 2:
+                cls.credentials_type, cls.settings_type = types
 
     def __init__(
         self,
@@ -226,6 +261,10 @@ class Provider:
     @property
     def origin(self) -> str:
         return getattr(self.settings, "base_url", None) or self.default_origin
+
+    @property
+    def auth_origin(self) -> str:
+        return getattr(self.settings, "auth_url", None) or self.default_auth_origin
 
     @classmethod
     def remote_query_refusal(cls, name: str) -> str | None:
@@ -337,12 +376,17 @@ class Provider:
                 return response
         return response  # pragma: no cover - the loop always returns
 
-    def read_json(self, response: UpstreamResponse, type_: Any = Any) -> Any:
+    def read_json(self, response: UpstreamResponse, type_: Any = Any, *, collection: bool = False) -> Any:
         """The 2xx body decoded into ``type_`` (a Struct names the fields it
         needs), or the classified error; a wrong shape is a bad response
-        that names the JSON path."""
+        that names the JSON path. ``collection``: the answer of a collection
+        every store has (the customer list), where what reads as a missing
+        customer is the error table's ``collection`` row instead."""
         if not 200 <= response.status < 300:
-            raise self.classify_error(response)
+            error = self.classify_error(response)
+            if collection and isinstance(error, CustomerNotFound):
+                error = self.errors.classify(response, self.redact, row=self.errors.collection)
+            raise error
         try:
             return msgspec.json.decode(response.body.removeprefix(_UTF8_BOM), type=type_)
         except msgspec.ValidationError as exc:
@@ -355,9 +399,16 @@ class Provider:
             ) from None
 
     async def get_json(
-        self, path: str, type_: Any = Any, params: Mapping[str, str] | None = None
+        self, path: str, type_: Any = Any, params: Mapping[str, str] | None = None, *, collection: bool = False
     ) -> Any:
-        return self.read_json(await self.send("GET", path, params=params), type_)
+        return self.read_json(await self.send("GET", path, params=params), type_, collection=collection)
+
+    def check_customer_id(self, found: str, customer_id: str) -> None:
+        """``found``, the id in the answer as the provider reads it, must be
+        the one asked for: a platform that ignored the id (a filter dropped,
+        a proxy's cache) answers about someone else, never handed out."""
+        if found != customer_id:
+            raise ProviderBadResponse(f"{self.display_name} answered with another customer than the one asked for")
 
     # -- secrets in messages ------------------------------------------------------
 

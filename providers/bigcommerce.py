@@ -51,13 +51,12 @@ from typing import Annotated, Any, Mapping, Union
 import msgspec
 
 from .auth import HeaderToken
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderUnavailable
 from .http import UpstreamResponse, retry_after_seconds
-from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, text, utc_timestamp
-from .normalize import one_primary_email, one_primary_phone
+from .models import Customer, Email, Phone
+from .normalize import text, unified_address, unified_customer, utc_timestamp
 
 # Store hashes are short lowercase alphanumerics ("abc123", "hc5d9t2irc").
 _STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
@@ -71,7 +70,7 @@ MAX_ADDRESS_PAGES = 40  # a bound on paging, far above any real address book
 Id = Union[int, Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]]
 
 
-class BigCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class BigCommerceCredentials(Credentials):
     access_token: Annotated[str, msgspec.Meta(description=(
         "API account access token (X-Auth-Token) with the Customers read-only scope"
     ))]
@@ -168,11 +167,9 @@ def reset_wait(response: UpstreamResponse) -> float | None:
 _REJECTED = Say(ProviderAuthFailed, "rejected the access token, its scopes or the store hash")
 
 
-class BigCommerceProvider(Provider):
+class BigCommerceProvider(Provider[BigCommerceCredentials, BigCommerceSettings]):
     name = "bigcommerce"
     display_name = "BigCommerce"
-    credentials_type = BigCommerceCredentials
-    settings_type = BigCommerceSettings
     payload_type = CustomerPayload
     default_origin = "https://api.bigcommerce.com"
     # include_fields/exclude_fields could drop `id` or `addresses` from the
@@ -191,9 +188,6 @@ class BigCommerceProvider(Provider):
             503: Say(ProviderUnavailable, "store is unavailable (maintenance, upgrade or suspended)"),
         },
     )
-
-    credentials: BigCommerceCredentials
-    settings: BigCommerceSettings
 
     def make_auth(self) -> HeaderToken:
         return HeaderToken(self.credentials.access_token, header="X-Auth-Token")
@@ -265,22 +259,16 @@ class BigCommerceProvider(Provider):
     def map_payload(payload: CustomerPayload) -> Customer:
         first, last = text(payload.first_name), text(payload.last_name)
         email, phone = text(payload.email), text(payload.phone)
-        addresses = [
-            Address(
-                id=text(a.id), street_1=text(a.address1), street_2=text(a.address2), city=text(a.city),
-                state=text(a.state_or_province), postal_code=text(a.postal_code),
-                country=country_code(a.country_code),
-                address_type=None,  # address_type is residential/commercial, not billing/shipping
-            )
+        addresses = [  # no address_type: BigCommerce's is residential/commercial, not billing/shipping
+            unified_address(id=a.id, street_1=a.address1, street_2=a.address2, city=a.city,
+                            state=a.state_or_province, postal_code=a.postal_code, country=a.country_code)
             for a in payload.addresses or []
         ]
-        return Customer(
-            id=str(payload.id), remote_id=str(payload.id),
-            email=email, first_name=first, last_name=last, name=full_name(first, last),
-            company_name=text(payload.company), phone_number=phone, status=None, currency=None,
-            emails=one_primary_email([Email(email=email, is_primary=True)] if email else []),
-            phones=one_primary_phone([Phone(number=phone, is_primary=True)] if phone else []),
-            addresses=[a for a in addresses if keep_address(a)],
+        return unified_customer(
+            remote_id=str(payload.id), first_name=first, last_name=last,
+            company_name=text(payload.company), status=None, currency=None,
+            emails=[Email(email=email)] if email else [], phones=[Phone(number=phone)] if phone else [],
+            addresses=addresses,
             created_at=utc_timestamp(payload.date_created),
             modified_at=utc_timestamp(payload.date_modified),
         )

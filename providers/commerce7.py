@@ -83,12 +83,11 @@ from typing import Annotated, Any, Mapping
 import msgspec
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Page, PageRequest, Provider, is_uuid
+from .base import CommonSettings, Credentials, Guid, Page, PageRequest, Provider, envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
-from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
+from .errors import ProviderAuthFailed, ProviderError, ProviderRateLimited
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text
-from .normalize import utc_timestamp
+from .normalize import keep_address, text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
 
 # A DNS label, as in {tenant}.admin.platform.commerce7.com.
@@ -98,7 +97,7 @@ _APP_ID = re.compile(r"[\x21-\x39\x3b-\x7e]{1,200}")
 _SECRET = re.compile(r"[\x21-\x7e]{1,500}")
 
 
-class Commerce7Credentials(msgspec.Struct, forbid_unknown_fields=True):
+class Commerce7Credentials(Credentials):
     app_id: Annotated[str, msgspec.Meta(
         description="the app ID, the first label of {appId}.dev-center.platform.commerce7.com")]
     app_secret: Annotated[str, msgspec.Meta(description="the app's App Secret Key")]
@@ -132,8 +131,7 @@ class _CustomerList(msgspec.Struct):
     cursor: Annotated[str, msgspec.Meta(pattern=r"\A[\x21-\x7e]{0,1000}\Z")] | None = None
 
 
-class _AddressBook(msgspec.Struct, rename="camel"):
-    customer_addresses: list[dict[str, Any]]
+_ADDRESS_BOOK = envelope("customerAddresses", list[dict[str, Any]])  # {"customerAddresses": [...], "total"}
 
 
 class _Email(msgspec.Struct):
@@ -150,9 +148,9 @@ class _Place(msgspec.Struct, rename="camel"):  # named alike on an address and o
     zip_code: str | None = None
     country_code: str | None = None
 
-    def located(self, **street: str | None) -> Address:
-        return Address(city=text(self.city), state=text(self.state_code), postal_code=text(self.zip_code),
-                       country=country_code(self.country_code), address_type=None, **street)
+    def located(self, **street: str | None) -> Address:  # address_type None: Commerce7 says no billing/shipping
+        return unified_address(city=self.city, state=self.state_code, postal_code=self.zip_code,
+                               country=self.country_code, **street)
 
 
 class _Address(_Place):
@@ -164,7 +162,7 @@ class _Address(_Place):
 
 
 class Commerce7Customer(_Place, kw_only=True):  # null where Commerce7 has no data
-    id: str
+    id: Guid
     first_name: str | None = None
     last_name: str | None = None
     emails: list[_Email] | None = None
@@ -185,22 +183,14 @@ _ROWS = {401: _REFUSED, 403: _REFUSED,
          429: Say(ProviderRateLimited, "rate limit reached (100 requests a minute per tenant)")}
 
 
-class Commerce7Provider(Provider):
+class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
     name = "commerce7"
     display_name = "Commerce7"
-    credentials_type = Commerce7Credentials
-    settings_type = Commerce7Settings
     default_origin = "https://api.commerce7.com"
     destination_settings = Provider.destination_settings | {"tenant"}
     payload_type = Commerce7Customer
+    # The collection row (the default): GET /customer always exists, its 404 means a wrong base URL.
     errors = ErrorTable("Commerce7", read=_words, statuses=_ROWS)
-    # The customer collection always exists: a 404 for it means a wrong base URL.
-    collection_errors = ErrorTable("Commerce7", read=_words, statuses={
-        **_ROWS, 404: Say(ProviderBadResponse, "answered 404 for its customer collection: check base_url"),
-    })
-
-    credentials: Commerce7Credentials
-    settings: Commerce7Settings
 
     def make_auth(self) -> Auth:
         return BasicAuth(self.credentials.app_id, self.credentials.app_secret)
@@ -212,8 +202,7 @@ class Commerce7Provider(Provider):
     def api_root(self) -> str:
         return self.origin + "/v1"
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_uuid(customer_id)
+    valid_customer_id = staticmethod(is_uuid)  # ids are UUIDs
 
     # -- get: the customer and its address list, concurrently -------------------------
 
@@ -224,7 +213,7 @@ class Commerce7Provider(Provider):
         try:
             async with asyncio.TaskGroup() as group:
                 customer = group.create_task(self._customer(customer_id, query))
-                book = group.create_task(self.get_json(f"/customer/{customer_id}/address", _AddressBook))
+                book = group.create_task(self.get_json(f"/customer/{customer_id}/address", _ADDRESS_BOOK))
         except ExceptionGroup as failed:
             if failed.split(ProviderError)[1] is not None:
                 raise  # a bug, not an upstream failure
@@ -235,13 +224,12 @@ class Commerce7Provider(Provider):
                     raise task.exception() from None  # type: ignore[misc]
             raise
         raw = customer.result()
-        raw["customerAddresses"] = book.result().customer_addresses  # Commerce7's own name for the list
+        raw["customerAddresses"] = book.result().customerAddresses  # Commerce7's own name for the list
         return raw
 
     async def _customer(self, customer_id: str, query: Mapping[str, str] | None) -> dict[str, Any]:
         raw = await self.get_json(f"/customer/{customer_id}", dict[str, Any], query)
-        if str(raw.get("id")).lower() != customer_id:  # a missing or non-text id never matches
-            raise ProviderBadResponse("Commerce7 answered with another customer than the one asked for")
+        self.check_customer_id(str(raw.get("id")).lower(), customer_id)  # a missing or non-text id never matches
         return raw
 
     # -- list and verify: GET /customer ---------------------------------------------
@@ -253,45 +241,34 @@ class Commerce7Provider(Provider):
         start = msgspec.structs.replace(request, state=request.state or {"cursor": "start"})
 
         async def fetch(cursor: str | None) -> CursorPage:
-            page = await self._collection({**request.query, "cursor": cursor or "start"})
+            params = {**request.query, "cursor": cursor or "start"}
+            page = await self.get_json("/customer", _CustomerList, params, collection=True)
             return CursorPage(page.customers, page.cursor or None)
 
         return await cursor_walk(start, fetch)
 
     async def verify(self) -> None:
-        await self._collection({"limit": "1"})
-
-    async def _collection(self, params: dict[str, str]) -> _CustomerList:
-        response = await self.send("GET", "/customer", params=params)
-        if response.status == 404:
-            raise self.collection_errors.classify(response, self.redact)
-        return self.read_json(response, _CustomerList)
+        await self.get_json("/customer", _CustomerList, {"limit": "1"}, collection=True)
 
     @staticmethod
     def map_payload(c: Commerce7Customer) -> Customer:
-        if not is_uuid(c.id):
-            raise ValueError("a Commerce7 customer id is a UUID")
         first, last = text(c.first_name), text(c.last_name)
 
-        # The first email/phone is the primary one.
-        email_values = [v for v in (text(e.email) for e in c.emails or []) if v]
-        emails = one_primary_email(Email(email=v, is_primary=i == 0) for i, v in enumerate(email_values))
-        numbers = [v for v in (text(p.phone) for p in c.phones or []) if v]
-        phones = one_primary_phone(Phone(number=v, is_primary=i == 0) for i, v in enumerate(numbers))
+        # The first email/phone is the primary one (unified_customer makes it so).
+        emails = [Email(email=email) for e in c.emails or [] if (email := text(e.email))]
+        phones = [Phone(number=number) for p in c.phones or [] if (number := text(p.phone))]
 
         # sorted() is stable: the default address first, the rest as listed.
         book = sorted(c.customer_addresses or [], key=lambda a: not a.is_default)
-        located = (a.located(id=text(a.id), street_1=text(a.address), street_2=text(a.address2)) for a in book)
+        located = (a.located(id=a.id, street_1=a.address, street_2=a.address2) for a in book)
         addresses = [a for a in located if keep_address(a)]
         if not addresses:
             # No street address known: the customer's own location fields.
             addresses = [a for a in [c.located(id=None)] if keep_address(a)]
         default = next((a for a in book if a.is_default), None)
 
-        return Customer(
-            id=c.id, remote_id=c.id, first_name=first, last_name=last, name=full_name(first, last),
-            email=emails[0].email if emails else None, emails=emails,
-            phone_number=phones[0].number if phones else None, phones=phones,
+        return unified_customer(
+            remote_id=c.id, first_name=first, last_name=last, emails=emails, phones=phones,
             company_name=text(default.company) if default else None, addresses=addresses,
             status=None, currency=None,  # see the docstring's mapping quirks
             created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),

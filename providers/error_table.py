@@ -16,7 +16,9 @@ after a 429. A provider states its table::
 
 and ``classify`` builds the exception, quoting the platform's words after
 scrubbing them of the connection's secrets (``redact``). Rows not stated
-fall back to ``DEFAULTS`` by status family.
+fall back to ``DEFAULTS`` by status family. The ``collection`` row speaks
+for a read of a collection every store has (the customer list): what would
+read there as a missing customer means the connection addresses no such API.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ DEFAULTS: Mapping[int, Say] = {
     429: Say(ProviderRateLimited, "rate limit reached"),
 }
 SERVER_ERROR = Say(ProviderUnavailable, "failed")
+COLLECTION = Say(ProviderBadResponse, "answered 404 for its customer collection: check base_url")
 OTHER_ERROR = Say(ProviderBadResponse, "refused the request")
 
 
@@ -91,6 +94,7 @@ class ErrorTable:
         codes: Mapping[str | int, Say] | None = None,
         wait: Callable[[UpstreamResponse], float | None] = retry_after_header,
         quote_message: bool = True,
+        collection: Say = COLLECTION,
     ) -> None:
         self.platform = platform
         self.read = read
@@ -99,6 +103,7 @@ class ErrorTable:
         self.wait = wait
         # Some platforms echo request text in their messages: quote only codes.
         self.quote_message = quote_message
+        self.collection = collection
 
     def words(self, response: UpstreamResponse) -> Words:
         body = json_body(response)
@@ -123,11 +128,12 @@ class ErrorTable:
         return SERVER_ERROR if status >= 500 else OTHER_ERROR
 
     def classify(
-        self, response: UpstreamResponse, redact: Callable[[str], str] = lambda s: s
+        self, response: UpstreamResponse, redact: Callable[[str], str] = lambda s: s, row: Say | None = None
     ) -> ProviderError:
+        """The answer as an error: by ``row`` when given, else by the table."""
         status = response.status
         code, message = self.words(response)
-        row = self.row(status, code)
+        row = row or self.row(status, code)
         detail = detail_of(status, code, message if self.quote_message else None, redact)
         return self.build(row, f"{self.platform} {row.says}{detail}", status, response)
 

@@ -1,11 +1,11 @@
-"""Small pure helpers every mapping uses: empty strings, dates, names."""
+"""Small pure helpers every mapping uses: empty strings, dates, names, the customer."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from .models import Address, Email, Phone
+from .models import Address, Customer, Email, Phone
 
 
 def text(value: Any) -> str | None:
@@ -69,6 +69,36 @@ def keep_address(address: Address) -> bool:
             address.postal_code,
             address.country,
         )
+    )
+
+
+def unified_address(
+    *, id: Any = None, street_1: Any = None, street_2: Any = None, city: Any = None, state: Any = None,
+    postal_code: Any = None, country: Any = None, address_type: str | None = None,
+) -> Address:
+    """An address from the platform's values as they come: each one ``text``
+    (trimmed, empty is None), the country a ``country_code``."""
+    return Address(
+        id=text(id), street_1=text(street_1), street_2=text(street_2), city=text(city), state=text(state),
+        postal_code=text(postal_code), country=country_code(country), address_type=address_type,
+    )
+
+
+def unified_customer(
+    *, remote_id: str | None, name: str | None = None, emails: Iterable[Email] = (), phones: Iterable[Phone] = (),
+    addresses: Iterable[Address] = (), **fields: Any,
+) -> Customer:
+    """The unified customer from a mapping's values. ``id`` is the
+    platform's id; ``name`` defaults to first + last. Emails and phones are
+    deduplicated with exactly one primary each (the first flagged, else the
+    first), listed first and repeated as ``email``/``phone_number``;
+    addresses without any location field are dropped."""
+    emails, phones = one_primary_email(emails), one_primary_phone(phones)
+    return Customer(
+        id=remote_id, remote_id=remote_id, name=name or full_name(fields.get("first_name"), fields.get("last_name")),
+        email=emails[0].email if emails else None, emails=emails,
+        phone_number=phones[0].number if phones else None, phones=phones,
+        addresses=[address for address in addresses if keep_address(address)], **fields,
     )
 
 

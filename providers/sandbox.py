@@ -93,15 +93,12 @@ def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SandboxProvider(Provider):
+class SandboxProvider(Provider[NoCredentials, SandboxSettings]):
     name = "sandbox"
     display_name = "Sandbox"
-    credentials_type = NoCredentials
-    settings_type = SandboxSettings
     remote_query_supported = False  # nothing upstream to forward to
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_numeric_id(customer_id)
+    valid_customer_id = staticmethod(is_numeric_id)  # seeded ids are numbers
 
     async def fetch_customer(self, customer_id: str) -> dict[str, Any]:
         number = int(customer_id)

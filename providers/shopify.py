@@ -66,13 +66,13 @@ import msgspec
 
 from . import calls, paging
 from .auth import HeaderToken
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words, json_body, retry_after_header
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
 from .errors import ProviderUnavailable
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, text, utc_timestamp
+from .normalize import text, unified_address, unified_customer, utc_timestamp
 
 T = TypeVar("T")
 SHOP_DOMAIN = ".myshopify.com"
@@ -116,7 +116,7 @@ LIST_BACKWARD_QUERY = _LIST % ("ListCustomersBefore", "last: $n, before: $cursor
 VERIFY_QUERY = "query Verify { shop { id } }"
 
 
-class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class ShopifyCredentials(Credentials):
     access_token: Annotated[str, msgspec.Meta(description=(
         "Admin API access token of a custom app (shpat_...), with the read_customers scope"
     ))]
@@ -126,9 +126,6 @@ class ShopifyCredentials(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError(
                 "access_token must be the Admin API access token (shpat_..., shpca_...), without spaces"
             )
-
-    def __repr__(self) -> str:  # never print a secret
-        return "ShopifyCredentials(access_token=...)"
 
 
 class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
@@ -307,11 +304,9 @@ def _wait(response: UpstreamResponse) -> float | None:
         return None
 
 
-class ShopifyProvider(Provider):
+class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
     name = "shopify"
     display_name = "Shopify"
-    credentials_type = ShopifyCredentials
-    settings_type = ShopifySettings
     destination_settings = Provider.destination_settings | {"shop"}
     remote_query_supported = False  # a GraphQL POST has no query string to forward parameters to
     payload_type = ShopifyCustomer
@@ -323,9 +318,6 @@ class ShopifyProvider(Provider):
         423: Say(ProviderUnavailable, "shop is locked"),
         200: Say(ProviderBadResponse, "rejected the query"),  # GraphQL errors of no code in CODES
     })
-
-    credentials: ShopifyCredentials
-    settings: ShopifySettings
 
     @property
     def endpoint(self) -> str:
@@ -344,11 +336,10 @@ class ShopifyProvider(Provider):
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
         try:
-            same = msgspec.convert(raw, ShopifyCustomer).remote_id == customer_id
+            found = msgspec.convert(raw, ShopifyCustomer).remote_id
         except ValueError as exc:  # msgspec.ValidationError is one
             raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
-        if not same:
-            raise ProviderBadResponse("Shopify answered with another customer than the one asked for")
+        self.check_customer_id(found, customer_id)
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:
@@ -395,15 +386,14 @@ class ShopifyProvider(Provider):
         first, last = text(raw.first_name), text(raw.last_name)
         email = text((raw.default_email_address or Detail()).email_address)
         phone = text((raw.default_phone_number or Detail()).phone_number)
-        return Customer(
-            id=raw.remote_id, remote_id=raw.remote_id, email=email, first_name=first, last_name=last,
-            name=text(raw.display_name) or full_name(first, last),
-            company_name=text((raw.default_address or MailingAddress()).company), phone_number=phone,
+        return unified_customer(
+            remote_id=raw.remote_id, first_name=first, last_name=last, name=text(raw.display_name),
+            company_name=text((raw.default_address or MailingAddress()).company),
             status=None,  # `state` is the login account's state, not a customer status
             currency=text((raw.amount_spent or Detail()).currency_code),
-            emails=[Email(email=email, is_primary=True)] if email else [],  # one each at most
-            phones=[Phone(number=phone, is_primary=True)] if phone else [],
-            addresses=[a for a in map(_address, _address_book(raw)) if keep_address(a)],
+            emails=[Email(email=email)] if email else [],  # one each at most
+            phones=[Phone(number=phone)] if phone else [],
+            addresses=map(_address, _address_book(raw)),
             created_at=utc_timestamp(raw.created_at),
             modified_at=utc_timestamp(raw.updated_at),
         )
@@ -421,12 +411,11 @@ def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:
     return [default, *book] if index is None else [book[index], *book[:index], *book[index + 1 :]]
 
 
-def _address(item: MailingAddress) -> Address:
-    return Address(
-        id=_gid_number(item.id) or text(item.id), street_1=text(item.address1), street_2=text(item.address2),
-        city=text(item.city), state=text(item.province_code) or text(item.province), postal_code=text(item.zip),
-        country=country_code(item.country_code_v2) or country_code(item.country),
-        address_type=None,  # Shopify's address book has no billing/shipping type
+def _address(item: MailingAddress) -> Address:  # no address_type: Shopify's book has no billing/shipping
+    return unified_address(
+        id=_gid_number(item.id) or item.id, street_1=item.address1, street_2=item.address2, city=item.city,
+        state=text(item.province_code) or item.province, postal_code=item.zip,
+        country=text(item.country_code_v2) or item.country,
     )
 
 

@@ -29,8 +29,7 @@ Uncertain (not documented, handled defensively):
 * ``ecom.totalSpentCurrency`` (extended field) is a spend currency, not a
   customer currency, so ``currency`` stays null.
 
-Sources:
-https://dev.wix.com/docs/rest/crm/members-contacts/contacts/contacts/contact-v4/get-contact
+Sources: https://dev.wix.com/docs/rest/crm/members-contacts/contacts/contacts/contact-v4/get-contact
 and .../list-contacts (``wix-incubator/wix-rest-docs``
 ``all/all-apis/contacts.service.json`` @ 8872b8f8);
 https://dev.wix.com/docs/rest/api-reference/authorization/oauth-2/create-access-token ;
@@ -49,22 +48,20 @@ import msgspec
 from msgspec import Struct, field
 
 from .auth import Auth, HeaderToken
-from .base import Guid, OAuthSettings, Page, PageRequest, Provider, is_uuid
+from .base import Credentials, Guid, HeaderValue, NonBlank, OAuthSettings, Page, PageRequest, Provider
+from .base import envelope, is_uuid
 from .error_table import ErrorTable, Say, Words
 from .errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed
 from .models import Address, Customer, Email, Phone
-from .normalize import country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp
+from .normalize import country_code, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .token_endpoint import client_credentials
 
-WIX_ORIGIN = "https://www.wixapis.com"
 CONTACTS_PATH = "/contacts/v4/contacts"
 TOKEN_PATH = "/oauth2/token"
 MAX_PAGE_SIZE = 1000  # List Contacts: "Maximum: 1000"
 TOKEN_LIFETIME = 14400  # Create Access Token: expires_in "Always 14400 (4 hours)"
 
-# Header values: visible ASCII only, no spaces.
-_HeaderValue = Annotated[str, msgspec.Meta(pattern=r"^[\x21-\x7e]{1,4096}$")]
 # An error code worth repeating in a message: an identifier, nothing else.
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")
 # ISO 3166-2: the country's alpha-2, a hyphen, up to three alphanumerics.
@@ -88,16 +85,15 @@ def error_code(body: Any) -> str | None:
     return next((c for c in candidates if isinstance(c, str) and _CODE.match(c)), None)
 
 
-class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
+class WixCredentials(Credentials, kw_only=True):
     """Either ``api_key``, or ``client_id`` + ``client_secret`` (app OAuth)."""
 
-    api_key: Annotated[_HeaderValue | None, msgspec.Meta(description=(
-        "an API key with the Read Contacts permission (goes with settings.site_id)"
-    ))] = None
-    client_id: Annotated[_HeaderValue | None, msgspec.Meta(description=(
+    api_key: Annotated[HeaderValue | None, msgspec.Meta(
+        description="an API key with the Read Contacts permission (goes with settings.site_id)")] = None
+    client_id: Annotated[HeaderValue | None, msgspec.Meta(description=(
         "app OAuth instead of api_key: the app id (goes with client_secret and settings.instance_id)"
     ))] = None
-    client_secret: Annotated[_HeaderValue | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
+    client_secret: Annotated[HeaderValue | None, msgspec.Meta(description="app OAuth: the app's secret key")] = None
 
     def __post_init__(self) -> None:
         oauth_parts = (self.client_id, self.client_secret)
@@ -110,17 +106,13 @@ class WixCredentials(Struct, forbid_unknown_fields=True, kw_only=True):
     def oauth(self) -> bool:
         return self.api_key is None
 
-    def __repr__(self) -> str:  # never print a secret
-        return f"WixCredentials(mode={'oauth' if self.oauth else 'api_key'})"
-
 
 class WixSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     """``site_id`` goes with an API key, ``instance_id`` with app OAuth."""
 
     site_id: Annotated[Guid | None, msgspec.Meta(description="the site's GUID, with an api_key")] = None
-    instance_id: Annotated[Guid | None, msgspec.Meta(description=(
-        "the app instance GUID on the site, with app OAuth"
-    ))] = None
+    instance_id: Annotated[Guid | None, msgspec.Meta(
+        description="the app instance GUID on the site, with app OAuth")] = None
 
 
 class _Tagged(Struct):
@@ -170,15 +162,11 @@ class _Info(Struct):
 
 
 class WixContact(Struct):
-    id: str
+    id: NonBlank
     info: _Info = field(default_factory=_Info)
     primaryInfo: _Tagged = field(default_factory=_Tagged)  # email and phone
     createdDate: str | None = None
     updatedDate: str | None = None
-
-
-class _ContactEnvelope(Struct):
-    contact: dict[str, Any]
 
 
 class _PagingMetadata(Struct):
@@ -190,19 +178,16 @@ class _ContactList(Struct):
     pagingMetadata: _PagingMetadata = field(default_factory=_PagingMetadata)
 
 
-class WixProvider(Provider):
+class WixProvider(Provider[WixCredentials, WixSettings]):
     name = "wix"
     display_name = "Wix"
-    credentials_type = WixCredentials
-    settings_type = WixSettings
-    default_origin = WIX_ORIGIN
+    default_origin = default_auth_origin = "https://www.wixapis.com"
     payload_type = WixContact
     # fields/fieldsets could drop the info the mapping reads; paging.* is ours.
     remote_query_denied = Provider.remote_query_denied | {"fields", "fieldsets", "paging"}
     destination_settings = Provider.destination_settings | {"site_id", "instance_id"}
     errors = ErrorTable(
-        "Wix",
-        read=lambda body: Words(code=error_code(body)),
+        "Wix", read=lambda body: Words(code=error_code(body)),
         quote_message=False,  # codes only: free text may echo the request
         statuses={
             401: Say(ProviderAuthFailed, "rejected the connection's API key or app token"),
@@ -210,10 +195,9 @@ class WixProvider(Provider):
                      "permission or does not own this site"),
             404: Say(CustomerNotFound, "has no contact with this id"),
         },
+        # Every site has contacts: a 404 for them is a fault of the settings.
+        collection=Say(ProviderAuthFailed, "found no contacts API for this connection"),
     )
-
-    credentials: WixCredentials
-    settings: WixSettings
 
     @classmethod
     def parse_config(cls, credentials: Any, settings: Any) -> tuple[Struct, Struct]:
@@ -229,110 +213,65 @@ class WixProvider(Provider):
             raise ConfigurationError(f"settings: {wrong} does not go with {mode}; give {given}")
         return creds, sets
 
-    @property
-    def auth_origin(self) -> str:
-        return self.settings.auth_url or WIX_ORIGIN
-
     def make_auth(self) -> Auth:
         creds = self.credentials
         if not creds.oauth:
             return HeaderToken(creds.api_key or "")
-        # The token goes bare (`Authorization: <token>`), as every Wix example
-        # shows, although token_type says Bearer.
         return client_credentials(
-            "Wix", self.http, self.auth_origin + TOKEN_PATH,
-            creds.client_id or "", creds.client_secret or "",
+            "Wix", self.http, self.auth_origin + TOKEN_PATH, creds.client_id or "", creds.client_secret or "",
             fields={"instance_id": self.settings.instance_id or ""},
-            store=self.tokens, scheme=None, send="json", lifetime=TOKEN_LIFETIME,
+            store=self.tokens, scheme=None, send="json", lifetime=TOKEN_LIFETIME,  # scheme=None: sent bare
             read_code=error_code, permanent_codes=frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"}),
         )
 
-    def request_headers(self) -> dict[str, str]:
-        # Contacts is a site-level API: an API key names its site.
+    def request_headers(self) -> dict[str, str]:  # an API key names its site
         return {} if self.credentials.oauth else {"wix-site-id": self.settings.site_id or ""}
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return is_uuid(customer_id)
+    valid_customer_id = staticmethod(is_uuid)  # ids are GUIDs
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-        body = await self.get_json(f"{CONTACTS_PATH}/{customer_id}", _ContactEnvelope, query)
-        return body.contact
+        return (await self.get_json(f"{CONTACTS_PATH}/{customer_id}", envelope("contact"), query)).contact
 
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(offset: int, count: int) -> Batch:
-            params = {
-                **request.query, "paging.limit": str(count), "paging.offset": str(offset),
-                # A stable order for offset paging (the default order is undocumented).
-                "sort.fieldName": "createdDate", "sort.order": "ASC",
-            }
+            # A stable order for offset paging (the default order is undocumented).
+            order = {"sort.fieldName": "createdDate", "sort.order": "ASC"}
+            params = {**request.query, "paging.limit": str(count), "paging.offset": str(offset), **order}
             body = await self.get_json(CONTACTS_PATH, _ContactList, params)
-            # tooManyToCount: no total, so a full page may have a successor.
-            return Batch(body.contacts, body.pagingMetadata.total)
+            return Batch(body.contacts, body.pagingMetadata.total)  # no total (tooManyToCount): maybe more
 
         return await offset_walk(request, fetch, MAX_PAGE_SIZE)
 
     async def verify(self) -> None:
-        try:
-            await self.get_json(CONTACTS_PATH, _ContactList, {"paging.limit": "1"})
-        except CustomerNotFound as exc:
-            # Every site has contacts: a 404 here is a fault of the settings.
-            raise ProviderAuthFailed(
-                "Wix found no contacts API for this connection (404)", remote_status=exc.remote_status
-            ) from None
+        await self.get_json(CONTACTS_PATH, _ContactList, {"paging.limit": "1"}, collection=True)
 
     @staticmethod
     def map_payload(contact: WixContact) -> Customer:
-        remote_id = text(contact.id)
-        if remote_id is None:
-            raise ValueError("a Wix contact id must be a non-empty string")
         info, primary = contact.info, contact.primaryInfo
         first, last = text(info.name.first), text(info.name.last)
-        emails = [
-            Email(email=email, type=_tag(item), is_primary=item.primary is True)
-            for item in info.emails.items if (email := text(item.email))
-        ]
+        emails = [Email(email=email, type=_tag(item), is_primary=item.primary is True)
+                  for item in info.emails.items if (email := text(item.email))]
         if not emails and (fallback := text(primary.email)):
-            emails = [Email(email=fallback, is_primary=True)]
-        emails = one_primary_email(emails)
-        phones = [
-            Phone(number=number, type=_tag(item), is_primary=item.primary is True)
-            for item in info.phones.items if (number := text(item.e164Phone) or text(item.phone))
-        ]
+            emails = [Email(email=fallback)]
+        phones = [Phone(number=number, type=_tag(item), is_primary=item.primary is True)
+                  for item in info.phones.items if (number := text(item.e164Phone) or text(item.phone))]
         if not phones and (fallback := text(primary.phone)):
-            phones = [Phone(number=fallback, is_primary=True)]
-        phones = one_primary_phone(phones)
-        addresses = [_address(item) for item in info.addresses.items]
-        return Customer(
-            id=remote_id,
-            remote_id=remote_id,
-            email=emails[0].email if emails else None,
-            first_name=first,
-            last_name=last,
-            name=full_name(first, last),
-            company_name=text(info.company),
-            phone_number=phones[0].number if phones else None,
-            emails=emails,
-            phones=phones,
-            addresses=[a for a in addresses if keep_address(a)],
-            created_at=utc_timestamp(contact.createdDate),
-            modified_at=utc_timestamp(contact.updatedDate),
+            phones = [Phone(number=fallback)]
+        return unified_customer(
+            remote_id=text(contact.id), first_name=first, last_name=last, company_name=text(info.company),
+            emails=emails, phones=phones, addresses=[_address(item) for item in info.addresses.items],
+            created_at=utc_timestamp(contact.createdDate), modified_at=utc_timestamp(contact.updatedDate),
         )
 
 
 def _address(item: _AddressItem) -> Address:
-    address, street = item.address, item.address.streetAddress
-    country = country_code(address.country)
-    return Address(
-        id=text(item.id),
-        # addressLine, or the structured form: "5" + "Wingate" -> "5 Wingate".
-        street_1=text(address.addressLine)
-        or " ".join(p for p in (text(street.number), text(street.name)) if p)
-        or None,
-        street_2=text(address.addressLine2),
-        city=text(address.city),
-        state=_state(address.subdivision, country),
-        postal_code=text(address.postalCode),
-        country=country,
+    place, street = item.address, item.address.streetAddress
+    country = country_code(place.country)
+    # addressLine, or the structured form: "5" + "Wingate" -> "5 Wingate".
+    structured = " ".join(part for part in (text(street.number), text(street.name)) if part)
+    return unified_address(
+        id=item.id, street_1=text(place.addressLine) or structured, street_2=place.addressLine2, city=place.city,
+        state=_state(place.subdivision, country), postal_code=place.postalCode, country=country,
         address_type=_ADDRESS_TYPES.get(str(item.tag).upper()),
     )
 
@@ -341,9 +280,7 @@ def _state(value: str | None, country: str | None) -> str | None:
     """``US-ME`` -> ``ME`` when the prefix is the address's country (or the
     country is unknown); anything else unchanged."""
     subdivision = text(value)
-    if subdivision is None:
-        return None
-    match = _SUBDIVISION.match(subdivision)
+    match = _SUBDIVISION.match(subdivision or "")
     if match and (country is None or match.group(1).upper() == country.upper()):
         return match.group(2).upper()
     return subdivision

@@ -73,14 +73,12 @@ import msgspec
 from yarl import URL
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Page, PageRequest, Provider, is_numeric_id
-from .error_table import ErrorTable, Say, Words, detail_of
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
+from .error_table import ErrorTable, Say, Words
+from .errors import ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
 from .http import UpstreamResponse
-from .models import Address, Customer, Email, Phone
-from .normalize import (
-    country_code, full_name, keep_address, one_primary_email, one_primary_phone, text, utc_timestamp,
-)
+from .models import Customer, Email, Phone
+from .normalize import full_name, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 from .site_url import site_url
 
@@ -92,7 +90,7 @@ _KEY = re.compile(r"ck_[\x21-\x39\x3b-\x7e]{1,250}")
 _SECRET = re.compile(r"cs_[\x21-\x7e]{1,250}")
 
 
-class WooCommerceCredentials(msgspec.Struct, forbid_unknown_fields=True):
+class WooCommerceCredentials(Credentials):
     consumer_key: Annotated[str, msgspec.Meta(description=(
         "REST API consumer key (ck_...) with Read access: WooCommerce > Settings > Advanced > REST API"
     ))]
@@ -175,11 +173,9 @@ BY_STATUS_AND_CODE = {
 }
 
 
-class WooCommerceProvider(Provider):
+class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings]):
     name = "woocommerce"
     display_name = "WooCommerce"
-    credentials_type = WooCommerceCredentials
-    settings_type = WooCommerceSettings
     payload_type = WooCustomer
     destination_settings = Provider.destination_settings | {"store_url"}
     # WordPress is PHP: ".method", " method" and "x[method" all reach it as
@@ -200,10 +196,7 @@ class WooCommerceProvider(Provider):
         401: REJECTED,
         403: REJECTED,  # with the envelope; without, see BY_STATUS_AND_CODE
         429: Say(ProviderRateLimited, "store (or its host) rate limit reached"),
-    })
-
-    credentials: WooCommerceCredentials
-    settings: WooCommerceSettings
+    }, collection=Say(ProviderBadResponse, "answered 404 for its customers collection"))  # it always exists
 
     @property
     def origin(self) -> str:
@@ -226,9 +219,7 @@ class WooCommerceProvider(Provider):
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         raw = await self.get_json(f"/customers/{customer_id}", dict[str, Any], query)
-        # customer_id is canonical digits: only the same number, or its digits, match.
-        if str(raw.get("id")) != customer_id:
-            raise ProviderBadResponse("WooCommerce answered with another customer than the one asked for")
+        self.check_customer_id(str(raw.get("id")), customer_id)  # canonical digits: the number or its digits
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:
@@ -249,17 +240,11 @@ class WooCommerceProvider(Provider):
 
     async def _customers(self, params: dict[str, str]) -> tuple[list[dict[str, Any]], UpstreamResponse]:
         response = await self.send("GET", "/customers", params=params)
-        if response.status == 404 and isinstance(self.classify_error(response), CustomerNotFound):
-            # The collection always exists: its 404 is no missing customer.
-            raise ProviderBadResponse("WooCommerce answered 404 for its customers collection", remote_status=404)
-        return self.read_json(response, list[dict[str, Any]]), response
+        return self.read_json(response, list[dict[str, Any]], collection=True), response
 
     def classify_error(self, response: UpstreamResponse) -> ProviderError:
-        status, (code, message) = response.status, self.errors.words(response)
-        if (row := BY_STATUS_AND_CODE.get((status, code))) is None:
-            return super().classify_error(response)
-        detail = detail_of(status, code, message, self.redact)
-        return self.errors.build(row, f"WooCommerce {row.says}{detail}", status, response)
+        row = BY_STATUS_AND_CODE.get((response.status, self.errors.words(response).code))
+        return self.errors.classify(response, self.redact, row=row)  # None: the table's row
 
     @staticmethod
     def map_payload(payload: WooCustomer) -> Customer:
@@ -270,26 +255,22 @@ class WooCommerceProvider(Provider):
         # Top-level names are often empty for customers created at checkout.
         first = text(payload.first_name) or text(billing.first_name)
         last = text(payload.last_name) or text(billing.last_name)
-        emails = [Email(email=email, type=None, is_primary=True)] if (email := text(payload.email)) else []
-        if billing_email := text(billing.email):
+        emails = [Email(email=email)] if (email := text(payload.email)) else []
+        if billing_email := text(billing.email):  # dropped when equal to the account's
             emails.append(Email(email=billing_email, type="billing"))
-        emails = one_primary_email(emails)  # drops a billing email equal to the account's
+        # Billing first, so its phone is the primary one when present.
         phones = [Phone(number=number, type=kind) for kind, section in sections if (number := text(section.phone))]
-        phones = one_primary_phone(phones)  # billing first, so primary when present
-        addresses = [
-            Address(id=None, street_1=text(s.address_1), street_2=text(s.address_2), city=text(s.city),
-                    state=text(s.state), postal_code=text(s.postcode), country=country_code(s.country),
-                    address_type=kind)
+        addresses = [  # WooCommerce addresses have no ids
+            unified_address(street_1=s.address_1, street_2=s.address_2, city=s.city, state=s.state,
+                            postal_code=s.postcode, country=s.country, address_type=kind)
             for kind, s in sections
-        ]  # WooCommerce addresses have no ids
-        return Customer(
-            id=str(payload.id), remote_id=str(payload.id),
-            email=emails[0].email if emails else None,
-            first_name=first, last_name=last, name=full_name(first, last) or text(payload.username),
+        ]
+        return unified_customer(
+            remote_id=str(payload.id), first_name=first, last_name=last,
+            name=full_name(first, last) or text(payload.username),
             company_name=text(billing.company) or text(shipping.company),
-            phone_number=phones[0].number if phones else None,
             status=None, currency=None,  # is_paying_customer is no status; the currency is the store's
-            emails=emails, phones=phones, addresses=[a for a in addresses if keep_address(a)],
+            emails=emails, phones=phones, addresses=addresses,
             # *_gmt are UTC; never the site-local date_created/date_modified.
             created_at=utc_timestamp(payload.date_created_gmt),
             modified_at=utc_timestamp(payload.date_modified_gmt),

@@ -19,7 +19,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from providers.auth import Auth, BasicAuth, HeaderToken, OAuthAccess
-from providers.base import CommonSettings, Provider
+from providers.base import CommonSettings, Credentials, Provider
 from providers.error_table import DEFAULTS, ErrorTable, Say, Words, retry_after_header
 from providers.errors import (
     REDACTED,
@@ -105,6 +105,26 @@ def test_a_code_that_is_not_a_code_never_picks_a_row():
     table = ErrorTable("Acme", read=code_and_message, codes={1: Say(ProviderAuthFailed, "code one")})
     exc = table.classify(answer(404, {"code": True}))
     assert type(exc) is CustomerNotFound
+
+
+def test_a_collection_read_turns_a_missing_customer_into_the_collection_row():
+    class Shop(KeyProvider):
+        errors = ErrorTable("Acme", read=code_and_message, codes={"GONE": Say(ProviderAuthFailed, "gone")})
+
+    shop = Shop(KeyCredentials(API_KEY), CommonSettings(), None)
+    with pytest.raises(ProviderBadResponse) as caught:
+        shop.read_json(answer(404, {"code": "NOT_FOUND", "message": "no such thing"}), collection=True)
+    assert caught.value.message == (
+        "Acme answered 404 for its customer collection: check base_url (404: NOT_FOUND: no such thing)"
+    )
+    assert caught.value.remote_status == 404
+    with pytest.raises(CustomerNotFound):  # a lookup: the table's row
+        shop.read_json(answer(404, {"code": "NOT_FOUND"}))
+    with pytest.raises(ProviderAuthFailed):  # another class stays what the table says
+        shop.read_json(answer(404, {"code": "GONE"}), collection=True)
+    stated = ErrorTable("Acme", collection=Say(ProviderAuthFailed, "has no customers API here"))
+    exc = stated.classify(answer(404), row=stated.collection)
+    assert (type(exc), exc.message) == (ProviderAuthFailed, "Acme has no customers API here (404)")
 
 
 # -- the wait signal ---------------------------------------------------------------------
@@ -347,3 +367,14 @@ def test_redaction_happens_in_every_message_built_by_the_template():
     provider = key_provider()
     exc = provider._scrubbed(ProviderBadResponse(f"odd answer for {API_KEY}"))
     assert exc.message == f"odd answer for {REDACTED}" and exc.args == (exc.message,)
+
+
+def test_credentials_print_their_field_names_never_their_values():
+    class Pair(Credentials, kw_only=True):
+        user: str
+        password: str | None = None
+
+    assert repr(Pair(user=USER, password=PASSWORD)) == "Pair(user=..., password=...)"
+    assert str(Pair(user=USER)) == "Pair(user=...)"
+    with pytest.raises(msgspec.ValidationError):  # unknown fields are refused
+        msgspec.convert({"user": USER, "token": API_KEY}, Pair)

@@ -1,4 +1,5 @@
-"""Typed payloads (providers.base): read_json and the template's mapping.
+"""Typed payloads (providers.base): read_json and the template's mapping, and the
+unified customer a mapping builds (providers.normalize.unified_customer).
 
 A body decodes into the Struct a provider names for the fields it reads; a
 missing or mistyped field is ProviderBadResponse naming the JSON path, a
@@ -14,10 +15,11 @@ import msgspec
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from providers.base import CommonSettings, Page, PageRequest, Provider
+from providers.base import CommonSettings, Page, PageRequest, Provider, envelope
 from providers.errors import CustomerNotFound, ProviderBadResponse
 from providers.http import UpstreamResponse
-from providers.models import Customer
+from providers.models import Address, Customer, Email, Phone
+from providers.normalize import unified_address, unified_customer
 
 
 def answer(status: int, body: bytes) -> UpstreamResponse:
@@ -108,6 +110,24 @@ def test_a_wrong_shape_deep_in_a_list_names_its_index():
     assert caught.value.message.endswith("`$.contacts[2].id`")
 
 
+def test_an_answer_about_another_customer_is_refused():
+    KitProvider().check_customer_id("c1", "c1")
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().check_customer_id("c2", "c1")
+    assert caught.value.message == "Kit answered with another customer than the one asked for"
+
+
+def test_an_envelope_keeps_its_member_raw_and_names_it_when_missing():
+    body = b'{"contact": {"id": "c1", "extra": [1]}, "message": "success"}'
+    assert KitProvider().read_json(answer(200, body), envelope("contact")).contact == {"id": "c1", "extra": [1]}
+    assert envelope("contact") is envelope("contact")  # one type: msgspec caches its decoder
+    rows = KitProvider().read_json(answer(200, b'{"contacts": [{"id": "c1"}]}'), envelope("contacts", list[Contact]))
+    assert rows.contacts == [Contact(id="c1")]
+    with pytest.raises(ProviderBadResponse) as caught:
+        KitProvider().read_json(answer(200, b'{"customer": {}}'), envelope("contact"))
+    assert "`contact`" in caught.value.message
+
+
 def test_a_bom_before_the_json_is_skipped():
     body = b'\xef\xbb\xbf{"contact": {"id": "c1"}}'
     assert KitProvider().read_json(answer(200, body), Envelope).contact.id == "c1"
@@ -165,3 +185,44 @@ async def test_a_page_maps_every_customer_and_keeps_the_raws():
     page = await KitProvider(rows).list_page(PageRequest(limit=3))
     assert page.raws == rows
     assert [c.remote_id for c in page.customers] == ["c0", "c1", "c2"]
+
+
+def test_unified_customer_keeps_one_primary_first_and_mirrors_it():
+    customer = unified_customer(
+        remote_id="c1",
+        emails=[Email(email="a@example.com"), Email(email="B@example.com", is_primary=True),
+                Email(email="b@example.com", type="billing")],
+        phones=[Phone(number="+15550100"), Phone(number="+15550100", type="mobile")],
+        addresses=[Address(city="Portland"), Address(id="empty", address_type="billing")],
+    )
+    assert [(e.email, e.is_primary) for e in customer.emails] == [("B@example.com", True), ("a@example.com", False)]
+    assert customer.email == "B@example.com"
+    assert [(p.number, p.type, p.is_primary) for p in customer.phones] == [("+15550100", None, True)]
+    assert customer.phone_number == "+15550100"
+    assert [a.city for a in customer.addresses] == ["Portland"]  # no location: dropped
+    assert unified_customer(remote_id="c2") == Customer(id="c2", remote_id="c2")
+    named = unified_customer(remote_id="c3", first_name="Ada", last_name="Lovelace")
+    assert named.name == "Ada Lovelace"  # first + last unless the platform names the customer
+    assert unified_customer(remote_id="c3", first_name="Ada", name="Countess").name == "Countess"
+
+
+def test_unified_address_trims_every_value_and_upper_cases_a_country_code():
+    assert unified_address(id=42, street_1=" 5 Wingate ", street_2="", city="Portland", state="ME",
+                           postal_code=4101, country="us", address_type="billing") == Address(
+        id="42", street_1="5 Wingate", street_2=None, city="Portland", state="ME", postal_code="4101",
+        country="US", address_type="billing")
+    assert unified_address(country="U.S.A").country == "U.S.A"  # free text passes through
+
+
+def test_provider_generic_arguments_name_the_credentials_and_settings():
+    class Typed(Provider[Credentials, CommonSettings]):
+        name, display_name = "typed", "Typed"
+
+    class Child(Typed):
+        pass
+
+    assert (Typed.credentials_type, Typed.settings_type) == (Credentials, CommonSettings)
+    assert (Child.credentials_type, Child.settings_type) == (Credentials, CommonSettings)
+    assert KitProvider.credentials_type is Credentials  # stated as before, still read
+    credentials, _ = Typed.parse_config({"api_key": "sk_test_other"}, None)
+    assert credentials == Credentials(api_key="sk_test_other")
