@@ -122,3 +122,8 @@ def new_key_text(key_id: str) -> str:
 
 def credentials_aad(tenant_id: str, connection_id: str, purpose: str = "credentials") -> bytes:
     return f"shoprelay/v1/{purpose}/{tenant_id}/{connection_id}".encode()
+
+
+def webhook_secret_aad(tenant_id: str) -> bytes:
+    """A tenant's webhook signing secret is bound to the tenant alone."""
+    return credentials_aad(tenant_id, "", "webhook-secret")

@@ -56,7 +56,7 @@ class UnknownConnection(LookupError):
 MAX_NAME_LENGTH = 200
 
 
-def _clean_name(name: str | None, what: str, required: bool) -> str | None:
+def clean_name(name: str | None, what: str, required: bool) -> str | None:
     if name is None or not name.strip():
         if required:
             raise InvalidInput(f"{what} must not be empty")
@@ -69,7 +69,7 @@ def _clean_name(name: str | None, what: str, required: bool) -> str | None:
 
 async def create_tenant(store: Store, name: str) -> Tenant:
     tenant = Tenant(
-        id=str(uuid.uuid4()), name=_clean_name(name, "name", True) or "", created_at=now_text()
+        id=str(uuid.uuid4()), name=clean_name(name, "name", True) or "", created_at=now_text()
     )
     await store.create_tenant(tenant)
     return tenant
@@ -78,7 +78,7 @@ async def create_tenant(store: Store, name: str) -> Tenant:
 async def tenant_named(store: Store, name: str) -> Tenant:
     """The oldest tenant of that name, created if there is none: ``quickstart``
     run again adds a key and a connection to its demo tenant, not a tenant."""
-    clean = _clean_name(name, "name", True)
+    clean = clean_name(name, "name", True)
     for tenant in await store.list_tenants():  # oldest first
         if tenant.name == clean:
             return tenant
@@ -99,7 +99,7 @@ async def create_api_key(store: Store, tenant_id: str, name: str | None = None) 
     key = ApiKey(
         id=str(uuid.uuid4()),
         tenant_id=tenant_id,
-        name=_clean_name(name, "name", False),
+        name=clean_name(name, "name", False),
         prefix=secrets.display_prefix(secret),
         created_at=now_text(),
     )
@@ -152,8 +152,12 @@ async def create_connection(
     provider: str,
     credentials: Any,
     settings: Any = None,
+    *,
+    end_user_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
+    ``end_user_id`` and ``tags`` are the connect session's (checked there).
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
     with the configured policy): tests and benchmarks store loopback stores."""
@@ -170,6 +174,8 @@ async def create_connection(
         settings=msgspec.to_builtins(parsed_settings),
         created_at=now,
         updated_at=now,
+        end_user_id=end_user_id,
+        tags=dict(tags or {}),
     )
     await store.create_connection(
         connection, secrets.digest(token), _seal(keyring, connection, creds),

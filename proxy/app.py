@@ -16,7 +16,7 @@ from .config import Config
 from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
-from .routes import admin, management, reference, webhooks
+from .routes import admin, management, reference, tenant, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -55,6 +55,9 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/field-mappings", management.create_field_mapping, methods=["POST"]),
             Route("/field-mappings", management.list_field_mappings, methods=["GET"]),
             Route("/field-mappings/{id}", management.delete_field_mapping, methods=["DELETE"]),
+            Route("/tenant", tenant.get_tenant, methods=["GET"]),
+            Route("/tenant", tenant.patch_tenant, methods=["PATCH"]),
+            Route("/tenant/webhook-secret/rotate", tenant.rotate_webhook_secret, methods=["POST"]),
             Route("/webhook-deliveries", webhooks.list_deliveries, methods=["GET"]),
             Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),

@@ -10,6 +10,8 @@ from starlette.requests import Request
 
 from .field_mappings import MAX_EXPRESSION_LENGTH, NAME_PATTERN
 from .problems import ApiError
+from .store.records import UNSET, UnsetType
+from .tenant_settings import MAX_RETURN_URLS, MAX_URL_LENGTH
 
 MAX_BODY_BYTES = 64 * 1024
 # Credentials and settings are flat objects; 32 levels is generous. Checked
@@ -77,6 +79,18 @@ class FieldMappingCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
+
+
+_Url = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_URL_LENGTH)]
+
+
+class TenantPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """What to replace; what is left out is kept. tenant_settings checks
+    the URLs (the bounds are stated here for the OpenAPI document)."""
+
+    name: str | UnsetType = UNSET
+    return_urls: Annotated[list[_Url], msgspec.Meta(max_length=MAX_RETURN_URLS)] | UnsetType = UNSET
+    webhook_url: _Url | None | UnsetType = UNSET
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -28,7 +28,7 @@ from providers.errors import ProviderError
 
 from keys.vault import Keyring, KeyringError, check_key_id, new_key_text
 
-from . import accounts, field_mappings, logs, rotation, verification
+from . import accounts, field_mappings, logs, rotation, tenant_settings, verification
 from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
 from .config import DATABASE_FILE, Config, ConfigError
@@ -36,7 +36,8 @@ from .keyring import (
     ENV_NAME, KeyringSource, key_file_path, keyring_source, load_keyring, parse_key_file, read_key_file,
 )
 from .store import Conflict, InvalidValue, Store, StoreUnavailable, open_store
-from .views import ConnectionView
+from .store.records import UNSET
+from .views import ConnectionView, TenantSettings, TenantSettingsWithSecret
 
 EXIT_FAILURE = 1
 EXIT_GONE = 3  # the thing named is not there (unknown, or already revoked/deleted)
@@ -237,7 +238,9 @@ def _serve_keyring(config: Config) -> tuple[Keyring, KeyringSource]:
 
 
 def _rows(n: int) -> str:
-    return f"{n} connection{'' if n == 1 else 's'}"
+    # Tenants' webhook secrets are counted with the connections (see
+    # Store.connections_per_key_id): the keyring must read them all.
+    return f"{n} connection{'' if n == 1 else 's'} or webhook secret{'' if n == 1 else 's'}"
 
 
 def _ids(keyring: Keyring) -> str:
@@ -287,6 +290,53 @@ def cmd_tenants_create(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_tenants_list(config: Config, args: argparse.Namespace) -> None:
     _emit({"data": _with_store(lambda s: s.list_tenants(), config)})
+
+
+def _tenant_view(tenant: Any, secret: str | None) -> TenantSettings:
+    """As GET/PATCH /tenant answer: the webhook secret only when just made."""
+    view = TenantSettings.of(tenant)
+    if secret is None:
+        return view
+    return TenantSettingsWithSecret(**msgspec.structs.asdict(view), webhook_secret=secret)
+
+
+def cmd_tenants_update(config: Config, args: argparse.Namespace) -> None:
+    if args.return_urls is not None and args.no_return_urls:
+        raise CliError("give --return-url or --no-return-urls, not both")
+    if args.webhook_url is not None and args.no_webhook_url:
+        raise CliError("give --webhook-url or --no-webhook-url, not both")
+    given = (args.name, args.return_urls, args.webhook_url)
+    if all(v is None for v in given) and not (args.no_return_urls or args.no_webhook_url):
+        raise CliError("give --name, --return-url, --webhook-url, --no-return-urls and/or --no-webhook-url")
+    # UNSET: not given, kept as it is.
+    name = UNSET if args.name is None else args.name
+    return_urls: Any = [] if args.no_return_urls else UNSET if args.return_urls is None else args.return_urls
+    webhook_url: Any = None if args.no_webhook_url else UNSET if args.webhook_url is None else args.webhook_url
+
+    # Checked before the keyring or the store is touched: bad input writes nothing.
+    tenant_settings.validate_changes(
+        name=name, return_urls=return_urls, webhook_url=webhook_url,
+        allow_private_networks=config.allow_private_networks,
+    )
+
+    async def run(store: Store) -> Any:
+        await accounts.require_tenant(store, args.tenant)
+        return await tenant_settings.update_settings(
+            store, load_keyring(config), args.tenant, name=name, return_urls=return_urls,
+            webhook_url=webhook_url, allow_private_networks=config.allow_private_networks,
+        )
+
+    _emit(_tenant_view(*_with_store(run, config)))
+
+
+def cmd_tenants_rotate_webhook_secret(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        # Checked before the keyring is loaded (which may create a key file).
+        if (await accounts.require_tenant(store, args.tenant)).webhook_url is None:
+            raise CliError("the tenant has no webhook_url: set one first (tenants update --webhook-url URL)")
+        return await tenant_settings.rotate_webhook_secret(store, load_keyring(config), args.tenant)
+
+    _emit(_tenant_view(*_with_store(run, config)))
 
 
 def cmd_api_keys_create(config: Config, args: argparse.Namespace) -> None:
@@ -370,7 +420,7 @@ def cmd_connections_rotate_token(config: Config, args: argparse.Namespace) -> No
 def cmd_connections_list(config: Config, args: argparse.Namespace) -> None:
     async def run(store: Store) -> Any:
         await accounts.require_tenant(store, args.tenant)
-        return await store.list_connections(args.tenant)
+        return await store.list_connections(args.tenant, end_user_id=args.end_user_id)
 
     _emit({"data": _with_store(run, config)})
 
@@ -442,10 +492,15 @@ def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
 
     report, in_use = _with_store(run, config)
     _emit(report)
-    if report.undecryptable:
+    stuck = len(report.undecryptable) + len(report.undecryptable_webhook_secrets)
+    if stuck:
         lacking = sorted(key_id for key_id in in_use if key_id not in keyring.key_ids)
+        what = (
+            f"{len(report.undecryptable)} connection(s)" if not report.undecryptable_webhook_secrets
+            else f"{stuck} connection(s) or webhook secret(s)"
+        )
         raise CliError(
-            f"{len(report.undecryptable)} connection(s) use a key that is not in the keyring "
+            f"{what} use a key that is not in the keyring "
             f"({', '.join(map(repr, lacking)) or 'a different key under a known id'}); "
             "add it back and run again"
         )
@@ -603,6 +658,30 @@ def _parser() -> argparse.ArgumentParser:
     t_create.add_argument("--name", required=True, help="a display name, e.g. the company")
     t_create.set_defaults(handler=cmd_tenants_create)
     tenants.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenants_list)
+    t_update = tenants.add_parser(
+        "update", help="set a tenant's name, connect return URLs and/or webhook URL"
+    )
+    t_update.add_argument("--tenant", required=True, help=tenant_help)
+    t_update.add_argument("--name", help="a new display name (shown on the connect page)")
+    t_update.add_argument(
+        "--return-url", dest="return_urls", action="append", metavar="URL",
+        help="a URL connect sessions may return to (exact; https, or http on loopback); repeat for "
+        f"several (at most {tenant_settings.MAX_RETURN_URLS}); replaces the whole list",
+    )
+    t_update.add_argument("--no-return-urls", action="store_true", help="empty the list of return URLs")
+    t_update.add_argument(
+        "--webhook-url", metavar="URL",
+        help="where connection events are POSTed; the first one set prints webhook_secret (once)",
+    )
+    t_update.add_argument(
+        "--no-webhook-url", action="store_true", help="stop sending events (drops the webhook secret)"
+    )
+    t_update.set_defaults(handler=cmd_tenants_update)
+    t_rotate = tenants.add_parser(
+        "rotate-webhook-secret", help="print a new webhook secret (once); the old one stops signing"
+    )
+    t_rotate.add_argument("--tenant", required=True, help=tenant_help)
+    t_rotate.set_defaults(handler=cmd_tenants_rotate_webhook_secret)
 
     keys = sub.add_parser("api-keys", help="manage API keys").add_subparsers(metavar="ACTION")
     k_create = keys.add_parser("create", help="create an API key (printed once)")
@@ -645,6 +724,7 @@ def _parser() -> argparse.ArgumentParser:
     c_rotate.set_defaults(handler=cmd_connections_rotate_token)
     c_list = conns.add_parser("list", help="list a tenant's connections (never the secrets)")
     c_list.add_argument("--tenant", required=True, help=tenant_help)
+    c_list.add_argument("--end-user-id", help="only the connections of this end user (from the connect flow)")
     c_list.set_defaults(handler=cmd_connections_list)
     c_delete = conns.add_parser("delete", help="delete a connection; its token stops working")
     c_delete.add_argument("connection_id", help=connection_help)

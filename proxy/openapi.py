@@ -22,10 +22,13 @@ from providers.models import Customer, CustomerPage
 from providers.registry import names as provider_names
 from providers.sandbox import SandboxProvider, generate
 
-from .bodies import MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate
+from .bodies import (
+    MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate, TenantPatch,
+)
 from .middleware import MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT
 from .shaping import MAX_REMOTE_QUERY_LENGTH, MAX_REMOTE_QUERY_PARAMS
+from .tenant_settings import MAX_RETURN_URLS, MAX_URL_LENGTH
 from .store.records import FieldMapping, Tenant
 from .webhooks import events
 from .webhooks.events import WebhookEventBody, WebhookEventData
@@ -38,6 +41,8 @@ from .views import (
     Health,
     Problem,
     TenantList,
+    TenantSettings,
+    TenantSettingsWithSecret,
     WebhookDelivery,
     WebhookDeliveryList,
 )
@@ -47,10 +52,10 @@ _REF = "#/components/schemas/{name}"
 _MODELS = [
     Customer, CustomerPage, Problem, Health, ConnectionView, ConnectionWithToken, ConnectionList,
     FieldMapping, FieldMappingList, Tenant, TenantList, ApiKeyWithSecret,
-    FieldMappingCreate, TenantCreate, ApiKeyCreate, WebhookDelivery, WebhookDeliveryList,
-    WebhookEventBody, WebhookEventData,
+    FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantSettings, TenantSettingsWithSecret, TenantPatch,
+    WebhookDelivery, WebhookDeliveryList, WebhookEventBody, WebhookEventData,
 ]
-_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate}
+_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantPatch}
 
 TENANT = [{"ApiKey": []}]
 CONNECTION = [{"ApiKey": [], "ConnectionToken": []}]
@@ -151,6 +156,7 @@ ADMIN_THROTTLED = Err(429, "rate_limited", "Too many failed authentications from
                       "tokens and API keys count together); wait `Retry-After` seconds.")
 ADMIN_OFF = Err(404, "not_found", "The admin API is off: `SHOPRELAY_ADMIN_TOKEN` is not set.")
 TENANT_NOT_FOUND = Err(404, "not_found", "No tenant has that id.")
+NO_WEBHOOK_URL = Err(409, "conflict", "The tenant has no `webhook_url`: set one first (`PATCH /tenant`).")
 API_KEY_NOT_FOUND = Err(404, "not_found", "No API key has that id.")
 # A path id holding a character the database cannot store (NUL) is refused.
 INVALID_ID = Err(400, "invalid_request", "The id holds a character the database cannot store.")
@@ -185,6 +191,7 @@ _KEY = "sk_EXAMPLEexampleEXAMPLEexampleEXAMPLEexample"
 _TENANT_ID = "9b2f3c1e-4d5a-4f6b-8c7d-0e1f2a3b4c5d"
 _CONNECTION_ID = "3f6c2a9e-1b7d-4e8f-9a0b-5c4d3e2f1a0b"
 _WHEN = "2026-01-15T09:30:00.000Z"
+_WEBHOOK_SECRET = "whsec_RVhBTVBMRWV4YW1wbGVFWEFNUExFZXhhbXBsZUVYQU0="
 
 
 def _customer(number: int, remote_data: bool = False) -> dict[str, Any]:
@@ -198,13 +205,15 @@ def _examples() -> dict[str, dict[str, Any]]:
     connection = ConnectionView(
         id=_CONNECTION_ID, provider="shopify", status="active", token_prefix=_TOKEN[:11],
         settings={"base_url": None, "shop": "my-store", "api_version": "2026-10"},
-        created_at=_WHEN, updated_at=_WHEN,
+        end_user_id="merchant-42", tags={"plan": "pro"}, created_at=_WHEN, updated_at=_WHEN,
     )
     mapping = FieldMapping(
         id="5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716", tenant_id=_TENANT_ID, connection_id=None, object="customer",
         provider="sandbox", name="company", expression="company", created_at=_WHEN,
     )
     tenant = Tenant(id=_TENANT_ID, name="Acme", created_at=_WHEN)
+    settings = TenantSettings(id=_TENANT_ID, name="Acme", return_urls=["https://app.example.com/connected"],
+                              webhook_url="https://app.example.com/hooks/shoprelay")
     return {
         "Customer": _customer(7),
         "CustomerPage": {"prev_cursor": None, "next_cursor": "eyJ2IjoxLCJjIjoiLi4uIn0",
@@ -219,6 +228,8 @@ def _examples() -> dict[str, dict[str, Any]]:
         "FieldMappingList": {"data": [msgspec.to_builtins(mapping)]},
         "Tenant": msgspec.to_builtins(tenant),
         "TenantList": {"data": [msgspec.to_builtins(tenant)]},
+        "TenantSettings": msgspec.to_builtins(settings),
+        "TenantSettingsWithSecret": {**msgspec.to_builtins(settings), "webhook_secret": _WEBHOOK_SECRET},
         "ApiKeyWithSecret": msgspec.to_builtins(ApiKeyWithSecret(
             id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", tenant_id=_TENANT_ID, name="production",
             prefix=_KEY[:11], created_at=_WHEN, api_key=_KEY,
@@ -318,6 +329,7 @@ def _paths() -> dict[str, Any]:
     c = ["ecommerce/customers"]
     m = ["connections"]
     f = ["field-mappings"]
+    t = ["tenant"]
     a = ["admin"]
     reads = [INVALID_PARAMETER, URI_TOO_LONG, *_CONNECTION_AUTH, CUSTOMER_NOT_FOUND, *_PROVIDER_CALL, CREDENTIALS_UNREADABLE]
     connection_examples = {
@@ -356,7 +368,11 @@ def _paths() -> dict[str, Any]:
                        [INVALID_PARAMETER, *_TENANT_AUTH],
                        [_param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
                                "Page size."),
-                        _param("cursor", "query", _STRING, "From `next_cursor`.")], tags=m),
+                        _param("cursor", "query", _STRING, "From `next_cursor`; send the same `end_user_id` "
+                               "with it."),
+                        _param("end_user_id", "query", {"type": "string", "minLength": 1, "maxLength": 200},
+                               "Only the connections of this end user (the `end_user_id` of the connect session "
+                               "that made them).", example="merchant-42")], tags=m),
         },
         "/connections/{id}": {
             "get": _op("getConnection", "A connection", TENANT, ("200", _model(ConnectionView, ex)),
@@ -400,6 +416,31 @@ def _paths() -> dict[str, Any]:
         "/field-mappings/{id}": {"delete": _op(
             "deleteFieldMapping", "Delete a custom field", TENANT, ("204", None),
             [INVALID_ID, *_TENANT_AUTH, MAPPING_NOT_FOUND], [_ID], tags=f)},
+        "/tenant": {
+            "get": _op("getTenant", "The tenant's own settings", TENANT, ("200", _model(TenantSettings, ex)),
+                       _TENANT_AUTH, tags=t),
+            "patch": _op("updateTenant", "Set return URLs, the webhook URL or the name", TENANT,
+                         ("200", ({"anyOf": [ref(TenantSettingsWithSecret), ref(TenantSettings)]},
+                                  ex["TenantSettingsWithSecret"])),
+                         [*_BODY, *_TENANT_AUTH],
+                         body=_body(ref(TenantPatch), {
+                             "connect return URLs": {"return_urls": ["https://app.example.com/connected",
+                                                                     "http://localhost:3000/connected"]},
+                             "webhooks": {"webhook_url": "https://app.example.com/hooks/shoprelay"},
+                             "no webhooks": {"webhook_url": None},
+                         }), tags=t,
+                         description="What is given replaces what is stored. `return_urls` is the allow-list a "
+                                     "connect session's `return_url` must be in (exact match): at most "
+                                     f"{MAX_RETURN_URLS} absolute URLs of at most {MAX_URL_LENGTH} characters, "
+                                     "`https` (or `http` on `localhost` or a loopback address), without "
+                                     "fragment, user info, spaces or backslashes. `webhook_url` passes the "
+                                     "same guard as a store's address (`https` and a public address). The "
+                                     "first `webhook_url` set answers `webhook_secret`, shown this once; a "
+                                     "new URL keeps the secret, `null` stops events and drops it."),
+        },
+        "/tenant/webhook-secret/rotate": {"post": _op(
+            "rotateWebhookSecret", "New webhook secret; the old one stops signing at once", TENANT,
+            ("200", _model(TenantSettingsWithSecret, ex)), [*_TENANT_AUTH, NO_WEBHOOK_URL], tags=t)},
         "/webhook-deliveries": {"get": _op(
             "listWebhookDeliveries", "Recent webhook events and their delivery", TENANT,
             ("200", _model(WebhookDeliveryList, ex)), [INVALID_PARAMETER, *_TENANT_AUTH],
@@ -551,6 +592,9 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "token_prefix": "The first characters of the connection token, to recognise it; the token itself is "
                         "shown once.",
         "settings": "The provider settings, as validated (defaults filled in). Credentials are never returned.",
+        "end_user_id": "Your own id of the merchant who linked the store (from the connect session); null for "
+                       "a connection made with the API or the CLI.",
+        "tags": "Your labels, from the connect session (string to string); `{}` if none.",
         "created_at": "When it was created (UTC, ISO 8601).",
         "updated_at": "When its credentials, settings or token last changed (UTC, ISO 8601).",
     },
@@ -625,7 +669,23 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "tags": "Your labels on the connection (string to string).",
         "session_id": "The connect session that made or reconnected it; null for other changes.",
     },
+    "TenantSettings": {
+        "id": "The tenant's id.",
+        "name": "The tenant's name, shown at the top of the connect page.",
+        "return_urls": "Where a connect session may send the merchant back: exact URLs.",
+        "webhook_url": "Where connection events are POSTed (Standard Webhooks); null: none are sent.",
+    },
+    "TenantPatch": {
+        "name": "A new name (printable, at most 200 characters).",
+        "return_urls": "The whole allow-list of return URLs, replacing the stored one (`[]` empties it).",
+        "webhook_url": "Where to POST connection events; `null` stops them and drops the secret.",
+    },
     "ApiKeyCreate": {"name": "A name to tell keys apart, e.g. `production`."},
+}
+_PROPERTIES["TenantSettingsWithSecret"] = {
+    **_PROPERTIES["TenantSettings"],
+    "webhook_secret": "The secret signing the webhooks (`whsec_` + base64, the Standard Webhooks form): shown "
+                      "this once, stored encrypted. Verify `webhook-signature` with it.",
 }
 _PROPERTIES["ConnectionWithToken"] = {
     **_PROPERTIES["ConnectionView"],
@@ -645,6 +705,8 @@ _SCHEMA_TEXT = {
     "ConnectionWithToken": "A connection and its token (`ct_...`), shown once: at creation and after a token "
                            "rotation. Send it as `x-connection-token`.",
     "ApiKeyWithSecret": "An API key, shown once, at creation.",
+    "TenantSettingsWithSecret": "The tenant's settings and its new webhook secret, shown once: when the first "
+                                "`webhook_url` is set and after a rotation.",
 }
 
 
@@ -798,6 +860,7 @@ def document() -> bytes:
             {"name": "ecommerce/customers", "description": "Customers, read live from the merchant's store."},
             {"name": "connections", "description": "The tenant's links to stores (`x-api-key`)."},
             {"name": "field-mappings", "description": "Custom fields computed from the raw records."},
+            {"name": "tenant", "description": "The tenant's own settings: connect return URLs and webhooks."},
             {"name": "admin", "description": "Tenants and API keys (the admin bearer token)."},
             {"name": "operations", "description": "Health, readiness and metrics."},
             {"name": "webhooks", "description": "Signed events POSTed to the tenant's `webhook_url` "

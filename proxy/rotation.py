@@ -1,4 +1,5 @@
-"""Re-encrypting every stored secret under the active key.
+"""Re-encrypting every stored secret under the active key: connections'
+credentials and OAuth tokens, then tenants' webhook signing secrets.
 
 Resumable and safe while serving: rows already under the active key are
 skipped, each row is swapped only if it still holds what was read
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import msgspec
 
-from keys.vault import DecryptionError, Keyring, credentials_aad
+from keys.vault import DecryptionError, Keyring, credentials_aad, webhook_secret_aad
 
 from .store import Store
 from .store.records import Sealed, SealedRow
@@ -21,7 +22,9 @@ class RotationReport(msgspec.Struct, kw_only=True):
     rotated: int = 0
     already_current: int = 0
     changed_meanwhile: int = 0
-    undecryptable: list[str] = msgspec.field(default_factory=list)
+    undecryptable: list[str] = msgspec.field(default_factory=list)  # connection ids
+    # Tenants whose webhook secret is under a key the ring lacks.
+    undecryptable_webhook_secrets: list[str] = msgspec.field(default_factory=list)
 
 
 def _reseal(keyring: Keyring, sealed: Sealed, aad: bytes) -> Sealed:
@@ -37,6 +40,7 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
     while True:
         rows = await store.sealed_rows(after, batch)
         if not rows:
+            await _rotate_webhook_secrets(store, keyring, batch, report)
             return report
         for row in rows:
             after = row.connection_id
@@ -63,6 +67,28 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
                 report.undecryptable.append(row.connection_id)
                 continue
             if await store.reseal(row, new):
+                report.rotated += 1
+            else:
+                report.changed_meanwhile += 1
+
+
+async def _rotate_webhook_secrets(
+    store: Store, keyring: Keyring, batch: int, report: RotationReport
+) -> None:
+    """Tenants' webhook secrets, counted in the report with the connections."""
+    after = ""
+    while rows := await store.sealed_webhook_secrets(after, batch):
+        for tenant_id, sealed in rows:
+            after = tenant_id
+            if sealed.key_id == keyring.active_id:
+                report.already_current += 1
+                continue
+            try:
+                new = _reseal(keyring, sealed, webhook_secret_aad(tenant_id))
+            except DecryptionError:
+                report.undecryptable_webhook_secrets.append(tenant_id)
+                continue
+            if await store.reseal_webhook_secret(tenant_id, sealed, new):
                 report.rotated += 1
             else:
                 report.changed_meanwhile += 1

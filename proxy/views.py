@@ -37,6 +37,8 @@ class ConnectionView(msgspec.Struct, kw_only=True):
     status: str
     token_prefix: str
     settings: dict[str, Any]
+    end_user_id: str | None
+    tags: dict[str, str]
     created_at: str
     updated_at: str
 
@@ -48,6 +50,8 @@ class ConnectionView(msgspec.Struct, kw_only=True):
             status=connection.status,
             token_prefix=connection.token_prefix,
             settings=connection.settings,
+            end_user_id=connection.end_user_id,
+            tags=connection.tags,
             created_at=connection.created_at,
             updated_at=connection.updated_at,
         )
@@ -70,6 +74,29 @@ class FieldMappingList(msgspec.Struct):
 
 class TenantList(msgspec.Struct):
     data: list[Tenant]
+
+
+class TenantSettings(msgspec.Struct, kw_only=True):
+    """What a tenant sees of itself (``GET``/``PATCH /tenant``)."""
+
+    id: str
+    name: str
+    return_urls: list[str]
+    webhook_url: str | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> "TenantSettings":
+        return cls(
+            id=tenant.id, name=tenant.name, return_urls=tenant.return_urls,
+            webhook_url=tenant.webhook_url,
+        )
+
+
+class TenantSettingsWithSecret(TenantSettings, kw_only=True):
+    """Shown once: when a webhook secret is made (the first ``webhook_url``
+    set, or a rotation)."""
+
+    webhook_secret: str
 
 
 class ApiKeyWithSecret(ApiKey, kw_only=True):

@@ -29,6 +29,7 @@ from ..views import ConnectionList, ConnectionView, ConnectionWithToken, FieldMa
 _encode = msgspec.json.Encoder().encode
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+MAX_END_USER_ID = 200  # as a connect session takes it
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -105,12 +106,19 @@ async def create_connection(request: Request) -> Response:
     return json_response(connection_view(connection, token), 201)
 
 
-@params.accepts("limit", "cursor")
+@params.accepts("limit", "cursor", "end_user_id")
 async def list_connections(request: Request) -> Response:
     owner = await tenant_of(request)
     limit = params.integer(request.query_params, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
     after = _decode_position(params.single(request.query_params, "cursor"))
-    rows = await request.app.state.runtime.store.list_connections(owner.tenant_id, limit + 1, after)
+    # A cursor is a position in (created_at, id) order, so it pages within
+    # whatever filter it is sent with.
+    end_user_id = params.single(request.query_params, "end_user_id")
+    if end_user_id is not None and not 1 <= len(end_user_id) <= MAX_END_USER_ID:
+        raise invalid_parameter("end_user_id", f"must be 1 to {MAX_END_USER_ID} characters")
+    rows = await request.app.state.runtime.store.list_connections(
+        owner.tenant_id, limit + 1, after, end_user_id
+    )
     page, more = rows[:limit], len(rows) > limit
     next_cursor = _encode_position(page[-1]) if more and page else None
     return json_response(ConnectionList([connection_view(c) for c in page], next_cursor))

@@ -43,6 +43,9 @@ KEY_ID_COUNTS_SQL = (
     " SELECT id, credentials_key_id AS key_id FROM connections"
     " UNION ALL"
     " SELECT id, oauth_key_id AS key_id FROM connections WHERE oauth_key_id IS NOT NULL"
+    " UNION ALL"
+    " SELECT 'tenant:' || id, webhook_secret_key_id AS key_id FROM tenants"
+    " WHERE webhook_secret_key_id IS NOT NULL"
     ") AS sealed GROUP BY key_id ORDER BY key_id"
 )
 COUNTS = ("tenants", "active_api_keys", "connections", "field_mappings")
@@ -291,9 +294,20 @@ class Store(abc.ABC):
         so a concurrent credential update is never overwritten)."""
 
     @abc.abstractmethod
+    async def sealed_webhook_secrets(self, after_id: str, limit: int) -> list[tuple[str, Sealed]]:
+        """(tenant id, sealed webhook secret) in tenant id order, after
+        ``after_id`` ("" = start): the tenants' part of a key rotation."""
+
+    @abc.abstractmethod
+    async def reseal_webhook_secret(self, tenant_id: str, old: Sealed, new: Sealed) -> bool:
+        """Swap the tenant's sealed secret if it still is ``old`` (a rotation
+        of the secret meanwhile wins)."""
+
+    @abc.abstractmethod
     async def connections_per_key_id(self) -> dict[str, int]:
         """How many connections have a ciphertext (credentials or OAuth
-        token) under each key id: what a keyring must hold to read them all."""
+        token) under each key id, tenants' webhook secrets counted with
+        them: what a keyring must hold to read them all."""
 
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:

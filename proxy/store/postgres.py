@@ -833,6 +833,26 @@ class PostgresStore(Store):
         )
         return status == "UPDATE 1"
 
+    async def sealed_webhook_secrets(self, after_id: str, limit: int) -> list[tuple[str, Sealed]]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT id, webhook_secret_key_id, webhook_secret_ciphertext FROM tenants"
+                " WHERE id > $1 AND webhook_secret_key_id IS NOT NULL ORDER BY id LIMIT $2",
+                after_id, limit,
+            )
+        )
+        return [(r[0], Sealed(r[1], bytes(r[2]))) for r in rows]
+
+    async def reseal_webhook_secret(self, tenant_id: str, old: Sealed, new: Sealed) -> bool:
+        status = await self._write(
+            lambda c: c.execute(
+                "UPDATE tenants SET webhook_secret_key_id = $1, webhook_secret_ciphertext = $2"
+                " WHERE id = $3 AND webhook_secret_ciphertext = $4",
+                new.key_id, new.blob, tenant_id, old.blob,
+            )
+        )
+        return status == "UPDATE 1"
+
     async def connections_per_key_id(self) -> dict[str, int]:
         rows = await self._read(lambda c: c.fetch(KEY_ID_COUNTS_SQL))
         return {r[0]: r[1] for r in rows}

@@ -691,6 +691,25 @@ class SQLiteStore(Store):
 
         return await self._write(swap)
 
+    async def sealed_webhook_secrets(self, after_id: str, limit: int) -> list[tuple[str, Sealed]]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT id, webhook_secret_key_id, webhook_secret_ciphertext FROM tenants"
+                " WHERE id > ? AND webhook_secret_key_id IS NOT NULL ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        )
+        return [(r[0], Sealed(r[1], bytes(r[2]))) for r in rows]
+
+    async def reseal_webhook_secret(self, tenant_id: str, old: Sealed, new: Sealed) -> bool:
+        return await self._write(
+            lambda c: c.execute(
+                "UPDATE tenants SET webhook_secret_key_id = ?, webhook_secret_ciphertext = ?"
+                " WHERE id = ? AND webhook_secret_ciphertext = ?",
+                (new.key_id, new.blob, tenant_id, old.blob),
+            ).rowcount == 1
+        )
+
     async def connections_per_key_id(self) -> dict[str, int]:
         rows = await self._run(lambda c: c.execute(KEY_ID_COUNTS_SQL).fetchall())
         return {r[0]: r[1] for r in rows}

@@ -33,11 +33,13 @@ import logging
 import time
 from datetime import datetime, timedelta, timezone
 
-from keys.vault import DecryptionError, Keyring, credentials_aad
+from keys.vault import Keyring
 from providers import calls
 from providers.errors import ProviderError, ProviderTimeout, UpstreamBlocked
 from providers.http import UpstreamClient, retry_after_seconds
 
+from .. import tenant_settings
+from ..accounts import UnreadableCredentials
 from ..metrics import Metrics
 from ..store import Store, StoreUnavailable
 from ..store.records import WebhookEvent
@@ -186,16 +188,14 @@ class DeliveryWorker:
         """The tenant's URL and secret as they are now (both may have changed
         since the event was written); None if there is no URL."""
         tenant = await self.store.get_tenant(tenant_id)
-        url = tenant.webhook_url if tenant is not None else None
-        sealed = await self.store.webhook_secret(tenant_id) if url else None
-        if not url or sealed is None:
+        if tenant is None or not tenant.webhook_url:
             return None
         try:
-            secret = self.keyring.decrypt(sealed.key_id, sealed.blob, secret_aad(tenant_id)).decode()
-        except (DecryptionError, UnicodeDecodeError):
-            log.error("webhooks: tenant %s: the webhook secret under key %r cannot be decrypted", tenant_id, sealed.key_id)
-            return url, None
-        return url, secret
+            secret = await tenant_settings.signing_secret(self.store, self.keyring, tenant_id)
+        except UnreadableCredentials as exc:
+            log.error("webhooks: tenant %s: the webhook secret under key %r cannot be decrypted", tenant_id, exc.key_id)
+            return tenant.webhook_url, None
+        return (tenant.webhook_url, secret) if secret is not None else None
 
     async def post(self, url: str, secret: str, event: WebhookEvent) -> Attempt:
         body = event.payload.encode()
@@ -252,7 +252,3 @@ class DeliveryWorker:
         if self.metrics is not None:
             self.metrics.webhook_attempts.labels(outcome).inc()
 
-
-def secret_aad(tenant_id: str) -> bytes:
-    """What the tenant's sealed webhook secret is bound to."""
-    return credentials_aad(tenant_id, "", "webhook-secret")

@@ -281,3 +281,36 @@ def test_update_keeps_patch_rules_for_where_credentials_go(tmp_path):
     assert listed[0]["settings"]["store_url"] == "https://shop.example.com"
     run(tmp_path, "connections", "update", conn["id"], "--no-verify", "--credentials", json.dumps(GOOD),
         "--settings", json.dumps({"store_url": "https://evil.example.net"}))
+
+
+def test_connections_list_shows_and_filters_end_users(tmp_path):
+    """Connections the connect flow made carry their end user and tags; the
+    CLI shows them, and --end-user-id keeps one end user's."""
+    from proxy.store import open_store
+    from proxy.store.records import Connection, Sealed
+
+    tenant = tenant_of(tmp_path)
+
+    async def link() -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'cli.db'}")
+        try:
+            for n, user in enumerate(["alice", "bob", "alice"]):
+                when = f"2026-01-0{n + 1}T00:00:00.000Z"
+                await store.create_connection(
+                    Connection(id=f"c{n}", tenant_id=tenant, provider="sandbox", token_prefix="ct_x",
+                               status="active", settings={}, created_at=when, updated_at=when,
+                               end_user_id=user, tags={"n": str(n)}),
+                    f"digest-{n}", Sealed("k", b"x"),
+                )
+        finally:
+            await store.close()
+
+    asyncio.run(link())
+    everyone = one_json(run(tmp_path, "connections", "list", "--tenant", tenant))["data"]
+    assert [(c["id"], c["end_user_id"], c["tags"]) for c in everyone] == [
+        ("c0", "alice", {"n": "0"}), ("c1", "bob", {"n": "1"}), ("c2", "alice", {"n": "2"}),
+    ]
+    alice = one_json(run(tmp_path, "connections", "list", "--tenant", tenant, "--end-user-id", "alice"))["data"]
+    assert [c["id"] for c in alice] == ["c0", "c2"]
+    nobody = one_json(run(tmp_path, "connections", "list", "--tenant", tenant, "--end-user-id", "carol"))
+    assert nobody == {"data": []}

@@ -69,7 +69,7 @@ def test_serve_refuses_a_keyring_that_cannot_read_what_is_stored(tmp_path):
     other = run(tmp_path, "serve", "--port", "1",
                 env_extra={"SHOPRELAY_ENCRYPTION_KEYS": new_key_text("k1")}, check=False)
     assert other.returncode == 1
-    assert "'k2' (2 connections)" in other.stderr and "SHOPRELAY_ENCRYPTION_KEYS lacks" in other.stderr
+    assert "'k2' (2 connections or webhook secrets)" in other.stderr and "SHOPRELAY_ENCRYPTION_KEYS lacks" in other.stderr
     assert "it holds 'k1'" in other.stderr
 
     # No variable and no key file: a new key file could read nothing, so none is made.
@@ -82,7 +82,7 @@ def test_serve_refuses_a_keyring_that_cannot_read_what_is_stored(tmp_path):
     (tmp_path / "cli.db.key").chmod(0o600)
     from_file = run(tmp_path, "serve", "--port", "1", check=False)
     assert from_file.returncode == 1
-    assert f"key file {tmp_path / 'cli.db.key'} lacks: 'k2' (2 connections)" in from_file.stderr
+    assert f"key file {tmp_path / 'cli.db.key'} lacks: 'k2' (2 connections or webhook secrets)" in from_file.stderr
 
 
 @pytest.mark.parametrize("key_id", ["a:b", "k,1", "", "x" * 65, "k 1", "k1\n"])

@@ -30,8 +30,9 @@ async def test_create_connection_and_use_its_token(api):
     response = await create(api, tenant)
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "provider", "status", "token_prefix", "settings", "created_at",
-                         "updated_at", "connection_token"}
+    assert set(body) == {"id", "provider", "status", "token_prefix", "settings", "end_user_id", "tags",
+                         "created_at", "updated_at", "connection_token"}
+    assert body["end_user_id"] is None and body["tags"] == {}  # the connect flow sets them
     assert body["status"] == "active" and body["provider"] == "sandbox"
     assert body["connection_token"].startswith(body["token_prefix"])
     customer = await api.get_customer(tenant, body["connection_token"], "3")
@@ -231,3 +232,64 @@ async def test_admin_api_is_disabled_without_a_token(tmp_path):
     async with running_app(tmp_path) as harness:
         response = await harness.client.get("/admin/tenants", headers={"Authorization": "Bearer x"})
         assert response.status_code == 404
+
+
+# -- end users and tags (issue 14) -------------------------------------------------
+
+
+async def linked(api, tenant, end_user_id=None, tags=None):
+    """A connection as the connect flow stores it (with its end user and tags)."""
+    from proxy import accounts
+
+    connection, _ = await accounts.create_connection(
+        api.runtime.store, api.runtime.keyring, tenant.id, "sandbox", {}, {"size": 5},
+        end_user_id=end_user_id, tags=tags,
+    )
+    return connection.id
+
+
+async def test_connections_show_end_user_and_tags_everywhere(api):
+    tenant = await api.tenant()
+    conn_id = await linked(api, tenant, "merchant-42", {"plan": "pro", "region": "eu"})
+    shown = {"end_user_id": "merchant-42", "tags": {"plan": "pro", "region": "eu"}}
+    one = (await api.client.get(f"/connections/{conn_id}", headers=h(tenant))).json()
+    assert {k: one[k] for k in shown} == shown
+    listed = (await api.client.get("/connections", headers=h(tenant))).json()["data"]
+    assert {k: listed[0][k] for k in shown} == shown
+    patched = await api.client.patch(f"/connections/{conn_id}", json={"settings": {"size": 6}}, headers=h(tenant))
+    assert {k: patched.json()[k] for k in shown} == shown  # an update keeps them
+    rotated = await api.client.post(f"/connections/{conn_id}/rotate-token", headers=h(tenant))
+    assert {k: rotated.json()[k] for k in shown} == shown
+
+
+async def test_list_connections_by_end_user(api):
+    tenant, other = await api.tenant("a"), await api.tenant("b")
+    alice = [await linked(api, tenant, "alice", {"n": str(n)}) for n in range(5)]
+    await linked(api, tenant, "bob")
+    await linked(api, tenant)
+    await linked(api, other, "alice")  # another tenant's alice
+
+    async def page(**query):
+        response = await api.client.get("/connections", params=query, headers=h(tenant))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    in_order = [c["id"] for c in (await page(end_user_id="alice"))["data"]]  # (created_at, id) order
+    assert sorted(in_order) == sorted(alice)
+    first = await page(end_user_id="alice", limit=2)
+    second = await page(end_user_id="alice", limit=2, cursor=first["next_cursor"])
+    third = await page(end_user_id="alice", limit=2, cursor=second["next_cursor"])
+    assert [c["id"] for p in (first, second, third) for c in p["data"]] == in_order
+    assert third["next_cursor"] is None
+    assert [c["end_user_id"] for c in (await page(end_user_id="bob"))["data"]] == ["bob"]
+    assert (await page(end_user_id="carol"))["data"] == []
+    assert (await page(end_user_id="alice\x00"))["data"] == []
+    assert len((await page())["data"]) == 7  # no filter: every connection of the tenant
+
+
+@pytest.mark.parametrize("query", ["end_user_id=", "end_user_id=" + "x" * 201, "end_user_id=a&end_user_id=b"])
+async def test_a_bad_end_user_filter_is_refused(api, query):
+    tenant = await api.tenant()
+    response = await api.client.get(f"/connections?{query}", headers=h(tenant))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_parameter" and response.json()["parameter"] == "end_user_id"

@@ -227,6 +227,14 @@ def test_cli_flows_log_and_print_no_secret(tmp_path, monkeypatch, capsys, trap):
     run("connections", "create", "--tenant", tenant, "--provider", "wix",
         "--credentials", '{"api_key": "' + WIX_API_KEY + '", ' + BODY_CANARY, ok=False)
     run("api-keys", "list", "--tenant", tenant)
+    # The webhook secret is printed when made and on rotation, never after.
+    hooked = json.loads(run("tenants", "update", "--tenant", tenant, "--webhook-url", "https://hooks.example.com/in",
+                            "--return-url", "https://app.example.com/back"))
+    secrets.add("cli webhook secret", hooked["webhook_secret"])
+    run("tenants", "update", "--tenant", tenant, "--name", "Acme 2")
+    rotated_secret = json.loads(run("tenants", "rotate-webhook-secret", "--tenant", tenant))["webhook_secret"]
+    secrets.add("cli rotated webhook secret", rotated_secret)
+    run("tenants", "list")
     run("api-keys", "revoke", keys[1]["id"])
     run("connections", "list", "--tenant", tenant)
     mapping = json.loads(run("field-mappings", "create", "--tenant", tenant, "--name", "city",
@@ -239,15 +247,16 @@ def test_cli_flows_log_and_print_no_secret(tmp_path, monkeypatch, capsys, trap):
     # The key file gets the same keyring, or rotate refuses (a serve without
     # the variable would use the file and could not read the result).
     (tmp_path / "cli.db.key").write_text(f"{new_key},{key_file_text}\n")
-    assert json.loads(run("keys", "rotate"))["rotated"] == 2
+    assert json.loads(run("keys", "rotate"))["rotated"] == 3  # two connections, one webhook secret
     run("connections", "delete", zoho["id"])
     run("connections", "list", "--tenant", tenant)
 
     # Creation output shows its own new secret, once; nothing else shows any.
-    creations = {"api-keys create": "api_key", "connections create": "connection_token"}
+    creations = {"api-keys create": "api_key", "connections create": "connection_token",
+                 "tenants update": "webhook_secret", "tenants rotate-webhook-secret": "webhook_secret"}
     for argv, out, err in outputs:
         field = creations.get(" ".join(argv[:2]))
-        allowed = {json.loads(out)[field]} if field and out else set()
+        allowed = {json.loads(out).get(field)} if field and out else set()
         leaked = secrets.found_in(out + err) - allowed
         assert not leaked, f"{[secrets.name_of(v) for v in leaked]} printed by {argv[:2]}: {out}{err}"
     stderr = "".join(err for _, _, err in outputs)
@@ -288,6 +297,16 @@ async def test_api_flows_log_and_answer_no_secret(tmp_path, capsys, trap):
         doomed = responses.hands_out(created[1], "api_key", secrets, "revoked api key")
         assert (await client.delete(f"/admin/api-keys/{created[1].json()['id']}", headers=admin)).status_code == 204
         key = {"x-api-key": api_key}
+
+        # Tenant settings: the webhook secret is in the answer that makes it, only.
+        hook = {"webhook_url": "https://hooks.example.com/in", "return_urls": ["https://app.example.com/back"]}
+        made = await client.patch("/tenant", json=hook, headers=key)
+        responses.hands_out(made, "webhook_secret", secrets, "webhook secret")
+        assert (await client.get("/tenant", headers=key)).status_code == 200
+        remade = await client.post("/tenant/webhook-secret/rotate", headers=key)
+        responses.hands_out(remade, "webhook_secret", secrets, "rotated webhook secret")
+        moved = await client.patch("/tenant", json={"webhook_url": "https://hooks.example.com/v2"}, headers=key)
+        assert moved.status_code == 200
 
         # Management API: verification failures and refused bodies carrying canaries.
         settings = {"site_id": SITE_ID, "base_url": origin}

@@ -122,6 +122,22 @@ async def test_real_responses_validate(api):
     check(doc, "/admin/tenants", "get", await api.client.get("/admin/tenants", headers=admin))
     check(doc, "/admin/tenants/{id}/api-keys", "post",
           await api.client.post(f"/admin/tenants/{tenant2.json()['id']}/api-keys", headers=admin))
+    from proxy import accounts
+
+    await accounts.create_connection(api.runtime.store, api.runtime.keyring, tenant.id, "sandbox", {},
+                                     end_user_id="merchant-42", tags={"plan": "pro"})
+    by_user = await api.client.get("/connections?end_user_id=merchant-42", headers=h)
+    assert by_user.json()["data"][0]["tags"] == {"plan": "pro"}
+    check(doc, "/connections", "get", by_user)
+    check(doc, "/connections", "get", await api.client.get("/connections?end_user_id=", headers=h))
+    check(doc, "/tenant", "get", await api.client.get("/tenant", headers=h))
+    webhook = {"webhook_url": "https://hooks.example.com/in", "return_urls": ["https://app.example.com/back"]}
+    check(doc, "/tenant", "patch", await api.client.patch("/tenant", json=webhook, headers=h))
+    check(doc, "/tenant", "patch", await api.client.patch("/tenant", json={"name": "renamed"}, headers=h))
+    check(doc, "/tenant", "patch", await api.client.patch("/tenant", json={"return_urls": ["ftp://x"]}, headers=h))
+    check(doc, "/tenant/webhook-secret/rotate", "post", await api.client.post("/tenant/webhook-secret/rotate", headers=h))
+    await api.client.patch("/tenant", json={"webhook_url": None}, headers=h)
+    check(doc, "/tenant/webhook-secret/rotate", "post", await api.client.post("/tenant/webhook-secret/rotate", headers=h))
     check(doc, "/health", "get", await api.client.get("/health"))
     check(doc, "/ready", "get", await api.client.get("/ready"))
 
@@ -151,6 +167,9 @@ def test_each_operation_states_the_credentials_it_takes():
     assert DOC["servers"] and DOC["servers"][0]["url"] == "/"
 
 
+NO_BODY = ("/connections/{id}/rotate-token", "/tenant/webhook-secret/rotate")
+
+
 def test_every_operation_has_examples_that_match_its_schemas():
     for path, method, op in OPERATIONS:
         for status, response in op["responses"].items():
@@ -159,7 +178,7 @@ def test_every_operation_has_examples_that_match_its_schemas():
             if media is not None:
                 assert "example" in media, (path, method, status)
                 validator(media["schema"]).validate(media["example"])
-        if method in ("post", "patch") and path not in ("/connections/{id}/rotate-token",):
+        if method in ("post", "patch") and path not in NO_BODY:
             body = op["requestBody"]["content"]["application/json"]
             assert body["examples"], (path, method)
             for example in body["examples"].values():

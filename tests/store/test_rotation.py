@@ -5,8 +5,9 @@ import msgspec
 import pytest
 
 from keys.vault import credentials_aad, new_key_text, parse_keyring
-from proxy import accounts, rotation
+from proxy import accounts, rotation, tenant_settings
 from proxy.oauth_store import ConnectionTokenStore
+from proxy.store.records import Sealed
 from providers.tokens import AccessToken
 
 OLD = new_key_text("old")
@@ -66,3 +67,44 @@ async def test_missing_key_is_reported_not_fatal(store):
     tenant, conns = await make_connections(store, parse_keyring(OLD), n=2)
     report = await rotation.rotate(store, parse_keyring(NEW))
     assert report.rotated == 0 and sorted(report.undecryptable) == sorted(c.id for c in conns)
+
+
+async def test_webhook_secrets_rotate_with_the_connections(store):
+    """Tenants' webhook secrets are sealed like credentials: counted in what
+    the keyring must hold, re-encrypted by a rotation, readable after the old
+    key is gone, and named when their key is missing."""
+    old_ring = parse_keyring(OLD)
+    tenant, conns = await make_connections(store, old_ring, n=1)
+    other = await accounts.create_tenant(store, "other")
+    secrets = {}
+    for t in (tenant, other):
+        updated, secrets[t.id] = await tenant_settings.update_settings(
+            store, old_ring, t.id, webhook_url="https://hooks.example/in", allow_private_networks=False
+        )
+    assert await store.connections_per_key_id() == {"old": 3}  # a connection and two secrets
+
+    # A key ring without "old" cannot rotate them: named, left as they were.
+    lost = await rotation.rotate(store, parse_keyring(NEW))
+    assert sorted(lost.undecryptable_webhook_secrets) == sorted([tenant.id, other.id])
+
+    both = parse_keyring(f"{NEW},{OLD}")
+    report = await rotation.rotate(store, both, batch=1)
+    assert (report.rotated, report.undecryptable, report.undecryptable_webhook_secrets) == (3, [], [])
+    assert await store.connections_per_key_id() == {"new": 3}
+    assert (await rotation.rotate(store, both)).already_current == 3
+    new_only = parse_keyring(NEW)
+    for t in (tenant, other):
+        assert await tenant_settings.signing_secret(store, new_only, t.id) == secrets[t.id]
+
+
+async def test_a_secret_rotated_meanwhile_wins_over_the_key_rotation(store):
+    old_ring = parse_keyring(OLD)
+    tenant = await accounts.create_tenant(store, "t")
+    await tenant_settings.update_settings(
+        store, old_ring, tenant.id, webhook_url="https://hooks.example/in", allow_private_networks=False
+    )
+    [(tenant_id, read)] = await store.sealed_webhook_secrets("", 10)
+    _, fresh = await tenant_settings.rotate_webhook_secret(store, old_ring, tenant.id)
+    assert not await store.reseal_webhook_secret(tenant_id, read, Sealed("new", b"stale"))
+    assert await tenant_settings.signing_secret(store, old_ring, tenant.id) == fresh
+    assert await store.sealed_webhook_secrets(tenant_id, 10) == []

@@ -9,9 +9,10 @@ import pathlib
 from typing import AsyncIterator
 
 from keys.vault import parse_keyring
+from proxy import tenant_settings
 from proxy.clock import now_text
 from proxy.store import Store, open_store
-from proxy.store.records import Connection, Sealed, Tenant, WebhookEvent
+from proxy.store.records import Connection, Tenant, WebhookEvent
 from proxy.webhooks import delivery, events, signing
 from providers.http import UpstreamClient, UpstreamPolicy, create_session
 from tests.harness import TEST_KEYRING, Harness
@@ -28,8 +29,8 @@ class Outbox:
         """A tenant sending to ``url`` with a fresh secret; returns the secret."""
         await self.store.create_tenant(Tenant(id=tenant_id, name=tenant_id, created_at=now_text()))
         secret = signing.new_secret()
-        key_id, blob = KEYRING.encrypt(secret.encode(), delivery.secret_aad(tenant_id))
-        await self.store.update_tenant(tenant_id, webhook_url=url, webhook_secret=Sealed(key_id, blob))
+        sealed = tenant_settings.seal_webhook_secret(KEYRING, tenant_id, secret)
+        await self.store.update_tenant(tenant_id, webhook_url=url, webhook_secret=sealed)
         return secret
 
     async def enqueue(self, tenant_id: str, number: int = 1, type: str = events.CREATED) -> WebhookEvent:
@@ -86,8 +87,8 @@ async def until(predicate, limit: float = 10.0) -> None:  # type: ignore[no-unty
 
 
 async def subscribe(api: Harness, tenant: HarnessTenant, url: str) -> str:
-    """Set a service tenant's webhook_url; returns its secret."""
-    secret = signing.new_secret()
-    key_id, blob = api.runtime.keyring.encrypt(secret.encode(), delivery.secret_aad(tenant.id))
-    await api.runtime.store.update_tenant(tenant.id, webhook_url=url, webhook_secret=Sealed(key_id, blob))
-    return secret
+    """Set a service tenant's webhook_url as a SaaS does (``PATCH /tenant``);
+    returns the secret, shown this once."""
+    answer = await api.client.patch("/tenant", json={"webhook_url": url}, headers={"x-api-key": tenant.api_key})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["webhook_secret"]
