@@ -99,6 +99,10 @@ _LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.IdleSessionTimeoutError,
     asyncpg.InterfaceError,  # "connection is closed"
+    # Killed while idle in the pool, a connection may have read the server's
+    # FATAL and still wait for the end of it: its next statement fails with
+    # "cannot switch to state ...; another operation (2) is in progress".
+    asyncpg.InternalClientError,
     ConnectionError,
 )
 # Everything else the database or the driver can raise.
@@ -189,6 +193,11 @@ class PostgresStore(Store):
             # terminated it, and the pool makes a new one when needed.
             log.debug("dropped a broken pooled connection (%s)", type(exc).__name__)
 
+    async def _expire(self, kind: str) -> None:
+        pool = self._pools.get(kind)
+        if pool is not None:
+            await pool.expire_connections()
+
     async def _call(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, read: bool) -> T:
         attempts = 2 if read else 1
         for attempt in range(1, attempts + 1):
@@ -200,6 +209,10 @@ class PostgresStore(Store):
             except _BAD_TEXT:
                 raise InvalidValue("text values must not contain NUL characters") from None
             except _LOST as exc:
+                # One connection lost is usually all of them (a restart, a
+                # failover, pg_terminate_backend): replace every pooled one
+                # now, rather than let each caller meet its own dead one.
+                await self._expire("main")
                 if attempt < attempts:
                     log.info("retrying a read on a fresh connection (%s)", type(exc).__name__)
                     continue
