@@ -239,8 +239,11 @@ class PostgresStore(Store):
         for kind, pool in list(self._pools.items()):
             try:
                 # Waits for connections in use to come back (released by
-                # ``_release`` meanwhile), then closes them.
-                await asyncio.wait_for(pool.close(), timeout=self._statement_timeout + 1.0)
+                # ``_release`` meanwhile), then closes them. (asyncio.timeout
+                # rather than wait_for, here and below: see
+                # watch_invalidations.)
+                async with asyncio.timeout(self._statement_timeout + 1.0):
+                    await pool.close()
             except Exception:
                 pool.terminate()
             finally:
@@ -292,7 +295,8 @@ class PostgresStore(Store):
 
         conn = await self._acquire()
         try:
-            return await asyncio.wait_for(apply(conn), timeout=130.0)
+            async with asyncio.timeout(130.0):
+                return await apply(conn)
         except TimeoutError:
             conn.terminate()
             raise StoreUnavailable("postgresql: migrations did not finish within 130s") from None
@@ -949,7 +953,12 @@ class PostgresStore(Store):
                 notify(None)  # anything appended while we were not listening
                 while not lost.is_set():
                     try:
-                        await asyncio.wait_for(lost.wait(), timeout=15.0)
+                        # asyncio.timeout, not wait_for: on Python 3.11 a
+                        # cancel landing just as the connection drops is
+                        # swallowed by wait_for (CPython gh-86296), and the
+                        # listener would outlive shutdown, which awaits it.
+                        async with asyncio.timeout(15.0):
+                            await lost.wait()
                     except TimeoutError:
                         # A silent network never tells us; ask.
                         await conn.execute("SELECT 1", timeout=self._statement_timeout)
