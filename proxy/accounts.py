@@ -19,7 +19,7 @@ from providers.http import guard_refusal
 
 from .clock import now_text
 from .store import Store
-from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant
+from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant, WebhookEvent
 from .webhooks import events
 
 # A live check of parsed credentials and settings before they are stored
@@ -153,11 +153,17 @@ async def create_connection(
     credentials: Any,
     settings: Any = None,
     *,
+    connection_id: str | None = None,
     end_user_id: str | None = None,
     tags: dict[str, str] | None = None,
+    event_for: Callable[[Connection], WebhookEvent | None] | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
     ``end_user_id`` and ``tags`` are the connect session's (checked there).
+    ``connection_id`` is for a caller that named the connection before
+    storing it; ``event_for`` builds the webhook event written with it
+    (the connect page's carries its session id), by default a plain
+    ``connection.created`` when the tenant has a ``webhook_url``.
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
     with the configured policy): tests and benchmarks store loopback stores."""
@@ -166,7 +172,7 @@ async def create_connection(
     token = secrets.mint_connection_token()
     now = now_text()
     connection = Connection(
-        id=str(uuid.uuid4()),
+        id=connection_id or str(uuid.uuid4()),
         tenant_id=tenant_id,
         provider=provider,
         token_prefix=secrets.display_prefix(token),
@@ -177,10 +183,11 @@ async def create_connection(
         end_user_id=end_user_id,
         tags=dict(tags or {}),
     )
-    await store.create_connection(
-        connection, secrets.digest(token), _seal(keyring, connection, creds),
-        event=events.connection_event(events.CREATED, connection, tenant=tenant),
-    )
+    if event_for is None:
+        event = events.connection_event(events.CREATED, connection, tenant=tenant)
+    else:
+        event = event_for(connection)
+    await store.create_connection(connection, secrets.digest(token), _seal(keyring, connection, creds), event=event)
     return connection, token
 
 
@@ -214,11 +221,14 @@ async def update_connection(
     *,
     allow_private_networks: bool,
     verify: Verifier | None = None,
+    event: WebhookEvent | None = None,
 ) -> Connection:
     """Replace the credentials and/or settings (PATCH /connections/{id},
     ``connections update``). What is not given is kept, and the result is
     validated (and verified) as a whole, as at creation; the connection is
-    active again afterwards. Nothing is written when a check fails."""
+    active again afterwards. Nothing is written when a check fails.
+    ``connection.updated`` goes out with the change: ``event`` (the connect
+    page's, with its session id), else a plain one."""
     if credentials is None and settings is None:
         raise InvalidInput("give credentials and/or settings")
     if credentials is None:
@@ -242,7 +252,7 @@ async def update_connection(
         credentials=_seal(keyring, connection, creds) if new_credentials else None,
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
-        event=await events.event_for(store, events.UPDATED, connection),
+        event=event or await events.event_for(store, events.UPDATED, connection),
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:

@@ -262,3 +262,31 @@ async def test_no_secret_reaches_the_logs(tmp_path, caplog):
     for leaked in [secret, secret[len("whsec_"):], "url-canary-0123", tenant.api_key, *signatures]:
         assert leaked not in text
     assert "webhooks: event evt_" in text  # it did log the attempts, by event id
+
+
+async def test_a_callers_own_event_goes_out_instead_of_the_plain_one(tmp_path):
+    # The connect page's events carry its session id: it builds them and
+    # hands them over; other callers get the plain ones.
+    from proxy import accounts
+    from proxy.webhooks import events
+
+    async with app_with_receiver(tmp_path) as (api, receiver, url):
+        tenant = await api.tenant()
+        secret = await subscribe(api, tenant, url)
+        store, keyring = api.runtime.store, api.runtime.keyring
+        owner = await store.get_tenant(tenant.id)
+        connection, _ = await accounts.create_connection(
+            store, keyring, tenant.id, "sandbox", {}, {}, connection_id="conn-fixed", end_user_id="u-7",
+            tags={"plan": "pro"},
+            event_for=lambda c: events.connection_event(events.CREATED, c, "cs_1", tenant=owner),
+        )
+        await until(lambda: all_delivered(api, tenant, 1))  # in order
+        await accounts.update_connection(
+            store, keyring, connection, {}, allow_private_networks=True,
+            event=events.connection_event(events.UPDATED, connection, "cs_2", tenant=owner),
+        )
+        await until(lambda: all_delivered(api, tenant, 2))
+    created, updated = receiver.bodies(secret)
+    assert created["data"] == {"connection_id": "conn-fixed", "provider": "sandbox", "end_user_id": "u-7",
+                               "tags": {"plan": "pro"}, "session_id": "cs_1"}
+    assert (updated["type"], updated["data"]["session_id"]) == ("connection.updated", "cs_2")
