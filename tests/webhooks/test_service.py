@@ -204,6 +204,7 @@ async def test_a_refused_refresh_sends_auth_failed_once(tmp_path):
             tenant, "wix", {"client_id": "wix-client", "client_secret": "wix-secret"},
             {"instance_id": instance, "base_url": wix_origin, "auth_url": wix_origin},
         )
+        await until(lambda: all_delivered(api, tenant, 1))  # in order
         for _ in range(3):  # the first refusal marks it; later reads do not ask again
             read = await api.get_customer(tenant, conn_token, contact)
             assert read.status_code == 502, read.text
