@@ -106,6 +106,8 @@ class ApiKeyWithSecret(ApiKey, kw_only=True):
 
 
 class WebhookDelivery(msgspec.Struct, kw_only=True):
+    """One webhook event and how its delivery went (never its body)."""
+
     event_id: str
     type: str
     status: str
