@@ -253,7 +253,10 @@ class UpstreamClient:
         json: Any = None,
         data: Any = None,
         auth: aiohttp.BasicAuth | None = None,
+        follow_redirects: bool = True,
     ) -> UpstreamResponse:
+        """``follow_redirects=False`` answers a redirect as it came (a webhook
+        sender treats one as a failed delivery)."""
         target = self.check_url(url)
         if params:
             target = target.update_query(params)
@@ -263,7 +266,7 @@ class UpstreamClient:
             send_headers.setdefault("Content-Type", "application/json")
         for _hop in range(self.policy.max_redirects + 1):
             response = await self._send(method, target, send_headers, body, auth)
-            if response.status not in REDIRECT_STATUSES:
+            if response.status not in REDIRECT_STATUSES or not follow_redirects:
                 return response
             target = self._redirect_target(target, response)
             if response.status == 303:

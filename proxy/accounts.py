@@ -19,7 +19,8 @@ from providers.http import guard_refusal
 
 from .clock import now_text
 from .store import Store
-from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant
+from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant, WebhookEvent
+from .webhooks import events
 
 # A live check of parsed credentials and settings before they are stored
 # (proxy.verification.verify, bound to an UpstreamClient); raises ProviderError.
@@ -155,18 +156,19 @@ async def create_connection(
     connection_id: str | None = None,
     end_user_id: str | None = None,
     tags: dict[str, str] | None = None,
-    event_for: Callable[[Connection], Any] | None = None,
+    event_for: Callable[[Connection], WebhookEvent | None] | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
     ``end_user_id`` and ``tags`` are the connect session's (checked there).
+    ``connection_id`` is for a caller that named the connection before
+    storing it; ``event_for`` builds the webhook event written with it
+    (the connect page's carries its session id), by default a plain
+    ``connection.created`` when the tenant has a ``webhook_url``.
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
-    with the configured policy): tests and benchmarks store loopback stores.
-    ``connection_id`` is for a caller that named the connection before
-    storing it (connect: the session is claimed first); ``event_for`` builds
-    the webhook event enqueued in the same transaction (None: no event)."""
+    with the configured policy): tests and benchmarks store loopback stores."""
     creds, parsed_settings = _parse(provider, credentials, settings)
-    await require_tenant(store, tenant_id)
+    tenant = await require_tenant(store, tenant_id)
     token = secrets.mint_connection_token()
     now = now_text()
     connection = Connection(
@@ -181,9 +183,11 @@ async def create_connection(
         end_user_id=end_user_id,
         tags=dict(tags or {}),
     )
-    sealed = _seal(keyring, connection, creds)
-    event = event_for(connection) if event_for is not None else None
-    await store.create_connection(connection, secrets.digest(token), sealed, event=event)
+    if event_for is None:
+        event = events.connection_event(events.CREATED, connection, tenant=tenant)
+    else:
+        event = event_for(connection)
+    await store.create_connection(connection, secrets.digest(token), _seal(keyring, connection, creds), event=event)
     return connection, token
 
 
@@ -217,12 +221,14 @@ async def update_connection(
     *,
     allow_private_networks: bool,
     verify: Verifier | None = None,
-    event: Any = None,
+    event: WebhookEvent | None = None,
 ) -> Connection:
     """Replace the credentials and/or settings (PATCH /connections/{id},
     ``connections update``). What is not given is kept, and the result is
     validated (and verified) as a whole, as at creation; the connection is
-    active again afterwards. Nothing is written when a check fails."""
+    active again afterwards. Nothing is written when a check fails.
+    ``connection.updated`` goes out with the change: ``event`` (the connect
+    page's, with its session id), else a plain one."""
     if credentials is None and settings is None:
         raise InvalidInput("give credentials and/or settings")
     if credentials is None:
@@ -246,7 +252,7 @@ async def update_connection(
         credentials=_seal(keyring, connection, creds) if new_credentials else None,
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
-        event=event,
+        event=event or await events.event_for(store, events.UPDATED, connection),
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:
@@ -267,6 +273,14 @@ def _same_destination(connection: Connection, new_settings: dict[str, Any]) -> N
             f"changing {', '.join(changed)} decides where the stored credentials are sent: "
             "give the credentials again in the same request"
         )
+
+
+async def delete_connection(store: Store, connection: Connection) -> bool:
+    """Delete it (its token fails at once); ``connection.deleted`` goes out
+    with the deletion. False if it was already gone."""
+    return await store.delete_connection(
+        connection.id, event=await events.event_for(store, events.DELETED, connection)
+    )
 
 
 async def rotate_connection_token(store: Store, connection: Connection) -> tuple[Connection, str]:

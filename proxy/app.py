@@ -17,7 +17,7 @@ from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
 from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
-from .routes import admin, management, reference, tenant
+from .routes import admin, management, reference, tenant, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -59,6 +59,7 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/tenant", tenant.get_tenant, methods=["GET"]),
             Route("/tenant", tenant.patch_tenant, methods=["PATCH"]),
             Route("/tenant/webhook-secret/rotate", tenant.rotate_webhook_secret, methods=["POST"]),
+            Route("/webhook-deliveries", webhooks.list_deliveries, methods=["GET"]),
             Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
             Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),

@@ -433,7 +433,12 @@ def cmd_connections_list(config: Config, args: argparse.Namespace) -> None:
 
 
 def cmd_connections_delete(config: Config, args: argparse.Namespace) -> None:
-    if not _with_store(lambda s: s.delete_connection(args.connection_id), config):
+    async def run(store: Store) -> bool:
+        connection = await store.get_connection(args.connection_id)
+        # A running server sends connection.deleted (the event is in the store).
+        return connection is not None and await accounts.delete_connection(store, connection)
+
+    if not _with_store(run, config):
         raise Gone(f"no connection has id {args.connection_id!r}")
     _emit({"id": args.connection_id, "deleted": True})
 

@@ -79,6 +79,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     # is used up (32 of 100 let four do it).
     tenant_concurrency: int = 16
     upstream_pool_size: int = 256
+    # Webhooks: the spec recommends a 15-30 s timeout; attempts in flight per process.
+    webhook_timeout: float = 15.0
+    webhook_concurrency: int = 8
     retry_attempts: int = 3
     tenant_rps: float = 200.0
     connection_rps: float = 50.0
@@ -145,6 +148,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", float, 0.5, 3600),
             ("MAX_CONNECTIONS", "max_connections", int, 16, 1_000_000),
             ("CONNECT_SESSION_TTL", "connect_session_ttl", int, 60, 7 * 86_400),
+            ("WEBHOOK_TIMEOUT", "webhook_timeout", float, 1, 60),
+            ("WEBHOOK_CONCURRENCY", "webhook_concurrency", int, 1, 1000),
         ):
             raw = get(name)
             if raw is not None and raw != "":

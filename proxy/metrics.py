@@ -113,9 +113,14 @@ class Metrics:
         self.token_refreshes = _Family(
             "shoprelay_token_refreshes_total", "OAuth access tokens minted", ["provider"]
         )
+        self.webhook_attempts = _Family(
+            "shoprelay_webhook_attempts_total",
+            "Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (given up)",
+            ["outcome"],
+        )
         families = [
             self.requests, self.latency, self.upstream, self.upstream_latency,
-            self.retries, self.cache, self.token_refreshes,
+            self.retries, self.cache, self.token_refreshes, self.webhook_attempts,
         ]
 
         class Families:

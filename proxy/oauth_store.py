@@ -12,6 +12,7 @@ from providers.tokens import AccessToken
 from .clock import now_text
 from .store import Store
 from .store.records import CONNECTION_NEEDS_REAUTH, Sealed
+from .webhooks import events
 
 
 class ConnectionTokenStore:
@@ -42,8 +43,15 @@ class ConnectionTokenStore:
             callback()
 
     async def mark_needs_reauth(self) -> None:
+        # connection.auth_failed goes out with the change of status (the
+        # store enqueues it only if the status changes: once per refusal,
+        # not once per request that meets the refused connection).
+        connection = await self._store.get_connection(self._connection_id)
+        event = None
+        if connection is not None and connection.status != CONNECTION_NEEDS_REAUTH:
+            event = await events.event_for(self._store, events.AUTH_FAILED, connection)
         await self._store.set_connection_status(
-            self._connection_id, CONNECTION_NEEDS_REAUTH, now_text()
+            self._connection_id, CONNECTION_NEEDS_REAUTH, now_text(), event=event
         )
         for callback in self.on_needs_reauth:
             callback()

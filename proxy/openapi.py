@@ -33,6 +33,8 @@ from .paging import DEFAULT_LIMIT, MAX_LIMIT
 from .shaping import MAX_REMOTE_QUERY_LENGTH, MAX_REMOTE_QUERY_PARAMS
 from .tenant_settings import MAX_RETURN_URLS, MAX_URL_LENGTH
 from .store.records import FieldMapping, Tenant
+from .webhooks import events
+from .webhooks.events import WebhookEventBody, WebhookEventData
 from .views import (
     ApiKeyWithSecret,
     ConnectionList,
@@ -44,6 +46,8 @@ from .views import (
     TenantList,
     TenantSettings,
     TenantSettingsWithSecret,
+    WebhookDelivery,
+    WebhookDeliveryList,
 )
 
 VERSION = "0.1.0"
@@ -53,6 +57,7 @@ _MODELS = [
     FieldMapping, FieldMappingList, Tenant, TenantList, ApiKeyWithSecret,
     FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantSettings, TenantSettingsWithSecret, TenantPatch,
     ConnectSessionCreate, ConnectSessionCreated, ConnectSessionView, ConnectExchange, ConnectExchanged,
+    WebhookDelivery, WebhookDeliveryList, WebhookEventBody, WebhookEventData,
 ]
 _INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantPatch, ConnectSessionCreate, ConnectExchange}
 
@@ -236,6 +241,19 @@ def _examples() -> dict[str, dict[str, Any]]:
         )),
         "Health": {"status": "ok"},
         **_connect_examples(),
+        "WebhookDeliveryList": {"data": [
+            msgspec.to_builtins(WebhookDelivery(
+                event_id="evt_4f1c9a2b7d3e4c5f8a9b0c1d2e3f4a5b", type="connection.deleted", status="pending",
+                attempts=2, last_status=503, last_error="the endpoint answered 503",
+                next_attempt_at="2026-01-15T10:05:41.000Z", created_at="2026-01-15T10:00:00.000Z",
+                delivered_at=None,
+            )),
+            msgspec.to_builtins(WebhookDelivery(
+                event_id="evt_0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d", type="connection.created", status="delivered",
+                attempts=1, last_status=200, last_error=None, next_attempt_at=None, created_at=_WHEN,
+                delivered_at=_WHEN,
+            )),
+        ]},
     }
 
 
@@ -429,6 +447,15 @@ def _paths() -> dict[str, Any]:
         "/tenant/webhook-secret/rotate": {"post": _op(
             "rotateWebhookSecret", "New webhook secret; the old one stops signing at once", TENANT,
             ("200", _model(TenantSettingsWithSecret, ex)), [*_TENANT_AUTH, NO_WEBHOOK_URL], tags=t)},
+        "/webhook-deliveries": {"get": _op(
+            "listWebhookDeliveries", "Recent webhook events and their delivery", TENANT,
+            ("200", _model(WebhookDeliveryList, ex)), [INVALID_PARAMETER, *_TENANT_AUTH],
+            [_param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                    "How many, newest first.")], tags=["webhooks"],
+            description="The tenant's webhook events (`connection.created`, `connection.updated`, "
+                        "`connection.auth_failed`, `connection.deleted`), newest first, with how their delivery "
+                        "to `webhook_url` went. A failed attempt is retried with backoff for about three days "
+                        "(ten attempts) before the event is `failed`. The bodies are not repeated here.")},
         "/admin/tenants": {
             "post": _op("createTenant", "Create a tenant", ADMIN, ("201", _model(Tenant, ex)),
                         [*_BODY, *_ADMIN_AUTH], body=_body(ref(TenantCreate), {"tenant": {"name": "Acme"}}),
@@ -459,6 +486,44 @@ def _paths() -> dict[str, Any]:
             },
         }},
     }
+
+
+_WEBHOOK_HEADERS = [
+    _param("webhook-id", "header", _STRING, "The event's id (`evt_...`), the same on every attempt: drop "
+           "an id already processed.", True),
+    _param("webhook-timestamp", "header", _STRING, "This attempt's time, in Unix seconds: refuse one far from "
+           "your clock (libraries allow 5 minutes).", True),
+    _param("webhook-signature", "header", _STRING, "`v1,` and the base64 HMAC-SHA256, keyed with the "
+           "base64-decoded part of the `whsec_` secret, of `{webhook-id}.{webhook-timestamp}.{body}` (the raw "
+           "body). Any Standard Webhooks library checks it.", True),
+]
+
+
+def _webhooks() -> dict[str, Any]:
+    """The events POSTed to ``webhook_url`` (OpenAPI 3.1 ``webhooks``)."""
+    texts = {
+        events.CREATED: "A connection was made (through the connect page, `POST /connections` or the CLI).",
+        events.UPDATED: "A connection's credentials or settings were replaced: a reconnect, "
+                        "`PATCH /connections/{id}` or `connections update`.",
+        events.AUTH_FAILED: "The platform refused to renew the connection's access for good: it is "
+                            "`needs_reauth` until reconnected.",
+        events.DELETED: "A connection was deleted (`DELETE /connections/{id}` or the CLI); its token fails.",
+    }
+    out = {}
+    for type, text in texts.items():
+        example = {"type": type, "id": "evt_0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d", "created_at": _WHEN,
+                   "data": {"connection_id": _CONNECTION_ID, "provider": "woocommerce",
+                            "end_user_id": "merchant-42", "tags": {"plan": "pro"},
+                            "session_id": "cs_3c2b1a09f8e7d6c5" if type == events.CREATED else None}}
+        out[type] = {"post": {
+            "operationId": type.replace(".", "_"), "summary": text, "tags": ["webhooks"],
+            "description": text + " Answer 2xx within `SHOPRELAY_WEBHOOK_TIMEOUT` (15 s); anything else is "
+                                  "retried with backoff for about three days. 410 stops the retries.",
+            "parameters": _WEBHOOK_HEADERS,
+            "requestBody": {"required": True, "content": _json(ref(WebhookEventBody), example=example)},
+            "responses": {"2XX": {"description": "Received; not sent again."}},
+        }}
+    return out
 
 
 # -- schemas ---------------------------------------------------------------------
@@ -582,6 +647,35 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "connection_id": "Apply to this connection only, overriding a tenant-wide mapping of the same name.",
     },
     "TenantCreate": {"name": "The tenant's name."},
+    "WebhookDelivery": {
+        "event_id": "The event's id (`evt_...`): the `webhook-id` header and the body's `id`, the same on every "
+                    "attempt (use it to drop duplicates).",
+        "type": "`connection.created`, `connection.updated`, `connection.auth_failed` or `connection.deleted`.",
+        "status": "`pending` (not delivered yet, retried at `next_attempt_at`), `delivered` (a 2xx answer), or "
+                  "`failed` (given up: the schedule ran out, the endpoint answered 410, or there was no "
+                  "`webhook_url`).",
+        "attempts": "How many times it was sent.",
+        "last_status": "The HTTP status of the last attempt; null if it got no answer (refused, timed out).",
+        "last_error": "Why the last attempt failed; null once delivered or before any attempt.",
+        "next_attempt_at": "When it is sent next (UTC, ISO 8601); null unless `pending`.",
+        "created_at": "When the change it announces happened (UTC, ISO 8601).",
+        "delivered_at": "When a 2xx answer came (UTC, ISO 8601); null until then.",
+    },
+    "WebhookDeliveryList": {"data": "The tenant's most recent events, newest first."},
+    "WebhookEventBody": {
+        "type": "`connection.created`, `connection.updated`, `connection.auth_failed` or `connection.deleted`.",
+        "id": "The event's id, also the `webhook-id` header.",
+        "created_at": "When the change happened (UTC, ISO 8601); not the attempt's time.",
+        "data": "The connection concerned. Never a token or a credential: read it with the API.",
+    },
+    "WebhookEventData": {
+        "connection_id": "The connection's id.",
+        "provider": "The provider's name, e.g. `woocommerce`.",
+        "end_user_id": "Your user the connection belongs to, as given to `POST /connect/sessions`; null if "
+                       "none was given.",
+        "tags": "Your labels on the connection (string to string).",
+        "session_id": "The connect session that made or reconnected it; null for other changes.",
+    },
     "TenantSettings": {
         "id": "The tenant's id.",
         "name": "The tenant's name, shown at the top of the connect page.",
@@ -819,8 +913,11 @@ def document() -> bytes:
             {"name": "connect", "description": "Connect sessions: the tenant's links for merchants to connect "
                                                "their own stores, and the exchange of the code they bring back."},
             {"name": "connect page", "description": "The hosted page a merchant's browser opens (HTML, not JSON)."},
+            {"name": "webhooks", "description": "Signed events POSTed to the tenant's `webhook_url` "
+                                                "(Standard Webhooks), and their delivery log."},
         ],
         "paths": _paths(),
+        "webhooks": _webhooks(),
         "components": {
             "schemas": _components(),
             "securitySchemes": {

@@ -17,6 +17,7 @@ from .directory import Directory
 from .keyring import load_keyring
 from .metrics import Metrics
 from .store import Store, open_store
+from .webhooks.delivery import DeliveryWorker
 
 log = logging.getLogger("shoprelay")
 
@@ -32,6 +33,10 @@ class Runtime:
         self.directory = Directory(store, keyring, http, config, self.metrics)
         if http.breaker is not None:
             self.metrics.watch_circuits(http.breaker.open_count)
+        self.webhooks = DeliveryWorker(
+            store, keyring, http, timeout=config.webhook_timeout, concurrency=config.webhook_concurrency,
+            metrics=self.metrics,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -52,6 +57,7 @@ class Runtime:
             try:
                 await runtime.directory.start()
                 runtime._tasks.append(asyncio.create_task(runtime.directory.poll_forever()))
+                runtime._tasks.append(asyncio.create_task(runtime.webhooks.run_forever()))
                 yield runtime
             finally:
                 for task in runtime._tasks:

@@ -18,9 +18,7 @@ to the tenant (``keys.vault.webhook_secret_aad``).
 
 from __future__ import annotations
 
-import base64
 import ipaddress
-import os
 import re
 from typing import Any, NamedTuple
 
@@ -33,11 +31,10 @@ from providers.http import guard_refusal
 from .accounts import InvalidInput, UnreadableCredentials, UnknownTenant, clean_name
 from .store import Store
 from .store.records import UNSET, Sealed, Tenant, UnsetType
+from .webhooks import signing
 
 MAX_RETURN_URLS = 20
 MAX_URL_LENGTH = 2048
-WEBHOOK_SECRET_PREFIX = "whsec_"
-_SECRET_BYTES = 32
 # Printable ASCII without space or backslash (browsers read "\" as "/", so
 # "https://good\@evil" is evil's), whole: no control or non-ASCII characters.
 _URL_TEXT = re.compile(r"[!-\[\]-~]+")
@@ -135,7 +132,7 @@ def _loopback(url: URL) -> bool:
 
 
 def mint_webhook_secret() -> str:
-    return WEBHOOK_SECRET_PREFIX + base64.b64encode(os.urandom(_SECRET_BYTES)).decode()
+    return signing.new_secret()  # the format lives with the signature
 
 
 def seal_webhook_secret(keyring: Keyring, tenant_id: str, secret: str) -> Sealed:

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from .store.records import ApiKey, Connection, FieldMapping, Tenant
+from .store.records import EVENT_PENDING, ApiKey, Connection, FieldMapping, Tenant, WebhookEvent
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -103,3 +103,36 @@ class ApiKeyWithSecret(ApiKey, kw_only=True):
     """Shown once, at creation."""
 
     api_key: str
+
+
+class WebhookDelivery(msgspec.Struct, kw_only=True):
+    """One webhook event and how its delivery went (never its body)."""
+
+    event_id: str
+    type: str
+    status: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: str | None
+    created_at: str
+    delivered_at: str | None
+
+    @classmethod
+    def of(cls, event: WebhookEvent) -> "WebhookDelivery":
+        return cls(
+            event_id=event.id,
+            type=event.type,
+            status=event.status,
+            attempts=event.attempts,
+            last_status=event.last_status,
+            last_error=event.last_error,
+            # Only a pending event has a next attempt.
+            next_attempt_at=event.next_attempt_at if event.status == EVENT_PENDING else None,
+            created_at=event.created_at,
+            delivered_at=event.delivered_at,
+        )
+
+
+class WebhookDeliveryList(msgspec.Struct):
+    data: list[WebhookDelivery]

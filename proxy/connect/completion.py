@@ -21,31 +21,23 @@ from keys import secrets
 
 from .. import accounts
 from ..clock import now_text, text_after
-from ..store.records import ConnectCode, ConnectSession, Connection, Tenant
+from ..store.records import ConnectCode, ConnectSession, Connection, Tenant, WebhookEvent
+from ..webhooks import events
 
 log = logging.getLogger("shoprelay.connect")
 
 CODE_TTL = 600  # seconds a connect_code may wait for its exchange
 STORE_FAILED = "store_failed"  # session.error when the connection could not be written
 
-CREATED = "connection.created"
-UPDATED = "connection.updated"
-
 
 class SessionGone(Exception):
     """The session was completed, failed or expired meanwhile."""
 
 
-def webhook_event(kind: str, connection: Connection, session: ConnectSession, tenant: Tenant) -> Any:
-    """The webhook outbox row for this change, written with it.
-
-    The hook for the ``webhooks`` work (proxy/webhooks/events.py): until that
-    package is installed, no event is built."""
-    try:
-        from ..webhooks.events import connection_event  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return connection_event(kind, connection, session.id, tenant=tenant)
+def webhook_event(kind: str, connection: Connection, session: ConnectSession, tenant: Tenant) -> WebhookEvent | None:
+    """The outbox row for this change, written with it; it names the
+    session (None when the tenant has no webhook_url)."""
+    return events.connection_event(kind, connection, session.id, tenant=tenant)
 
 
 async def complete(
@@ -74,7 +66,7 @@ async def complete(
             await accounts.create_connection(
                 store, runtime.keyring, session.tenant_id, provider, credentials, settings,
                 connection_id=connection_id, end_user_id=session.end_user_id, tags=session.tags,
-                event_for=lambda connection: webhook_event(CREATED, connection, session, tenant),
+                event_for=lambda connection: webhook_event(events.CREATED, connection, session, tenant),
             )
         else:
             connection = await store.get_connection(reconnect)
@@ -83,9 +75,10 @@ async def complete(
             await accounts.update_connection(
                 store, runtime.keyring, connection, credentials, settings,
                 allow_private_networks=runtime.config.allow_private_networks,
-                event=webhook_event(UPDATED, connection, session, tenant),
+                event=webhook_event(events.UPDATED, connection, session, tenant),
             )
             await runtime.directory.poll_once()  # drop the cached old credentials now
+        runtime.webhooks.wake()  # deliver the event now rather than at the next poll
     except Exception as exc:
         log.error("connect session %s: the connection could not be stored (%s)", session.id, type(exc).__name__)
         with contextlib.suppress(Exception):

@@ -101,6 +101,7 @@ async def create_connection(request: Request) -> Response:
     connection, token = await accounts.create_connection(
         runtime.store, runtime.keyring, owner.tenant_id, body.provider, body.credentials, body.settings
     )
+    runtime.webhooks.wake()  # connection.created, if the tenant has a webhook_url
     request_context(request.scope)["connection_id"] = connection.id
     return json_response(connection_view(connection, token), 201)
 
@@ -148,6 +149,7 @@ async def patch_connection(request: Request) -> Response:
         raise ApiError(404, "not_found", "no connection has that id") from None
     except accounts.UnreadableCredentials as exc:
         raise credentials_unreadable(exc.key_id, exc.in_keyring) from None
+    runtime.webhooks.wake()  # connection.updated
     await runtime.directory.poll_once()  # drop the stale live connection now
     return json_response(connection_view(updated))
 
@@ -170,7 +172,8 @@ async def delete_connection(request: Request) -> Response:
     owner = await tenant_of(request)
     connection = await own_connection(request, owner)
     runtime = request.app.state.runtime
-    await runtime.store.delete_connection(connection.id)
+    await accounts.delete_connection(runtime.store, connection)
+    runtime.webhooks.wake()  # connection.deleted
     await runtime.directory.poll_once()
     return Response(status_code=204)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from typing import Callable
+from typing import Callable, Sequence
 
 from .records import (
     UNSET,
@@ -254,10 +254,14 @@ class Store(abc.ABC):
     async def enqueue_event(self, event: WebhookEvent) -> None: ...
 
     @abc.abstractmethod
-    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+    async def claim_due_events(
+        self, now: str, lease_until: str, limit: int, exclude_tenants: Sequence[str] = ()
+    ) -> list[WebhookEvent]:
         """Pending events due at ``now`` whose lease is free (never taken or
         lapsed), oldest due first, leased until ``lease_until`` so no other
-        process takes them meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED)."""
+        process takes them meanwhile (PostgreSQL: FOR UPDATE SKIP LOCKED).
+        None of ``exclude_tenants``' events: the worker's tenants already
+        at their share of its slots wait in the store, untouched."""
 
     @abc.abstractmethod
     async def record_delivery(

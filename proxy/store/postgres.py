@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Sequence, TypeVar
 
 import asyncpg
 import msgspec
@@ -99,6 +99,10 @@ _LOST = (
     asyncpg.CannotConnectNowError,
     asyncpg.IdleSessionTimeoutError,
     asyncpg.InterfaceError,  # "connection is closed"
+    # Killed while idle in the pool, a connection may have read the server's
+    # FATAL and still wait for the end of it: its next statement fails with
+    # "cannot switch to state ...; another operation (2) is in progress".
+    asyncpg.InternalClientError,
     ConnectionError,
 )
 # Everything else the database or the driver can raise.
@@ -189,6 +193,11 @@ class PostgresStore(Store):
             # terminated it, and the pool makes a new one when needed.
             log.debug("dropped a broken pooled connection (%s)", type(exc).__name__)
 
+    async def _expire(self, kind: str) -> None:
+        pool = self._pools.get(kind)
+        if pool is not None:
+            await pool.expire_connections()
+
     async def _call(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], *, read: bool) -> T:
         attempts = 2 if read else 1
         for attempt in range(1, attempts + 1):
@@ -200,6 +209,10 @@ class PostgresStore(Store):
             except _BAD_TEXT:
                 raise InvalidValue("text values must not contain NUL characters") from None
             except _LOST as exc:
+                # One connection lost is usually all of them (a restart, a
+                # failover, pg_terminate_backend): replace every pooled one
+                # now, rather than let each caller meet its own dead one.
+                await self._expire("main")
                 if attempt < attempts:
                     log.info("retrying a read on a fresh connection (%s)", type(exc).__name__)
                     continue
@@ -744,18 +757,22 @@ class PostgresStore(Store):
     async def enqueue_event(self, event: WebhookEvent) -> None:
         await self._write(lambda c: _enqueue(c, event))
 
-    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+    async def claim_due_events(
+        self, now: str, lease_until: str, limit: int, exclude_tenants: Sequence[str] = ()
+    ) -> list[WebhookEvent]:
         # SKIP LOCKED: replicas claiming at once take disjoint events instead
         # of waiting on each other; the lease then keeps them apart until
         # the attempt is recorded (or the lease lapses: a dead claimer).
+        excluded = [t for t in exclude_tenants if not _nul(t)]
         rows = await self._write(
             lambda c: c.fetch(
                 f"UPDATE webhook_events SET lease_until = $2 WHERE id IN ("
                 " SELECT id FROM webhook_events WHERE status = $4 AND next_attempt_at <= $1"
                 " AND (lease_until IS NULL OR lease_until <= $1)"
+                " AND tenant_id <> ALL($5::text[])"
                 " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
                 f" RETURNING {EVENT_COLUMNS}",
-                now, lease_until, limit, EVENT_PENDING,
+                now, lease_until, limit, EVENT_PENDING, excluded,
             )
         )
         events = [event_from_row(r) for r in rows]

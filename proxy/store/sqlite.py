@@ -15,7 +15,7 @@ import sqlite3
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, AsyncIterator, Callable, TypeVar
+from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
 
 import msgspec
 
@@ -596,16 +596,21 @@ class SQLiteStore(Store):
     async def enqueue_event(self, event: WebhookEvent) -> None:
         await self._write(lambda c: _enqueue(c, event))
 
-    async def claim_due_events(self, now: str, lease_until: str, limit: int) -> list[WebhookEvent]:
+    async def claim_due_events(
+        self, now: str, lease_until: str, limit: int, exclude_tenants: Sequence[str] = ()
+    ) -> list[WebhookEvent]:
         # One writer at a time (IMMEDIATE): processes sharing the file never
         # claim the same event while its lease holds.
+        excluded = list(exclude_tenants)
+
         def claim(c: sqlite3.Connection) -> list[WebhookEvent]:
             rows = c.execute(
                 f"SELECT {EVENT_COLUMNS} FROM webhook_events"
                 " WHERE status = ? AND next_attempt_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?)"
+                f" AND tenant_id NOT IN ({', '.join('?' * len(excluded))})"
                 " ORDER BY next_attempt_at, id LIMIT ?",
-                (EVENT_PENDING, now, now, limit),
+                (EVENT_PENDING, now, now, *excluded, limit),
             ).fetchall()
             c.executemany(
                 "UPDATE webhook_events SET lease_until = ? WHERE id = ?",

@@ -1,5 +1,6 @@
 """/openapi.json is valid OpenAPI 3.1, and real responses validate against it."""
 
+import asyncio
 import json
 import pathlib
 import re
@@ -10,6 +11,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.harness import running_app
+from tests.webhooks.support import subscribe
 
 ADMIN = "admin-token-openapi-0123456789"
 # The reference itself and its page: not API operations.
@@ -104,6 +106,16 @@ async def test_real_responses_validate(api):
     )
     check(doc, "/field-mappings", "post", mapping)
     check(doc, "/field-mappings", "get", await api.client.get("/field-mappings", headers=h))
+    # A webhook event that failed once (nothing listens there): every field filled in.
+    await subscribe(api, tenant, "http://127.0.0.1:9/hooks")
+    await api.client.delete(f"/connections/{created.json()['id']}", headers=h)
+    for _ in range(200):
+        listed = await api.client.get("/webhook-deliveries", headers=h)
+        if listed.json()["data"][0]["attempts"]:
+            break
+        await asyncio.sleep(0.02)
+    assert listed.json()["data"][0]["last_error"]
+    check(doc, "/webhook-deliveries", "get", listed)
     admin = {"Authorization": f"Bearer {ADMIN}"}
     tenant2 = await api.client.post("/admin/tenants", json={"name": "x"}, headers=admin)
     check(doc, "/admin/tenants", "post", tenant2)

@@ -323,6 +323,18 @@ async def test_claim_respects_the_limit_oldest_due_first(store):
     assert [e.id for e in await store.claim_due_events(T3, LATER, 2)] == ["evt_1"]
 
 
+async def test_claim_leaves_the_excluded_tenants_events_untouched(store):
+    await store.create_tenant(tenant(1))
+    await store.create_tenant(tenant(2))
+    await store.enqueue_event(event(1, due=T0))
+    await store.enqueue_event(event(2, "t2", due=T1))
+    await store.enqueue_event(event(3, due=T1))
+    assert [e.id for e in await store.claim_due_events(T2, T3, 10, exclude_tenants=["t1"])] == ["evt_2"]
+    # Not leased by that claim: the next one without the exclusion takes them.
+    assert [e.id for e in await store.claim_due_events(T2, T3, 10, exclude_tenants=[])] == ["evt_1", "evt_3"]
+    assert await store.claim_due_events(T2, T3, 10, exclude_tenants=["t1", "t2", "t\x00"]) == []
+
+
 async def test_concurrent_claims_never_share_an_event(store):
     await store.create_tenant(tenant())
     for n in range(20):
