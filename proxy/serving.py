@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import resource
 from typing import Any
@@ -37,6 +38,11 @@ from . import logs
 from .config import Config
 
 log = logging.getLogger("shoprelay.serving")
+# When each connection began waiting, as a sequence rather than a clock:
+# uvloop's loop.time() is the time of the loop iteration, so connections
+# accepted in one iteration (a burst, a loaded machine) would tie, and the
+# eviction would pick among them at random instead of the oldest.
+_WAIT_ORDER = itertools.count()
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers; h11 allows 16 KiB, nginx 8 KiB x 4
 # Descriptors that are not client or upstream sockets: the listener, the
@@ -60,7 +66,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.read_timeout = read_timeout
         self.max_connections = max_connections
         self._read_timer: asyncio.TimerHandle | None = None
-        self._idle_since = 0.0
+        self._waiting_since = 0
         self._head_complete = False
         self._head_bytes = 0
 
@@ -68,7 +74,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._idle_since = self.loop.time()
+        self._waiting_since = next(_WAIT_ORDER)
         self._arm_read_timer()
         if len(self.connections) > self.max_connections:
             self._make_room()
@@ -79,7 +85,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return  # others are closing already
         waiting = [c for c in open_ if c is not self and isinstance(c, GuardedHttpProtocol) and c._waiting()]
         if waiting:
-            min(waiting, key=lambda c: c._idle_since).transport.close()
+            min(waiting, key=lambda c: c._waiting_since).transport.close()
         else:
             self.transport.close()  # every connection is serving a request
 
@@ -94,7 +100,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
 
     def on_response_complete(self) -> None:
-        self._idle_since = self.loop.time()
+        self._waiting_since = next(_WAIT_ORDER)
         super().on_response_complete()
 
     # -- the read deadline and the head cap -----------------------------------
