@@ -396,3 +396,54 @@ def varied(base: dict[str, Any], total: int, vary: Callable[[dict[str, Any], int
         vary(customer, i)
         customers.append(customer)
     return customers
+
+
+class TokenFake(Fake):
+    """A platform that mints access tokens at ``token_path`` (Wix's client
+    credentials, Zoho's refresh grant): the grants it was sent, the tokens it
+    minted and which of them are still live. Subclasses check a grant and
+    shape the answer; the bookkeeping is here."""
+
+    list_path: ClassVar[str]  # the customer collection; `{list_path}/{id}` reads one
+
+    def __init__(
+        self,
+        customers: list[dict[str, Any]] | None = None,
+        *,
+        expires_in: Any,
+        token_prefix: str,
+        token_delay: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(customers, **kwargs)
+        self.expires_in = expires_in
+        self.token_delay = token_delay
+        self.token_prefix = token_prefix
+        self.minted: list[str] = []
+        self.accepted: set[str] = set()  # live access tokens
+        self.grants: list[Any] = []  # token request bodies (or queries)
+
+    def kind(self, request: web.Request, body: bytes) -> str:
+        if request.path == self.token_path:
+            return "token"
+        return "list" if request.path == self.list_path else "get"
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), *self.minted]
+
+    def revoke_all(self) -> None:
+        """Every live token dies before its expiry (revoked, permissions changed)."""
+        self.accepted.clear()
+
+    async def received(self, grant: Any) -> None:
+        """Records a token request, after the configured delay."""
+        self.grants.append(grant)
+        if self.token_delay:
+            await asyncio.sleep(self.token_delay)
+
+    def mint(self, suffix: str = "") -> str:
+        """A new live access token."""
+        value = f"{self.token_prefix}{len(self.minted) + 1}{suffix}"
+        self.minted.append(value)
+        self.accepted.add(value)
+        return value

@@ -22,14 +22,13 @@ reads when present.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, TokenFake, varied
 
 APP_ID = "655104d6-d14c-42d8-8197-38384e647359"
 APP_SECRET = "53abe43a-17c2-43b7-8012-afa666917f9b"
@@ -46,11 +45,12 @@ def fixture(name: str) -> Any:
     return load_fixture("wix", name)
 
 
-class WixFake(Fake):
+class WixFake(TokenFake):
     provider = "wix"
     default_credentials = {"client_id": APP_ID, "client_secret": APP_SECRET}
     page_max = PAGE_MAX
     token_path = TOKEN_PATH
+    list_path = CONTACTS_PATH
     retry_after = 30.0
     refused_status = 400  # the token endpoint's invalid_client
     answer_id_unchecked = "Get Contact on a merged contact answers with the merge target, whose id the module maps"
@@ -65,13 +65,9 @@ class WixFake(Fake):
         token_prefix: str = "OauthNG.JWS.token-",
         **kwargs: Any,
     ) -> None:
-        super().__init__(customers, **kwargs)
-        self.expires_in = expires_in
-        self.token_delay = token_delay
-        self.token_prefix = token_prefix
-        self.minted: list[str] = []
-        self.accepted: set[str] = set()  # live access tokens
-        self.grants: list[Any] = []  # token request bodies
+        super().__init__(
+            customers, expires_in=expires_in, token_prefix=token_prefix, token_delay=token_delay, **kwargs
+        )
         # API keys this site takes, with its site id.
         self.api_keys: set[str] = {self.credentials["api_key"]} if "api_key" in self.credentials else set()
 
@@ -98,18 +94,6 @@ class WixFake(Fake):
         app.router.add_get(CONTACTS_PATH + "/{id}", self.contact)
         app.router.add_get(CONTACTS_PATH, self.contacts)
 
-    def kind(self, request: web.Request, body: bytes) -> str:
-        if request.path == TOKEN_PATH:
-            return "token"
-        return "list" if request.path == CONTACTS_PATH else "get"
-
-    def secrets(self) -> list[str]:
-        return [*super().secrets(), *self.minted]
-
-    def revoke_all(self) -> None:
-        """Every live token dies (e.g. the app's permissions changed)."""
-        self.accepted.clear()
-
     # -- answers ------------------------------------------------------------------------
 
     def unauthorized(self) -> Answer:
@@ -130,9 +114,7 @@ class WixFake(Fake):
 
     async def token(self, request: web.Request) -> web.Response:
         grant = await request.json()
-        self.grants.append(grant)
-        if self.token_delay:
-            await asyncio.sleep(self.token_delay)
+        await self.received(grant)
         expected = {
             "grant_type": "client_credentials",
             "client_id": self.credentials.get("client_id"),
@@ -141,9 +123,7 @@ class WixFake(Fake):
         }
         if grant != expected:
             return web.json_response(fixture("oauth-error-invalid-client.json"), status=400)
-        value = f"{self.token_prefix}{len(self.minted) + 1}"
-        self.minted.append(value)
-        self.accepted.add(value)
+        value = self.mint()
         body = {**fixture("oauth-token.json"), "access_token": value}
         if self.expires_in is None:
             del body["expires_in"]

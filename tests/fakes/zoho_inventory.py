@@ -23,7 +23,6 @@ signal; this store's 429 sends ``Retry-After: 7``.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
@@ -31,7 +30,7 @@ from aiohttp import web
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, TokenFake, varied
 
 CLIENT_ID = "1000.GMB0YULZHJK411248S8I5GZ4CHUEX0"  # "1000.<hex>" like Zoho's
 CLIENT_SECRET = "122c324d3496d5d777ceeebc129470715fbb856b7"
@@ -46,11 +45,12 @@ def fixture(name: str) -> Any:
     return load_fixture("zoho_inventory", name)
 
 
-class ZohoInventoryFake(Fake):
+class ZohoInventoryFake(TokenFake):
     provider = "zoho_inventory"
     default_credentials = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN}
     page_max = PAGE_MAX
     token_path = TOKEN_PATH
+    list_path = CONTACTS_PATH
     retry_after = 7.0
     refused_status = 200  # Zoho refuses a refresh token with HTTP 200
     missing_id = "460000009999999"
@@ -65,14 +65,10 @@ class ZohoInventoryFake(Fake):
         token_prefix: str = "1000.token-",
         **kwargs: Any,
     ) -> None:
-        super().__init__(customers, **kwargs)
-        self.expires_in = expires_in
-        self.token_delay = token_delay
+        super().__init__(
+            customers, expires_in=expires_in, token_prefix=token_prefix, token_delay=token_delay, **kwargs
+        )
         self.api_domain = api_domain
-        self.token_prefix = token_prefix
-        self.minted: list[str] = []
-        self.accepted: set[str] = set()  # live access tokens
-        self.grants: list[dict[str, str]] = []  # token request queries
 
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
@@ -97,18 +93,6 @@ class ZohoInventoryFake(Fake):
         app.router.add_get(CONTACTS_PATH + "/{id}", self.contact)
         app.router.add_get(CONTACTS_PATH, self.contacts)
 
-    def kind(self, request: web.Request, body: bytes) -> str:
-        if request.path == TOKEN_PATH:
-            return "token"
-        return "list" if request.path == CONTACTS_PATH else "get"
-
-    def secrets(self) -> list[str]:
-        return [*super().secrets(), *self.minted]
-
-    def revoke_all(self) -> None:
-        """Every live token dies before its expiry."""
-        self.accepted.clear()
-
     # -- answers ------------------------------------------------------------------------
 
     def unauthorized(self) -> Answer:
@@ -127,18 +111,14 @@ class ZohoInventoryFake(Fake):
 
     async def token(self, request: web.Request) -> web.Response:
         grant = dict(request.query)  # Zoho's refresh request carries the secrets in the query string
-        self.grants.append(grant)
-        if self.token_delay:
-            await asyncio.sleep(self.token_delay)
+        await self.received(grant)
         expected = {
             "refresh_token": self.credentials["refresh_token"], "client_id": self.credentials["client_id"],
             "client_secret": self.credentials["client_secret"], "grant_type": "refresh_token",
         }
         if grant != expected:
             return web.json_response(fixture("oauth-error-invalid-code.json"))
-        value = f"{self.token_prefix}{len(self.minted) + 1}.sig"
-        self.minted.append(value)
-        self.accepted.add(value)
+        value = self.mint(".sig")
         body = {**fixture("zoho-oauth-token-refresh.json"), "access_token": value, "expires_in": self.expires_in}
         if self.api_domain is not None:
             body["api_domain"] = self.api_domain
