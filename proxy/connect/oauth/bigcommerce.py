@@ -1,0 +1,346 @@
+"""BigCommerce's single-click app install as a connect flow (reference/connect-flows.md A.2).
+
+BigCommerce has no ``state``: the merchant is sent to the app's install URL
+(``https://login.bigcommerce.com/app/{client_id}/install``, the origin
+replaced by the app's ``settings.auth_url``), approves it, and BigCommerce
+calls the app's auth callback with ``code``, ``scope``,
+``context=stores/{hash}`` and ``account_uuid``. The code is exchanged at
+``/oauth2/token`` (JSON, every documented field) for a permanent token.
+
+Binding the callback to a connect session, without a ``state``:
+
+* "Connect with BigCommerce" (the framework's start, with its CSRF token)
+  mints an attempt for the session and sends the browser through ``/go``,
+  which puts the attempt's state in a short-lived cookie of its own beside
+  the session cookie (both ``SameSite=Lax``, sent on the top-level callback
+  navigation) and then to BigCommerce. The callback spends the attempt once
+  and checks it is the session cookie's: a callback a third site pushes
+  into the merchant's browser has no attempt, so it connects nothing.
+* An install with no attempt (started from BigCommerce's marketplace or
+  control panel, inside its iframe, where our cookies are not sent) is
+  exchanged at once (the code lives for seconds) with the app of the
+  session's tenant if a session cookie came, else the operator's default
+  app, and parked (unclaimed.py): the merchant gets a one-time claim code
+  and claims the store inside a connect session ("I already installed the
+  app"). The token is checked before it is parked.
+
+A session cookie whose session is expired or finished stops the callback
+before the exchange: nothing is stored and the page says why. A grant for
+another store than the session reconnects is refused. The connection's
+``grant_key`` is ``bigcommerce:{client_id}:{store_hash}``, which the
+uninstall callback (bigcommerce_app.py) deletes by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.parse
+from typing import Any, Mapping
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from keys import secrets
+from providers import calls
+from providers.errors import ProviderError
+from providers.token_endpoint import TokenEndpoint
+from providers.tokens import MemoryTokenStore
+
+from ... import accounts, params, verification
+from ...clock import now_text
+from ...provider_apps import ResolvedApp, callback_url, resolve
+from .. import completion, csrf, forms, page
+from ..page import PageError
+from . import unclaimed
+from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow
+
+PROVIDER = "bigcommerce"
+DISPLAY = "BigCommerce"
+LOGIN = "https://login.bigcommerce.com"
+TOKEN_PATH = "/oauth2/token"
+INSTALL_COOKIE = "shoprelay_bigcommerce_install"
+INSTALL_COOKIE_AGE = 600  # the attempt's own lifetime
+# What BigCommerce's control panel is served from: its pages frame ours
+# (the auth callback of a marketplace install, the load callback).
+CONTROL_PANEL = "https://*.bigcommerce.com https://*.mybigcommerce.com"
+
+_CODE = re.compile(r"[\x21-\x7e]{1,512}")
+_CONTEXT = re.compile(r"stores/([a-z0-9]{1,32})")
+_SCOPE = re.compile(r"[\x21-\x7e]{1,128}( [\x21-\x7e]{1,128}){0,63}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def grant_key(client_id: str, store_hash: str) -> str:
+    return f"{PROVIDER}:{client_id}:{store_hash}"
+
+
+class Install:
+    """The auth callback's query, checked: what the exchange sends back."""
+
+    def __init__(self, query: Mapping[str, str]) -> None:
+        code, scope, context = (params.single(query, name) for name in ("code", "scope", "context"))
+        account = params.single(query, "account_uuid")
+        context_match = _CONTEXT.fullmatch(context or "")
+        if not code or not _CODE.fullmatch(code) or not scope or not _SCOPE.fullmatch(scope) or context_match is None:
+            raise PageError(400, "This install could not be read",
+                            f"{DISPLAY} did not send what an install sends. Install the app again from {DISPLAY}.")
+        if account is not None and not _UUID.fullmatch(account):
+            raise PageError(400, "This install could not be read", f"Install the app again from {DISPLAY}.")
+        self.code, self.scope, self.context = code, scope, context
+        self.store_hash = context_match.group(1)
+
+
+async def exchange(runtime: Any, app: ResolvedApp, install: Install) -> Grant:
+    """The code for a token, checked on the store before anything keeps it.
+    FlowRefused when BigCommerce refuses the code or the token reads no
+    customers of that store."""
+    fields = {
+        "client_id": app.client_id, "client_secret": app.client_secret, "code": install.code,
+        "context": install.context, "scope": install.scope, "grant_type": "authorization_code",
+        "redirect_uri": callback_url(runtime.config, PROVIDER),
+    }
+    endpoint = TokenEndpoint(
+        DISPLAY, runtime.http, app.origin(LOGIN) + TOKEN_PATH, fields, store=MemoryTokenStore(), send="json",
+        extra=lambda body: {"context": body.get("context")},
+    )
+    timeout = runtime.config.request_timeout
+    calls.begin(timeout, PROVIDER)
+    try:
+        async with asyncio.timeout(timeout):
+            token = await endpoint.mint()
+    except TimeoutError:
+        raise FlowRefused("token_unavailable", f"{DISPLAY} did not answer in time. Install the app again.") from None
+    except ProviderError as exc:
+        raise FlowRefused("token_refused", f"{DISPLAY} did not accept this install ({_said(exc)}). "
+                          "Install the app again.") from None
+    if token.extra.get("context") != install.context:
+        # The token would address another store than the install named.
+        raise FlowRefused("foreign_store", f"{DISPLAY} answered for another store than the one installed.")
+    settings: dict[str, Any] = {"store_hash": install.store_hash}
+    if app.settings.get("base_url"):
+        settings["base_url"] = app.settings["base_url"]
+    grant = Grant(credentials={"access_token": token.access_token}, settings=settings,
+                  grant_key=grant_key(app.client_id, install.store_hash))
+    await check(runtime, grant)
+    return grant
+
+
+async def check(runtime: Any, grant: Grant) -> None:
+    """One live read with the grant, as the key form makes (the app may lack
+    the customers scope, or the store may have removed the app since)."""
+    try:
+        creds, parsed = accounts.validate_connection_input(
+            PROVIDER, grant.credentials, grant.settings, allow_private_networks=runtime.config.allow_private_networks,
+        )
+        await verification.verify(runtime.http, PROVIDER, creds, parsed, runtime.config.request_timeout)
+    except accounts.InvalidInput:
+        raise FlowRefused("invalid_grant", f"{DISPLAY} sent a store or token this service cannot use.") from None
+    except ProviderError as exc:
+        raise FlowRefused("verification_failed", verification.problem(exc, PROVIDER).detail + ".") from None
+
+
+def _said(exc: ProviderError) -> str:
+    return str(exc).removeprefix(f"{DISPLAY} ").rstrip(".") or "refused"
+
+
+async def same_store(runtime: Any, opened: page.Opened, grant: Grant) -> None:
+    """A reconnect keeps its store: a grant for another one is refused."""
+    reconnect = opened.session.reconnect_connection_id
+    if reconnect is None:
+        return
+    connection = await runtime.store.get_connection(reconnect)
+    if connection is not None and connection.settings.get("store_hash") != grant.settings["store_hash"]:
+        raise FlowRefused("foreign_store", f"This link reconnects the {DISPLAY} store "
+                          f"{connection.settings.get('store_hash')}; the app was installed on another store.",
+                          fail_session=False)
+
+
+async def finish(request: Request, opened: page.Opened, grant: Grant) -> Response:
+    """Store the connection and send the browser on with its connect code."""
+    runtime = request.app.state.runtime
+    await same_store(runtime, opened, grant)
+    try:
+        code = await completion.complete(
+            runtime, opened.session, opened.tenant, PROVIDER, grant.credentials, grant.settings,
+            grant_key=grant.grant_key,
+        )
+    except completion.SessionGone:
+        raise PageError(410, "This link can no longer be used", "Start again from the app.",
+                        tenant=opened.tenant) from None
+    return page._finished(request, opened, forms.form_for(PROVIDER), code)
+
+
+async def refused(request: Request, opened: page.Opened | None, exc: FlowRefused) -> PageError:
+    """The page for a refusal; the platform's own refusals fail the session."""
+    if opened is not None and exc.fail_session:
+        await request.app.state.runtime.store.fail_connect_session(opened.session.id, exc.reason, now_text())
+    tenant = opened.tenant if opened is not None else None
+    return PageError(400, f"{DISPLAY} was not connected", exc.message, tenant=tenant,
+                     headers=_framed_by_control_panel(tenant))
+
+
+def _framed_by_control_panel(tenant: Any) -> dict[str, str]:
+    """BigCommerce shows the install's and the app's pages in its control
+    panel's iframe: those may be framed by it (and by the tenant's pages)."""
+    ancestors = " ".join([CONTROL_PANEL, *page._origins(tenant)])
+    policy = page.security_headers(tenant)["Content-Security-Policy"].rsplit("frame-ancestors", 1)[0]
+    return {"Content-Security-Policy": f"{policy}frame-ancestors {ancestors}"}
+
+
+# -- the flow ----------------------------------------------------------------------
+
+
+class BigCommerceFlow(OAuthFlow):
+    provider = PROVIDER
+    needs_app = True
+    inputs: list[str] = []
+
+    async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
+        state = await ctx.new_state({"client_id": ctx.app.client_id})
+        return Begin(url=f"{page._base(ctx.request)}/connect/oauth/{PROVIDER}/go?" + urllib.parse.urlencode({"state": state}))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"/connect/oauth/{PROVIDER}/go", go, methods=["GET"]),
+            Route(f"/connect/oauth/{PROVIDER}/callback", auth_callback, methods=["GET"]),
+            Route(f"/connect/oauth/{PROVIDER}/claim", claim_form, methods=["GET"]),
+            Route(f"/connect/oauth/{PROVIDER}/claim", claim, methods=["POST"]),
+        ]
+
+
+@params.accepts("state")
+async def go(request: Request) -> Response:
+    """The hop to BigCommerce that leaves the attempt's state in a cookie
+    (the install URL carries none back)."""
+    runtime = request.app.state.runtime
+    opened = await page._opened(request)
+    state = params.single(request.query_params, "state") or ""
+    found = await runtime.store.get_connect_attempt(secrets.digest(state)) if len(state) <= 128 else None
+    if found is None or found[0].session_id != opened.session.id or found[0].provider != PROVIDER or found[0].used_at:
+        raise PageError(400, "This link is not valid", "Start again from the connect page.", tenant=opened.tenant)
+    app = await resolve(runtime, opened.tenant.id, PROVIDER)
+    if app is None:
+        raise PageError(404, f"{DISPLAY} cannot be connected this way", "Enter your keys instead.", tenant=opened.tenant)
+    response = RedirectResponse(f"{app.origin(LOGIN)}/app/{urllib.parse.quote(app.client_id, safe='')}/install",
+                                status_code=303, headers=page.security_headers(opened.tenant))
+    public = urllib.parse.urlsplit(runtime.config.public_base)
+    response.set_cookie(
+        INSTALL_COOKIE, state, max_age=INSTALL_COOKIE_AGE, path=f"{page._base(request)}/connect/oauth/{PROVIDER}",
+        httponly=True, samesite="lax", secure=public.scheme == "https" or request.url.scheme == "https",
+    )
+    return response
+
+
+@params.accepts("code", "scope", "context", "account_uuid", "external_install")
+async def auth_callback(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    install = Install(request.query_params)
+    state = request.cookies.get(INSTALL_COOKIE)
+    opened = None
+    if request.cookies.get(page.COOKIE) is not None:
+        opened = await page._opened(request)  # expired or finished: its page, nothing exchanged
+    if opened is not None and state is not None:
+        response = await _bound(request, opened, install, state)
+    else:
+        response = await _park(request, opened, install)
+    response.delete_cookie(INSTALL_COOKIE, path=f"{page._base(request)}/connect/oauth/{PROVIDER}")
+    return response
+
+
+async def _bound(request: Request, opened: page.Opened, install: Install, state: str) -> Response:
+    """The install this session started: its attempt spent once, then stored."""
+    runtime = request.app.state.runtime
+    found = await runtime.store.claim_connect_attempt(secrets.digest(state), now_text()) if len(state) <= 128 else None
+    if found is None or found[0].session_id != opened.session.id or found[0].provider != PROVIDER:
+        raise PageError(400, "This install was already handled",
+                        "It was used already, or took more than ten minutes. Start again from the connect page.",
+                        tenant=opened.tenant)
+    app = await resolve(runtime, opened.tenant.id, PROVIDER)
+    if app is None:
+        raise PageError(404, f"{DISPLAY} cannot be connected this way", "Enter your keys instead.", tenant=opened.tenant)
+    try:
+        grant = await exchange(runtime, app, install)
+        return await finish(request, opened, grant)
+    except FlowRefused as exc:
+        raise await refused(request, opened, exc) from None
+
+
+async def _park(request: Request, opened: page.Opened | None, install: Install) -> Response:
+    runtime = request.app.state.runtime
+    tenant = opened.tenant if opened is not None else None
+    app = await _app_for(runtime, tenant.id if tenant is not None else None)
+    if app is None:
+        raise PageError(404, f"{DISPLAY} is not set up here",
+                        "This service has no BigCommerce app to take the install.", tenant=tenant,
+                        headers=_framed_by_control_panel(tenant))
+    try:
+        grant = await exchange(runtime, app, install)
+    except FlowRefused as exc:
+        raise await refused(request, None, exc) from None  # no session took part: none fails
+    code, expires_at = await unclaimed.park(
+        runtime, provider=PROVIDER, app_tenant_id=app.tenant_id, grant_key=grant.grant_key,
+        data={"credentials": grant.credentials, "settings": grant.settings},
+    )
+    return page.render(request, "parked.html", {
+        "display_name": DISPLAY, "claim_code": code, "expires_at": expires_at[:16].replace("T", " "),
+    }, tenant=tenant, headers=_framed_by_control_panel(tenant))
+
+
+async def _app_for(runtime: Any, tenant_id: str | None) -> ResolvedApp | None:
+    """The session tenant's app (its own, else the operator's); with no
+    session, the operator's default: the one app the callback can know."""
+    return await resolve(runtime, tenant_id or "", PROVIDER)
+
+
+# -- claiming a parked install ---------------------------------------------------
+
+
+async def _claim_page(request: Request, opened: page.Opened, *, error: str | None = None, status: int = 200) -> Response:
+    return page.render(request, "claim.html", {
+        "display_name": DISPLAY, "provider": PROVIDER, "error": error,
+        "csrf_token": csrf.token_for(opened.secret), "csrf_field": csrf.FIELD,
+    }, status=status, tenant=opened.tenant)
+
+
+def _offered(opened: page.Opened) -> None:
+    if PROVIDER not in opened.session.providers:
+        raise PageError(404, "This platform is not offered here", "Choose one of the platforms listed.",
+                        tenant=opened.tenant)
+
+
+@params.accepts()
+async def claim_form(request: Request) -> Response:
+    opened = await page._opened(request)
+    _offered(opened)
+    return await _claim_page(request, opened)
+
+
+@params.accepts()
+async def claim(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    opened = await page._opened(request)
+    _offered(opened)
+    session, tenant = opened.session, opened.tenant
+    if await runtime.store.count_connect_attempt(session.id) > page.MAX_ATTEMPTS:
+        await runtime.store.fail_connect_session(session.id, page.TOO_MANY_ATTEMPTS, now_text())
+        raise PageError(429, "Too many attempts",
+                        f"This link can no longer be used. Go back to {tenant.name} and start again.", tenant=tenant)
+    submitted = await page._form_body(request, opened)
+    if not csrf.valid(opened.secret, submitted.get(csrf.FIELD)):
+        raise PageError(403, "This form has expired", "Open the form again and submit it from there.", tenant=tenant,
+                        link=(f"{page._base(request)}/connect/oauth/{PROVIDER}/claim", "Open the form again"))
+    found = await unclaimed.claim(runtime, submitted.get("claim_code", ""), PROVIDER)
+    if found is None or found[0].app_tenant_id not in (None, tenant.id):
+        # Another tenant's own app took that install: its grant is not this tenant's to use.
+        return await _claim_page(request, opened, status=422, error=(
+            "That claim code is not known, was already used or has expired. "
+            f"Check it, or install the app again from {DISPLAY}."))
+    install, data = found
+    grant = Grant(credentials=data["credentials"], settings=data["settings"], grant_key=install.grant_key)
+    try:
+        await check(runtime, grant)  # the app may have been uninstalled since
+        return await finish(request, opened, grant)
+    except FlowRefused as exc:
+        raise await refused(request, opened, exc) from None
