@@ -781,12 +781,21 @@ def _commonmark(node: Any) -> None:
             _commonmark(value)
 
 
+def _one_of(cls: Any) -> dict[str, Any]:
+    """The provider's credentials schema: its form's, or any of its shapes
+    (Shopify's OAuth install stores a refresh token instead of a key)."""
+    if not cls.credentials_alternatives:
+        return ref(cls.credentials_type)
+    return {"anyOf": [ref(cls.credentials_type), *map(ref, cls.credentials_alternatives)]}
+
+
 def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Each provider's credentials and settings Structs as schemas, the
     ``ConnectionCreate`` variant per provider, and the credentials/settings
     alternatives a PATCH may carry."""
     classes = {name: registry.get(name) for name in provider_names()}
-    structs = sorted({t for cls in classes.values() for t in (cls.credentials_type, cls.settings_type)},
+    structs = sorted({t for cls in classes.values()
+                      for t in (cls.credentials_type, cls.settings_type, *cls.credentials_alternatives)},
                      key=lambda t: t.__name__)
     _, schemas = msgspec.json.schema_components(structs, ref_template=_REF)
     variants = []
@@ -797,7 +806,7 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "description": f"`POST /connections` for {cls.display_name}.",
             "properties": {
                 "provider": {"const": name, "description": "The provider's name."},
-                "credentials": {**ref(cls.credentials_type), "description": f"{cls.display_name} credentials, "
+                "credentials": {**_one_of(cls), "description": f"{cls.display_name} credentials, "
                                 "stored encrypted and never returned."},
                 "settings": {**ref(cls.settings_type), "description": f"{cls.display_name} settings (optional "
                              "where every field has a default)."},
@@ -805,7 +814,8 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "required": ["provider", "credentials"],
         }
         variants.append(ref(variant))
-    credentials = [ref(t) for t in structs if any(c.credentials_type is t for c in classes.values())]
+    credentials = [ref(t) for t in structs if any(t in (c.credentials_type, *c.credentials_alternatives)
+                                                  for c in classes.values())]
     settings = [ref(t) for t in structs if any(c.settings_type is t for c in classes.values())]
     schemas["ConnectionCreate"] = {
         "title": "ConnectionCreate",
