@@ -51,10 +51,10 @@ from providers.tokens import MemoryTokenStore
 from ... import accounts, params, verification
 from ...clock import now_text
 from ...provider_apps import ResolvedApp, callback_url, resolve
-from .. import completion, csrf, forms, page
+from .. import csrf, forms, page
 from ..page import PageError
-from . import unclaimed
-from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow
+from . import attempts, routes as framework, unclaimed
+from .flow import FLOWS, Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
 
 PROVIDER = "bigcommerce"
 DISPLAY = "BigCommerce"
@@ -80,8 +80,8 @@ class Install:
     """The auth callback's query, checked: what the exchange sends back."""
 
     def __init__(self, query: Mapping[str, str]) -> None:
-        code, scope, context = (params.single(query, name) for name in ("code", "scope", "context"))
-        account = params.single(query, "account_uuid")
+        code, scope, context = (query.get(name) for name in ("code", "scope", "context"))
+        account = query.get("account_uuid")
         context_match = _CONTEXT.fullmatch(context or "")
         if not code or not _CODE.fullmatch(code) or not scope or not _SCOPE.fullmatch(scope) or context_match is None:
             raise PageError(400, "This install could not be read",
@@ -159,24 +159,13 @@ async def same_store(runtime: Any, opened: page.Opened, grant: Grant) -> None:
 
 async def finish(request: Request, opened: page.Opened, grant: Grant) -> Response:
     """Store the connection and send the browser on with its connect code."""
-    runtime = request.app.state.runtime
-    await same_store(runtime, opened, grant)
-    try:
-        code = await completion.complete(
-            runtime, opened.session, opened.tenant, PROVIDER, grant.credentials, grant.settings,
-            grant_key=grant.grant_key,
-        )
-    except completion.SessionGone:
-        raise PageError(410, "This link can no longer be used", "Start again from the app.",
-                        tenant=opened.tenant) from None
-    return page._finished(request, opened, forms.form_for(PROVIDER), code)
+    await same_store(request.app.state.runtime, opened, grant)
+    return await framework._complete(request, opened, FLOWS[PROVIDER], forms.form_for(PROVIDER), grant)
 
 
-async def refused(request: Request, opened: page.Opened | None, exc: FlowRefused) -> PageError:
-    """The page for a refusal; the platform's own refusals fail the session."""
-    if opened is not None and exc.fail_session:
-        await request.app.state.runtime.store.fail_connect_session(opened.session.id, exc.reason, now_text())
-    tenant = opened.tenant if opened is not None else None
+def refused_here(exc: FlowRefused, tenant: Any = None) -> PageError:
+    """A refusal with no session to fail (a parked install): the page only,
+    framable by the control panel it may be shown in."""
     return PageError(400, f"{DISPLAY} was not connected", exc.message, tenant=tenant,
                      headers=_framed_by_control_panel(tenant))
 
@@ -192,21 +181,27 @@ def _framed_by_control_panel(tenant: Any) -> dict[str, str]:
 # -- the flow ----------------------------------------------------------------------
 
 
+@register
 class BigCommerceFlow(OAuthFlow):
     provider = PROVIDER
     needs_app = True
     inputs: list[str] = []
+    claim_path = f"/connect/oauth/{PROVIDER}/claim"  # the form's "I already installed the app" link
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
-        state = await ctx.new_state({"client_id": ctx.app.client_id})
+        state = await ctx.new_state({})  # the framework keeps the app's client id with it
         return Begin(url=f"{page._base(ctx.request)}/connect/oauth/{PROVIDER}/go?" + urllib.parse.urlencode({"state": state}))
 
     def routes(self) -> list[Route]:
+        from . import bigcommerce_app
+
         return [
             Route(f"/connect/oauth/{PROVIDER}/go", go, methods=["GET"]),
             Route(f"/connect/oauth/{PROVIDER}/callback", auth_callback, methods=["GET"]),
-            Route(f"/connect/oauth/{PROVIDER}/claim", claim_form, methods=["GET"]),
-            Route(f"/connect/oauth/{PROVIDER}/claim", claim, methods=["POST"]),
+            Route(self.claim_path, claim_form, methods=["GET"]),
+            Route(self.claim_path, claim, methods=["POST"]),
+            Route(f"/connect/oauth/{PROVIDER}/load", bigcommerce_app.load, methods=["GET"]),
+            Route(f"/connect/oauth/{PROVIDER}/uninstall", bigcommerce_app.uninstall, methods=["GET"]),
         ]
 
 
@@ -216,8 +211,8 @@ async def go(request: Request) -> Response:
     (the install URL carries none back)."""
     runtime = request.app.state.runtime
     opened = await page._opened(request)
-    state = params.single(request.query_params, "state") or ""
-    found = await runtime.store.get_connect_attempt(secrets.digest(state)) if len(state) <= 128 else None
+    state = params.single(request.query_params, "state")
+    found = await runtime.store.get_connect_attempt(secrets.digest(state)) if attempts.looks_like_state(state) else None
     if found is None or found[0].session_id != opened.session.id or found[0].provider != PROVIDER or found[0].used_at:
         raise PageError(400, "This link is not valid", "Start again from the connect page.", tenant=opened.tenant)
     app = await resolve(runtime, opened.tenant.id, PROVIDER)
@@ -233,10 +228,9 @@ async def go(request: Request) -> Response:
     return response
 
 
-@params.accepts("code", "scope", "context", "account_uuid", "external_install")
+@params.platform_query
 async def auth_callback(request: Request) -> Response:
-    runtime = request.app.state.runtime
-    install = Install(request.query_params)
+    install = Install(framework._query(request))
     state = request.cookies.get(INSTALL_COOKIE)
     opened = None
     if request.cookies.get(page.COOKIE) is not None:
@@ -252,19 +246,15 @@ async def auth_callback(request: Request) -> Response:
 async def _bound(request: Request, opened: page.Opened, install: Install, state: str) -> Response:
     """The install this session started: its attempt spent once, then stored."""
     runtime = request.app.state.runtime
-    found = await runtime.store.claim_connect_attempt(secrets.digest(state), now_text()) if len(state) <= 128 else None
-    if found is None or found[0].session_id != opened.session.id or found[0].provider != PROVIDER:
-        raise PageError(400, "This install was already handled",
-                        "It was used already, or took more than ten minutes. Start again from the connect page.",
-                        tenant=opened.tenant)
-    app = await resolve(runtime, opened.tenant.id, PROVIDER)
-    if app is None:
-        raise PageError(404, f"{DISPLAY} cannot be connected this way", "Enter your keys instead.", tenant=opened.tenant)
+    flow = FLOWS[PROVIDER]
+    _, record = framework._checked(request, opened, flow, await attempts.claim(runtime, state))  # once, this session's
+    ctx = await framework._context(request, opened, flow)
     try:
-        grant = await exchange(runtime, app, install)
+        framework._same_app(ctx, record)
+        grant = await exchange(runtime, ctx.app, install)
         return await finish(request, opened, grant)
     except FlowRefused as exc:
-        raise await refused(request, opened, exc) from None
+        raise await framework._failed(request, opened, flow, exc) from None
 
 
 async def _park(request: Request, opened: page.Opened | None, install: Install) -> Response:
@@ -278,7 +268,7 @@ async def _park(request: Request, opened: page.Opened | None, install: Install) 
     try:
         grant = await exchange(runtime, app, install)
     except FlowRefused as exc:
-        raise await refused(request, None, exc) from None  # no session took part: none fails
+        raise refused_here(exc, tenant) from None  # no session asked for this install: none fails
     code, expires_at = await unclaimed.park(
         runtime, provider=PROVIDER, app_tenant_id=app.tenant_id, grant_key=grant.grant_key,
         data={"credentials": grant.credentials, "settings": grant.settings},
@@ -343,4 +333,6 @@ async def claim(request: Request) -> Response:
         await check(runtime, grant)  # the app may have been uninstalled since
         return await finish(request, opened, grant)
     except FlowRefused as exc:
-        raise await refused(request, opened, exc) from None
+        # The claim was the merchant's, not the platform's: the session stays open for the key form.
+        exc.fail_session = False
+        raise await framework._failed(request, opened, FLOWS[PROVIDER], exc) from None

@@ -76,12 +76,3 @@ async def uninstall(request: Request) -> Response:
         runtime.webhooks.wake()
     log.info("bigcommerce uninstall: store %s, %d connection(s) deleted", payload.store_hash, deleted)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
-
-
-def routes() -> list[Any]:
-    from starlette.routing import Route
-
-    return [
-        Route(f"/connect/oauth/{PROVIDER}/load", load, methods=["GET"]),
-        Route(f"/connect/oauth/{PROVIDER}/uninstall", uninstall, methods=["GET"]),
-    ]

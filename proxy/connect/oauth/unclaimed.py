@@ -16,13 +16,11 @@ from __future__ import annotations
 import secrets as random
 from typing import Any
 
-import msgspec
-
 from keys import secrets
-from keys.vault import DecryptionError, sealed_extra_aad
 
 from ...clock import now_text, text_after
-from ...store.records import Sealed, UnclaimedInstall
+from ...store.records import UnclaimedInstall
+from . import attempts
 
 CLAIM_TTL = 24 * 3600  # the merchant may install first and connect later that day
 PREFIX = "sri_"  # "shoprelay install": recognisable to the merchant and to secret scanners
@@ -38,10 +36,6 @@ def looks_like(code: str) -> bool:
     return secrets.looks_like(code, PREFIX)
 
 
-def _aad(app_tenant_id: str | None, claim_digest: str) -> bytes:
-    return sealed_extra_aad("install", app_tenant_id, claim_digest)
-
-
 async def park(
     runtime: Any, *, provider: str, app_tenant_id: str | None, grant_key: str | None, data: dict[str, Any],
 ) -> tuple[str, str]:
@@ -54,8 +48,8 @@ async def park(
         claim_digest=claim_digest, provider=provider, app_tenant_id=app_tenant_id, grant_key=grant_key,
         created_at=now, expires_at=text_after(CLAIM_TTL), claimed_at=None,
     )
-    key_id, blob = runtime.keyring.encrypt(msgspec.json.encode(data), _aad(app_tenant_id, claim_digest))
-    await runtime.store.create_unclaimed_install(install, Sealed(key_id, blob))
+    sealed = attempts.seal(runtime, app_tenant_id, claim_digest, data, kind="install")
+    await runtime.store.create_unclaimed_install(install, sealed)
     return code, install.expires_at
 
 
@@ -69,10 +63,7 @@ async def claim(runtime: Any, code: str, provider: str) -> tuple[UnclaimedInstal
     if found is None:
         return None
     install, sealed = found
-    if install.provider != provider:
+    data = attempts.unseal(runtime, install.app_tenant_id, install.claim_digest, sealed, kind="install")
+    if install.provider != provider or data is None:
         return None
-    try:
-        plain = runtime.keyring.decrypt(sealed.key_id, sealed.blob, _aad(install.app_tenant_id, install.claim_digest))
-    except DecryptionError:
-        return None
-    return install, msgspec.json.decode(plain)
+    return install, data

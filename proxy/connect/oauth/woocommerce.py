@@ -39,7 +39,6 @@ from starlette.routing import Route
 from yarl import URL
 
 from keys import secrets
-from keys.vault import DecryptionError, sealed_extra_aad
 from providers import registry
 from providers.errors import ProviderError
 from providers.http import guard_refusal
@@ -48,18 +47,18 @@ from ... import accounts, params, verification
 from ...clock import now_text
 from ...middleware import request_context
 from ...problems import ApiError
-from ...store.records import ConnectAttempt, Sealed
+from ...store.records import ConnectAttempt
 from .. import completion, forms, page
 from ..page import PageError
 from ..sessions import PENDING, status_of
-from .flow import Begin, FlowContext, FlowRefused, OAuthFlow
+from . import attempts
+from .flow import Begin, FlowContext, FlowRefused, OAuthFlow, register
 
 PROVIDER = "woocommerce"
 DISPLAY = "WooCommerce"
 AUTHORIZE_PATH = "/wc-auth/v1/authorize"
 KEYS_PATH = "/connect/woocommerce/keys"
 MAX_KEYS_BODY = 4096  # five short fields; WooCommerce's own body is a few hundred bytes
-_HANDLE = re.compile(r"[A-Za-z0-9_\-]{20,128}")
 _USER_ID_BYTES = 24  # 192 bits
 READABLE = frozenset({"read", "read_write"})
 
@@ -85,29 +84,28 @@ def store_url_of(runtime: Any, typed: str | None) -> str:
         settings = msgspec.convert({"store_url": (typed or "").strip()}, settings_type)
     except msgspec.ValidationError as exc:
         message = str(exc).split(" - at ", 1)[0]
-        raise FlowRefused("invalid_store_url", message[:1].upper() + message[1:] + ".", fail_session=False) from None
+        raise FlowRefused("invalid_store_url", message[:1].upper() + message[1:] + ".", fail_session=False,
+                          field="store_url") from None
     refusal = guard_refusal(URL(settings.store_url), runtime.config.allow_private_networks)
     if refusal is not None:
-        raise FlowRefused("invalid_store_url", f"The store URL cannot be used: {refusal}.", fail_session=False)
+        raise FlowRefused("invalid_store_url", f"The store URL cannot be used: {refusal}.", fail_session=False,
+                          field="store_url")
     return settings.store_url
 
 
-def _aad(attempt: ConnectAttempt) -> bytes:
-    return sealed_extra_aad("attempt", attempt.tenant_id, attempt.id)
+def _flow_data(runtime: Any, attempt: ConnectAttempt, sealed: Any) -> dict[str, Any] | None:
+    """What begin kept (the framework's record holds it under ``flow``)."""
+    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed)
+    return record.get("flow") if record is not None else None
 
 
-def _open(runtime: Any, attempt: ConnectAttempt, sealed: Sealed) -> dict[str, Any] | None:
-    try:
-        return msgspec.json.decode(runtime.keyring.decrypt(sealed.key_id, sealed.blob, _aad(attempt)))
-    except (DecryptionError, msgspec.DecodeError):
-        return None
+async def _note(runtime: Any, attempt: ConnectAttempt, sealed: Any, **outcome: Any) -> None:
+    """Keep the POST's outcome in the attempt, for the browser's return."""
+    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed) or {}
+    await attempts.replace_data(runtime, attempt, {**record, "outcome": outcome})
 
 
-async def _save(runtime: Any, attempt: ConnectAttempt, data: dict[str, Any]) -> None:
-    key_id, blob = runtime.keyring.encrypt(msgspec.json.encode(data), _aad(attempt))
-    await runtime.store.update_connect_attempt_data(attempt.id, Sealed(key_id, blob))
-
-
+@register
 class WooCommerceFlow(OAuthFlow):
     provider = PROVIDER
     needs_app = False
@@ -156,7 +154,7 @@ async def _receive_keys(request: Request) -> Response:
     runtime = request.app.state.runtime
     params.refuse_unknown(request.query_params, frozenset())
     handle = request.path_params["handle"]
-    if not _HANDLE.fullmatch(handle):
+    if not attempts.looks_like_state(handle):
         raise _unknown()
     keys = await _read_keys(request)
     state_digest = secrets.digest(handle)
@@ -164,7 +162,7 @@ async def _receive_keys(request: Request) -> Response:
     if found is None:
         raise _unknown()
     attempt, sealed = found
-    data = _open(runtime, attempt, sealed)
+    data = _flow_data(runtime, attempt, sealed)
     if (
         attempt.provider != PROVIDER or attempt.used_at is not None or attempt.expires_at <= now_text()
         or data is None or not hmac.compare_digest(str(keys.user_id).encode(), str(data.get("user_id")).encode())
@@ -178,9 +176,9 @@ async def _receive_keys(request: Request) -> Response:
     try:
         code = await _connect(runtime, attempt, data, keys)
     except ApiError as error:
-        await _save(runtime, attempt, {**data, "error": error.detail})  # what the merchant is told on return
+        await _note(runtime, attempt, sealed, error=error.detail)  # what the merchant is told on return
         raise
-    await _save(runtime, attempt, {**data, "connect_code": code})
+    await _note(runtime, attempt, sealed, connect_code=code)
     return Response(b'{"status":"connected"}', media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -235,7 +233,7 @@ async def _connect(runtime: Any, attempt: ConnectAttempt, data: dict[str, Any], 
 # -- the browser's return ------------------------------------------------------------
 
 
-@params.accepts("state", "success", "user_id")
+@params.platform_query
 async def returned(request: Request) -> Response:
     """``return_url``: the browser back from the store. What happened is read
     from the attempt (``success=1`` proves nothing); the attempt must be the
@@ -246,23 +244,24 @@ async def returned(request: Request) -> Response:
     if secret and secrets.looks_like(secret, secrets.CONNECT_SESSION_PREFIX):
         session = await runtime.store.find_connect_session(secrets.digest(secret))
     state = params.single(request.query_params, "state") or ""
-    found = await runtime.store.get_connect_attempt(secrets.digest(state)) if _HANDLE.fullmatch(state) else None
+    found = await runtime.store.get_connect_attempt(secrets.digest(state)) if attempts.looks_like_state(state) else None
     if session is None or found is None or found[0].session_id != session.id or found[0].provider != PROVIDER:
         raise PageError(403, "Open your connection link",
                         "This page works from the link you were given. Open it again, or ask for a new one.")
     attempt, sealed = found
     tenant = await runtime.store.get_tenant(session.tenant_id)
-    data = _open(runtime, attempt, sealed) or {}
+    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed) or {}
+    outcome = record.get("outcome") or {}
     opened = page.Opened(session, tenant, secret)  # type: ignore[arg-type]
-    if code := data.get("connect_code"):
-        await _save(runtime, attempt, {k: v for k, v in data.items() if k != "connect_code"})  # handed out once
+    if code := outcome.get("connect_code"):
+        await attempts.replace_data(runtime, attempt, {**record, "outcome": {"handed_out": True}})  # once
         return page._finished(request, opened, forms.form_for(PROVIDER), code)
     retry = (f"{page._base(request)}/connect/providers/{PROVIDER}", "Try again")
     if status_of(session, now_text()) != PENDING:
         await page._opened(request)  # expired, used or failed: that page says so
-    if data.get("error"):
+    if outcome.get("error"):
         raise PageError(422, f"{DISPLAY} was not connected",
-                        f"The keys your store sent did not work: {data['error']}.", tenant=tenant, link=retry)
+                        f"The keys your store sent did not work: {outcome['error']}.", tenant=tenant, link=retry)
     if params.single(request.query_params, "success") == "0":
         # The merchant said no in their store: the platform's refusal ends the session.
         await runtime.store.claim_connect_attempt(attempt.state_digest, now_text())

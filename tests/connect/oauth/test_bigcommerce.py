@@ -17,6 +17,7 @@ from tests.connect.conftest import RETURN_URL, Connect, csrf_of
 from tests.connect.oauth.bcwoo_support import (
     PUBLIC, connections, events, exchanged, https_app, merchant, no_secret_in, webhooks,
 )
+from proxy import provider_apps
 from tests.fakes.bigcommerce import STORE, BigCommerceFake
 from tests.harness import Tenant
 
@@ -38,6 +39,16 @@ async def platform() -> AsyncIterator[tuple[BigCommerceFake, str]]:
     fake.register_app(CLIENT_ID, SECRET, CALLBACK)
     async with fake.serve() as origin:
         yield fake, origin
+
+
+@pytest.fixture
+def operator_app():
+    """The operator's default BigCommerce app (no tenant), at the fake."""
+    async def put(connect: Connect, origin: str) -> None:
+        runtime = connect.harness.runtime
+        await provider_apps.put_app(runtime.store, runtime.keyring, None, "bigcommerce", CLIENT_ID, SECRET,
+                                    settings={"auth_url": origin, "base_url": origin}, allow_private_networks=True)
+    return put
 
 
 async def tenant_with_app(connect: Connect, origin: str, name: str = "Acme Reviews") -> Tenant:
@@ -134,9 +145,13 @@ async def test_a_context_other_than_the_codes_is_refused(connect, platform):
         started = await browser.start("bigcommerce")
         went = await browser.get(started.headers["location"])
         consent = await browser.get(went.headers["location"])
-        callback = consent.headers["location"].replace(f"stores%2F{STORE}", f"stores%2F{OTHER_STORE}")
+        parts = urllib.parse.urlsplit(consent.headers["location"])
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        assert query["context"] == f"stores/{STORE}"
+        query["context"] = f"stores/{OTHER_STORE}"
+        callback = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
         answer = await browser.get(callback)
-        assert answer.status_code == 400 and "did not accept" in answer.text
+        assert answer.status_code == 400 and "did not accept" in answer.text, answer.text
     assert await connections(connect, tenant) == []
 
 
@@ -282,7 +297,7 @@ async def test_uninstall_with_a_bad_payload_deletes_nothing(connect, platform, f
 async def test_uninstall_without_a_payload_or_with_junk_is_refused(connect, platform):
     fake, origin = platform
     tenant, _ = await connected(connect, fake, origin)
-    for query in ("", "?signed_payload_jwt=", "?signed_payload_jwt=abc.def.ghi", "?signed_payload_jwt=" + "a" * 9000):
+    for query in ("", "?signed_payload_jwt=", "?signed_payload_jwt=abc.def.ghi", "?signed_payload_jwt=" + "a.b" * 2700):
         refused = await connect.api.get("/connect/oauth/bigcommerce/uninstall" + query)
         assert refused.status_code == 401, (query[:40], refused.text)
     assert len(await connections(connect, tenant)) == 1
