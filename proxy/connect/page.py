@@ -85,7 +85,9 @@ def is_page(path: str) -> bool:
     JSON API under /connect."""
     if path != PATH and not path.startswith(PATH + "/"):
         return False
-    return not (path.startswith(PATH + "/sessions") or path == PATH + "/exchange")
+    # WooCommerce's key POST is the store's server talking: problem+json.
+    return not (path.startswith(PATH + "/sessions") or path == PATH + "/exchange"
+                or path.startswith(PATH + "/woocommerce/keys/"))
 
 
 def _base(request: Request) -> str:

@@ -139,20 +139,11 @@ def _unknown() -> ApiError:
     return ApiError(404, "not_found", "no connect attempt is waiting for keys here")
 
 
+@params.accepts()
 async def receive_keys(request: Request) -> Response:
     """``POST /connect/woocommerce/keys/{handle}``: JSON in, problem+json out
-    (this is the store's server talking, not a person)."""
-    try:
-        return await _receive_keys(request)
-    except ApiError as error:
-        context = request_context(request.scope)
-        context["error_code"] = error.code
-        return error.response(context.get("request_id", ""))
-
-
-async def _receive_keys(request: Request) -> Response:
+    (page.is_page: this is the store's server talking, not a person)."""
     runtime = request.app.state.runtime
-    params.refuse_unknown(request.query_params, frozenset())
     handle = request.path_params["handle"]
     if not attempts.looks_like_state(handle):
         raise _unknown()
@@ -223,7 +214,10 @@ async def _connect(runtime: Any, attempt: ConnectAttempt, data: dict[str, Any], 
         async with runtime.directory.tenant_calls.slot(tenant.id):
             await verification.verify(runtime.http, PROVIDER, creds, parsed, runtime.config.request_timeout)
     except ProviderError as exc:
-        raise verification.problem(exc, PROVIDER) from None
+        # Whatever stopped the check (refused, or the store unreachable or
+        # slow), these keys are not accepted: WooCommerce deletes them.
+        problem = verification.problem(exc, PROVIDER)
+        raise ApiError(422, "verification_failed", problem.detail, headers=problem.headers) from None
     try:
         return await completion.complete(runtime, session, tenant, PROVIDER, credentials, settings)
     except completion.SessionGone:
@@ -270,7 +264,7 @@ async def returned(request: Request) -> Response:
                         f"You did not approve the app in your store. Go back to {tenant.name} to start again.",
                         tenant=tenant)
     if attempt.used_at is None:
-        raise PageError(502, f"{DISPLAY} did not send the keys",
+        raise PageError(409, f"{DISPLAY} did not send the keys",
                         "Your store did not send the keys to this service: it must be able to reach this "
                         "service's public address. Try again, or enter your keys instead.", tenant=tenant, link=retry)
     raise PageError(410, "This link was already used", f"Go back to {tenant.name}.", tenant=tenant)
