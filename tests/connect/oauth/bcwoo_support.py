@@ -126,3 +126,14 @@ def no_secret_in(texts: list[str], secrets: list[str]) -> None:
     for text in texts:
         for secret in secrets:
             assert secret not in text, "a secret reached a browser URL"
+
+
+def logged_secrets(trap: Any, secrets: list[str]) -> list[str]:
+    """Log lines (ours, not the test's own httpx/httpcore client, which logs
+    the URLs and headers it sees) holding a secret or its SHA-256 digest."""
+    import hashlib
+
+    values = [s for s in secrets if s] + [hashlib.sha256(s.encode()).hexdigest() for s in secrets if s]
+    ours = [text for i, record in enumerate(trap.records) if not record.name.startswith(("httpx", "httpcore"))
+            for text in trap.texts[3 * i:3 * i + 3]]
+    return [line for line in ours if any(v in line for v in values)]

@@ -15,8 +15,9 @@ import pytest
 
 from tests.connect.conftest import RETURN_URL, Connect, csrf_of
 from tests.connect.oauth.bcwoo_support import (
-    PUBLIC, connections, events, exchanged, https_app, merchant, no_secret_in, webhooks,
+    PUBLIC, connections, events, exchanged, https_app, logged_secrets, merchant, no_secret_in, webhooks,
 )
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 from proxy import provider_apps
 from tests.fakes.bigcommerce import STORE, BigCommerceFake
 from tests.harness import Tenant
@@ -192,6 +193,31 @@ async def claim(connect: Connect, session: dict[str, Any], code: str) -> tuple[A
         answer = await browser.post_form("/connect/oauth/bigcommerce/claim",
                                           {"csrf_token": csrf_of(form.text), "claim_code": code})
         return answer, browser
+
+
+async def test_an_install_from_the_control_panel_used_twice_parks_once(connect, platform, operator_app):
+    fake, origin = platform
+    await operator_app(connect, origin)
+    async with merchant(connect) as panel:
+        consent = await panel.get(f"{origin}/app/{CLIENT_ID}/install")
+        first = await panel.get(consent.headers["location"])
+        again = await panel.get(consent.headers["location"])
+    assert first.status_code == 200 and "<code>sri_" in first.text
+    assert again.status_code == 400 and "did not accept" in again.text and "sri_" not in again.text
+    assert await connect.rows("unclaimed_installs") == 1
+
+
+async def test_no_install_secret_is_logged(connect, platform, operator_app, trap: Trap):  # noqa: F811
+    fake, origin = platform
+    await operator_app(connect, origin)
+    tenant = await connect.tenant()
+    code = await park(connect, fake, origin)
+    session = await connect.session(tenant, providers=["bigcommerce"], return_url=RETURN_URL)
+    answer, _ = await claim(connect, session, code)
+    connection = await exchanged(connect, tenant, answer.headers["location"])
+    grants = [g["code"] for g in fake.grants]
+    leaks = logged_secrets(trap, [*fake.secrets(), code, *grants, connection["connection_token"]])
+    assert trap.access() and leaks == [], leaks[:2]
 
 
 async def test_a_parked_install_is_claimed_once(connect, platform, operator_app):

@@ -16,9 +16,10 @@ import pytest
 
 from tests.connect.conftest import RETURN_URL, Connect
 from tests.connect.oauth.bcwoo_support import (
-    PUBLIC, connections, events, exchanged, https_app, merchant, no_secret_in, webhooks,
+    PUBLIC, connections, events, exchanged, https_app, logged_secrets, merchant, no_secret_in, webhooks,
 )
 from tests.fakes.woocommerce import SEND_FAILED, WooCommerceFake
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 
 KEYS = f"{PUBLIC}/connect/woocommerce/keys/"
 
@@ -56,7 +57,7 @@ async def authorize(browser: Any, store_url: str) -> tuple[Any, str]:
     return await browser.get(url), url
 
 
-async def test_keys_connect_the_store_and_a_customer_is_read(connect, store):
+async def test_keys_connect_the_store_and_a_customer_is_read(connect, store, trap: Trap):  # noqa: F811
     fake, store_url = store
     tenant = await connect.tenant("Acme Reviews")
     session = await connect.session(tenant, providers=["woocommerce"], return_url=RETURN_URL)
@@ -81,6 +82,9 @@ async def test_keys_connect_the_store_and_a_customer_is_read(connect, store):
         assert again.status_code == 410
     (stored,) = await connections(connect, tenant)
     assert stored["settings"]["store_url"] == store_url
+    assert trap.access(), "the requests were logged..."
+    leaks = logged_secrets(trap, [*fake.secrets(), connection["connection_token"], back.headers["location"]])
+    assert leaks == [], leaks[:2]  # ...without the keys, the connect code or the connection token
 
 
 async def test_the_connection_stands_when_the_browser_never_returns(connect, store):
