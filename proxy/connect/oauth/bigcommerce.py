@@ -312,15 +312,8 @@ async def claim(request: Request) -> Response:
     runtime = request.app.state.runtime
     opened = await page._opened(request)
     _offered(opened)
-    session, tenant = opened.session, opened.tenant
-    if await runtime.store.count_connect_attempt(session.id) > page.MAX_ATTEMPTS:
-        await runtime.store.fail_connect_session(session.id, page.TOO_MANY_ATTEMPTS, now_text())
-        raise PageError(429, "Too many attempts",
-                        f"This link can no longer be used. Go back to {tenant.name} and start again.", tenant=tenant)
-    submitted = await page._form_body(request, opened)
-    if not csrf.valid(opened.secret, submitted.get(csrf.FIELD)):
-        raise PageError(403, "This form has expired", "Open the form again and submit it from there.", tenant=tenant,
-                        link=(f"{page._base(request)}/connect/oauth/{PROVIDER}/claim", "Open the form again"))
+    tenant = opened.tenant
+    submitted = await page.posted_form(request, opened, f"{page._base(request)}{BigCommerceFlow.claim_path}")
     found = await unclaimed.claim(runtime, submitted.get("claim_code", ""), PROVIDER)
     if found is None or found[0].app_tenant_id not in (None, tenant.id):
         # Another tenant's own app took that install: its grant is not this tenant's to use.

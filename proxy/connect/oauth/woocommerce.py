@@ -44,6 +44,7 @@ from providers.errors import ProviderError
 from providers.http import guard_refusal
 
 from ... import accounts, params, verification
+from ...bodies import read_json
 from ...clock import now_text
 from ...middleware import request_context
 from ...problems import ApiError
@@ -177,20 +178,7 @@ async def _read_keys(request: Request) -> Keys:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json":
         raise ApiError(415, "invalid_request", "send the keys as application/json")
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_KEYS_BODY:
-        raise ApiError(413, "invalid_request", f"the body is larger than {MAX_KEYS_BODY} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_KEYS_BODY:
-            raise ApiError(413, "invalid_request", f"the body is larger than {MAX_KEYS_BODY} bytes")
-    try:
-        return msgspec.json.decode(body, type=Keys)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_request", f"the keys do not have WooCommerce's shape: {exc}") from None
-    except msgspec.DecodeError:
-        raise ApiError(400, "invalid_request", "the body is not JSON") from None
+    return await read_json(request, Keys, limit=MAX_KEYS_BODY)
 
 
 async def _connect(runtime: Any, attempt: ConnectAttempt, data: dict[str, Any], keys: Keys) -> str:

@@ -14,28 +14,10 @@ import httpx
 from aiohttp import web
 
 from tests.connect.conftest import RETURN_URL, Connect, code_of, csrf_of
-from tests.harness import Tenant, running_app
-from tests.store.postgres import PostgresDatabase
+from tests.harness import Tenant
 from tests.support import serve
 
 PUBLIC = "https://shoprelay.test"
-
-
-@contextlib.asynccontextmanager
-async def https_app(request: Any, tmp_path: Any) -> AsyncIterator[Connect]:
-    """The app on SQLite or PostgreSQL (``request.param``), public at PUBLIC."""
-    overrides: dict[str, Any] = {"public_url": PUBLIC}
-    schema = None
-    if request.param == "postgresql":
-        database: PostgresDatabase = request.getfixturevalue("postgres_database")
-        schema = await database.create_schema()
-        overrides["database_url"] = database.schema_url(schema)
-    try:
-        async with running_app(tmp_path, **overrides) as harness:
-            yield Connect(harness)
-    finally:
-        if schema is not None:
-            await database.drop_schema(schema)
 
 
 class Merchant:

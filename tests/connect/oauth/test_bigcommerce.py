@@ -13,9 +13,9 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from tests.connect.conftest import RETURN_URL, Connect, csrf_of
+from tests.connect.conftest import RETURN_URL, Connect, app_on, csrf_of
 from tests.connect.oauth.bcwoo_support import (
-    PUBLIC, connections, events, exchanged, https_app, logged_secrets, merchant, no_secret_in, webhooks,
+    PUBLIC, connections, events, exchanged, logged_secrets, merchant, no_secret_in, webhooks,
 )
 from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 from proxy import provider_apps
@@ -30,7 +30,7 @@ OTHER_STORE = "zz9other"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def connect(request, tmp_path) -> AsyncIterator[Connect]:
-    async with https_app(request, tmp_path) as connect:
+    async with app_on(request, tmp_path, PUBLIC) as connect:
         yield connect
 
 
@@ -67,6 +67,16 @@ async def install(browser: Any, fake: BigCommerceFake) -> Any:
     started = await browser.start("bigcommerce")
     assert started.status_code == 303, started.text
     return await browser.follow(started)
+
+
+async def approved(browser: Any) -> str:
+    """Start, the hop, BigCommerce's approval: the auth callback URL the
+    browser is sent to next (not opened yet)."""
+    started = await browser.start("bigcommerce")
+    went = await browser.get(started.headers["location"])  # the hop that sets the install cookie
+    consent = await browser.get(went.headers["location"])
+    assert consent.status_code == 302, consent.text
+    return consent.headers["location"]
 
 
 async def test_install_connects_the_store_and_reads_a_customer(connect, platform):
@@ -111,11 +121,9 @@ async def test_a_callback_after_the_session_expired_stores_nothing(connect, plat
     tenant = await tenant_with_app(connect, origin)
     session = await connect.session(tenant, providers=["bigcommerce"])
     async with merchant(connect, session["connect_url"]) as browser:
-        started = await browser.start("bigcommerce")
-        went = await browser.get(started.headers["location"])  # the hop that sets the install cookie
-        consent = await browser.get(went.headers["location"])  # BigCommerce approves...
+        callback = await approved(browser)  # BigCommerce approves...
         await connect.expire(session["id"])  # ...too late
-        answer = await browser.get(consent.headers["location"])
+        answer = await browser.get(callback)
         assert answer.status_code == 410 and "expired" in answer.text
     assert fake.grants == []  # not even exchanged
     assert await connections(connect, tenant) == []
@@ -143,10 +151,7 @@ async def test_a_context_other_than_the_codes_is_refused(connect, platform):
     tenant = await tenant_with_app(connect, origin)
     session = await connect.session(tenant, providers=["bigcommerce"])
     async with merchant(connect, session["connect_url"]) as browser:
-        started = await browser.start("bigcommerce")
-        went = await browser.get(started.headers["location"])
-        consent = await browser.get(went.headers["location"])
-        parts = urllib.parse.urlsplit(consent.headers["location"])
+        parts = urllib.parse.urlsplit(await approved(browser))
         query = dict(urllib.parse.parse_qsl(parts.query))
         assert query["context"] == f"stores/{STORE}"
         query["context"] = f"stores/{OTHER_STORE}"

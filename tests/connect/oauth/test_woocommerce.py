@@ -14,9 +14,9 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from tests.connect.conftest import RETURN_URL, Connect
+from tests.connect.conftest import RETURN_URL, Connect, app_on
 from tests.connect.oauth.bcwoo_support import (
-    PUBLIC, connections, events, exchanged, https_app, logged_secrets, merchant, no_secret_in, webhooks,
+    PUBLIC, connections, events, exchanged, logged_secrets, merchant, no_secret_in, webhooks,
 )
 from tests.fakes.woocommerce import SEND_FAILED, WooCommerceFake
 from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
@@ -26,7 +26,7 @@ KEYS = f"{PUBLIC}/connect/woocommerce/keys/"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def connect(request, tmp_path) -> AsyncIterator[Connect]:
-    async with https_app(request, tmp_path) as connect:
+    async with app_on(request, tmp_path, PUBLIC) as connect:
         yield connect
 
 
