@@ -127,3 +127,10 @@ def credentials_aad(tenant_id: str, connection_id: str, purpose: str = "credenti
 def webhook_secret_aad(tenant_id: str) -> bytes:
     """A tenant's webhook signing secret is bound to the tenant alone."""
     return credentials_aad(tenant_id, "", "webhook-secret")
+
+
+def provider_app_aad(tenant_id: str | None, provider: str) -> bytes:
+    """A provider app's client secret is bound to its owner (a tenant, or
+    "operator" for the default: tenant ids are UUIDs, never that word) and
+    its provider, so a secret copied to another app fails to decrypt."""
+    return credentials_aad(tenant_id or "operator", provider, "provider-app")

@@ -29,6 +29,7 @@ from .records import (
     FieldMapping,
     Invalidation,
     KeyOwner,
+    ProviderApp,
     Sealed,
     SealedRow,
     Tenant,
@@ -46,6 +47,9 @@ KEY_ID_COUNTS_SQL = (
     " UNION ALL"
     " SELECT 'tenant:' || id, webhook_secret_key_id AS key_id FROM tenants"
     " WHERE webhook_secret_key_id IS NOT NULL"
+    " UNION ALL"
+    " SELECT 'app:' || COALESCE(tenant_id, '') || '/' || provider, secret_key_id AS key_id"
+    " FROM provider_apps"
     ") AS sealed GROUP BY key_id ORDER BY key_id"
 )
 COUNTS = ("tenants", "active_api_keys", "connections", "field_mappings")
@@ -304,6 +308,21 @@ class Store(abc.ABC):
         of the secret meanwhile wins)."""
 
     @abc.abstractmethod
+    async def sealed_provider_app_secrets(
+        self, after: tuple[str, str], limit: int
+    ) -> list[tuple[str | None, str, Sealed]]:
+        """(tenant id or None, provider, sealed client secret) in
+        (tenant id with the operator's as "", provider) order, after
+        ``after`` (("", "") = start): the provider apps' part of a rotation."""
+
+    @abc.abstractmethod
+    async def reseal_provider_app_secret(
+        self, tenant_id: str | None, provider: str, old: Sealed, new: Sealed
+    ) -> bool:
+        """Swap the app's sealed secret if it still is ``old`` (an app
+        replaced meanwhile wins)."""
+
+    @abc.abstractmethod
     async def connections_per_key_id(self) -> dict[str, int]:
         """How many connections have a ciphertext (credentials or OAuth
         token) under each key id, tenants' webhook secrets counted with
@@ -322,6 +341,32 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool: ...
+
+    # provider apps (OAuth clients): tenant_id None is the operator's default
+    @abc.abstractmethod
+    async def put_provider_app(self, app: ProviderApp, secret: Sealed) -> bool:
+        """Store the app with its sealed client secret, replacing the
+        (tenant, provider)'s app if there is one (its created_at is kept).
+        True when created, False when replaced."""
+
+    @abc.abstractmethod
+    async def get_provider_app(self, tenant_id: str | None, provider: str) -> ProviderApp | None:
+        """The tenant's own app (None: the operator's default) for the
+        provider; never another owner's."""
+
+    @abc.abstractmethod
+    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def list_provider_apps(
+        self, tenant_id: str | None, *, everyone: bool = False
+    ) -> list[ProviderApp]:
+        """The owner's apps by provider; ``everyone``: every app of every
+        owner (the operator's view), defaults first."""
+
+    @abc.abstractmethod
+    async def delete_provider_app(self, tenant_id: str | None, provider: str) -> bool:
+        """False if the owner has no app for the provider."""
 
     # cross-process cache invalidation
     @abc.abstractmethod

@@ -130,6 +130,27 @@ SQLITE: list[str] = [
     CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
     CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, created_at);
     """,
+    # 5: provider apps (OAuth clients): the operator's default per provider
+    # (tenant_id NULL) and tenants' own. NULL rather than '' keeps the
+    # foreign key (a tenant's apps go with it); two partial unique indexes
+    # make one app per (tenant, provider) and one default per provider.
+    """
+    CREATE TABLE provider_apps (
+        tenant_id TEXT REFERENCES tenants(id) ON DELETE CASCADE,
+        provider TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        secret_key_id TEXT NOT NULL,
+        secret_ciphertext BLOB NOT NULL,
+        scopes TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX provider_apps_tenant ON provider_apps (tenant_id, provider)
+        WHERE tenant_id IS NOT NULL;
+    CREATE UNIQUE INDEX provider_apps_operator ON provider_apps (provider)
+        WHERE tenant_id IS NULL;
+    """,
 ]
 
 # PostgreSQL: the same steps, one for one, at the same versions. Timestamps
@@ -252,5 +273,24 @@ POSTGRES: list[str] = [
     );
     CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
     CREATE INDEX webhook_events_tenant ON webhook_events (tenant_id, created_at);
+    """,
+    # 5: provider apps (OAuth clients): the operator's default per provider
+    # (tenant_id NULL) and tenants' own, as on SQLite.
+    """
+    CREATE TABLE provider_apps (
+        tenant_id TEXT COLLATE "C" REFERENCES tenants(id) ON DELETE CASCADE,
+        provider TEXT COLLATE "C" NOT NULL,
+        client_id TEXT NOT NULL,
+        secret_key_id TEXT NOT NULL,
+        secret_ciphertext BYTEA NOT NULL,
+        scopes TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX provider_apps_tenant ON provider_apps (tenant_id, provider)
+        WHERE tenant_id IS NOT NULL;
+    CREATE UNIQUE INDEX provider_apps_operator ON provider_apps (provider)
+        WHERE tenant_id IS NULL;
     """,
 ]

@@ -43,6 +43,7 @@ from .records import (
     EVENT_PENDING,
     KEY_COLUMNS,
     MAPPING_COLUMNS,
+    PROVIDER_APP_COLUMNS,
     SESSION_COLUMNS,
     SESSION_COMPLETED,
     SESSION_FAILED,
@@ -57,6 +58,7 @@ from .records import (
     FieldMapping,
     Invalidation,
     KeyOwner,
+    ProviderApp,
     Sealed,
     SealedRow,
     Tenant,
@@ -70,6 +72,7 @@ from .records import (
     event_values,
     json_text,
     mapping_from_row,
+    provider_app_from_row,
     session_from_row,
     session_values,
     tenant_changes,
@@ -870,6 +873,31 @@ class PostgresStore(Store):
         )
         return status == "UPDATE 1"
 
+    async def sealed_provider_app_secrets(
+        self, after: tuple[str, str], limit: int
+    ) -> list[tuple[str | None, str, Sealed]]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT tenant_id, provider, secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE (COALESCE(tenant_id, ''), provider) > ($1, $2)"
+                " ORDER BY COALESCE(tenant_id, ''), provider LIMIT $3",
+                after[0], after[1], limit,
+            )
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_provider_app_secret(
+        self, tenant_id: str | None, provider: str, old: Sealed, new: Sealed
+    ) -> bool:
+        status = await self._write(
+            lambda c: c.execute(
+                "UPDATE provider_apps SET secret_key_id = $1, secret_ciphertext = $2"
+                " WHERE tenant_id IS NOT DISTINCT FROM $3 AND provider = $4 AND secret_ciphertext = $5",
+                new.key_id, new.blob, tenant_id, provider, old.blob,
+            )
+        )
+        return status == "UPDATE 1"
+
     async def connections_per_key_id(self) -> dict[str, int]:
         rows = await self._read(lambda c: c.fetch(KEY_ID_COUNTS_SQL))
         return {r[0]: r[1] for r in rows}
@@ -918,6 +946,96 @@ class PostgresStore(Store):
             return True
 
         return await self._write(delete)
+
+    # -- provider apps -------------------------------------------------------
+    # "IS NOT DISTINCT FROM" matches NULL (the operator's default) and a tenant id alike.
+
+    async def put_provider_app(self, app: ProviderApp, secret: Sealed) -> bool:
+        values = (
+            app.tenant_id, app.provider, app.client_id, secret.key_id, secret.blob,
+            json_text(app.scopes), json_text(app.settings), app.created_at, app.updated_at,
+        )
+
+        insert = (
+            "INSERT INTO provider_apps (tenant_id, provider, client_id, secret_key_id,"
+            " secret_ciphertext, scopes, settings, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+
+        async def put(c: asyncpg.Connection) -> bool:
+            # Insert unless a row exists (a concurrent insert is waited for,
+            # then seen), else replace it: no unique violation between two PUTs.
+            status = await c.execute(insert + " ON CONFLICT DO NOTHING", *values)
+            if status == "INSERT 0 1":
+                return True
+            status = await c.execute(
+                "UPDATE provider_apps SET client_id = $3, secret_key_id = $4, secret_ciphertext = $5,"
+                " scopes = $6, settings = $7, updated_at = $8"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                *values[:7], app.updated_at,
+            )
+            if status == "UPDATE 1":
+                return False
+            # Deleted between the two statements: this PUT creates it after all.
+            await c.execute(insert, *values)
+            return True
+
+        return await self._write(put)
+
+    async def get_provider_app(self, tenant_id: str | None, provider: str) -> ProviderApp | None:
+        if _nul(tenant_id or "", provider):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return provider_app_from_row(row) if row else None
+
+    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None:
+        if _nul(tenant_id or "", provider):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def list_provider_apps(
+        self, tenant_id: str | None, *, everyone: bool = False
+    ) -> list[ProviderApp]:
+        if not everyone and _nul(tenant_id or ""):
+            return []
+        order = " ORDER BY COALESCE(tenant_id, ''), provider"
+        if everyone:
+            rows = await self._read(
+                lambda c: c.fetch(f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps{order}")
+            )
+        else:
+            rows = await self._read(
+                lambda c: c.fetch(
+                    f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps"
+                    f" WHERE tenant_id IS NOT DISTINCT FROM $1{order}",
+                    tenant_id,
+                )
+            )
+        return [provider_app_from_row(r) for r in rows]
+
+    async def delete_provider_app(self, tenant_id: str | None, provider: str) -> bool:
+        if _nul(tenant_id or "", provider):
+            return False
+        status = await self._write(
+            lambda c: c.execute(
+                "DELETE FROM provider_apps WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return status == "DELETE 1"
 
     # -- invalidations -------------------------------------------------------
 

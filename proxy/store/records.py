@@ -160,6 +160,20 @@ class WebhookEvent(msgspec.Struct, kw_only=True):
     delivered_at: str | None = None
 
 
+class ProviderApp(msgspec.Struct, kw_only=True):
+    """An OAuth client registered on a platform: the operator's default for
+    the provider (``tenant_id`` None) or a tenant's own. Its client secret
+    is sealed apart (Store.provider_app_secret), never on this record."""
+
+    tenant_id: str | None
+    provider: str
+    client_id: str
+    scopes: list[str]
+    settings: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
 SESSION_PENDING = "pending"
 SESSION_COMPLETED = "completed"
 SESSION_FAILED = "failed"
@@ -191,6 +205,7 @@ EVENT_COLUMNS = (
 )
 KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
 MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
+PROVIDER_APP_COLUMNS = "tenant_id, provider, client_id, scopes, settings, created_at, updated_at"
 
 
 def api_key_from_row(row: Any) -> ApiKey:
@@ -297,3 +312,11 @@ def tenant_changes(
         changes["webhook_secret_key_id"] = sealed.key_id if sealed else None
         changes["webhook_secret_ciphertext"] = sealed.blob if sealed else None
     return changes
+
+
+def provider_app_from_row(row: Any) -> ProviderApp:
+    return ProviderApp(
+        tenant_id=row[0], provider=row[1], client_id=row[2],
+        scopes=msgspec.json.decode(row[3], type=list[str]), settings=msgspec.json.decode(row[4]),
+        created_at=row[5], updated_at=row[6],
+    )

@@ -31,6 +31,7 @@ from .records import (
     EVENT_PENDING,
     KEY_COLUMNS,
     MAPPING_COLUMNS,
+    PROVIDER_APP_COLUMNS,
     SESSION_COLUMNS,
     SESSION_COMPLETED,
     SESSION_FAILED,
@@ -45,6 +46,7 @@ from .records import (
     FieldMapping,
     Invalidation,
     KeyOwner,
+    ProviderApp,
     Sealed,
     SealedRow,
     Tenant,
@@ -58,6 +60,7 @@ from .records import (
     event_values,
     json_text,
     mapping_from_row,
+    provider_app_from_row,
     session_from_row,
     session_values,
     tenant_changes,
@@ -710,6 +713,30 @@ class SQLiteStore(Store):
             ).rowcount == 1
         )
 
+    async def sealed_provider_app_secrets(
+        self, after: tuple[str, str], limit: int
+    ) -> list[tuple[str | None, str, Sealed]]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT tenant_id, provider, secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE (COALESCE(tenant_id, ''), provider) > (?, ?)"
+                " ORDER BY COALESCE(tenant_id, ''), provider LIMIT ?",
+                (after[0], after[1], limit),
+            ).fetchall()
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_provider_app_secret(
+        self, tenant_id: str | None, provider: str, old: Sealed, new: Sealed
+    ) -> bool:
+        return await self._write(
+            lambda c: c.execute(
+                "UPDATE provider_apps SET secret_key_id = ?, secret_ciphertext = ?"
+                " WHERE tenant_id IS ? AND provider = ? AND secret_ciphertext = ?",
+                (new.key_id, new.blob, tenant_id, provider, old.blob),
+            ).rowcount == 1
+        )
+
     async def connections_per_key_id(self) -> dict[str, int]:
         rows = await self._run(lambda c: c.execute(KEY_ID_COUNTS_SQL).fetchall())
         return {r[0]: r[1] for r in rows}
@@ -755,6 +782,76 @@ class SQLiteStore(Store):
             return True
 
         return await self._write(delete)
+
+    # -- provider apps -------------------------------------------------------
+    # "tenant_id IS ?" matches NULL (the operator's default) and a tenant id alike.
+
+    async def put_provider_app(self, app: ProviderApp, secret: Sealed) -> bool:
+        def put(c: sqlite3.Connection) -> bool:
+            # Writers are serialised (BEGIN IMMEDIATE): update, else insert.
+            replaced = c.execute(
+                "UPDATE provider_apps SET client_id = ?, secret_key_id = ?, secret_ciphertext = ?,"
+                " scopes = ?, settings = ?, updated_at = ? WHERE tenant_id IS ? AND provider = ?",
+                (
+                    app.client_id, secret.key_id, secret.blob, json_text(app.scopes),
+                    json_text(app.settings), app.updated_at, app.tenant_id, app.provider,
+                ),
+            ).rowcount
+            if replaced:
+                return False
+            c.execute(
+                "INSERT INTO provider_apps (tenant_id, provider, client_id, secret_key_id,"
+                " secret_ciphertext, scopes, settings, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    app.tenant_id, app.provider, app.client_id, secret.key_id, secret.blob,
+                    json_text(app.scopes), json_text(app.settings), app.created_at, app.updated_at,
+                ),
+            )
+            return True
+
+        return await self._write(put)
+
+    async def get_provider_app(self, tenant_id: str | None, provider: str) -> ProviderApp | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps"
+                " WHERE tenant_id IS ? AND provider = ?",
+                (tenant_id, provider),
+            ).fetchone()
+        )
+        return provider_app_from_row(row) if row else None
+
+    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE tenant_id IS ? AND provider = ?",
+                (tenant_id, provider),
+            ).fetchone()
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def list_provider_apps(
+        self, tenant_id: str | None, *, everyone: bool = False
+    ) -> list[ProviderApp]:
+        where = "" if everyone else " WHERE tenant_id IS ?"
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps{where}"
+                " ORDER BY COALESCE(tenant_id, ''), provider",
+                () if everyone else (tenant_id,),
+            ).fetchall()
+        )
+        return [provider_app_from_row(r) for r in rows]
+
+    async def delete_provider_app(self, tenant_id: str | None, provider: str) -> bool:
+        return await self._write(
+            lambda c: c.execute(
+                "DELETE FROM provider_apps WHERE tenant_id IS ? AND provider = ?",
+                (tenant_id, provider),
+            ).rowcount == 1
+        )
 
     # -- invalidations -------------------------------------------------------
 
