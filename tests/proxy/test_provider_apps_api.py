@@ -35,6 +35,17 @@ async def put(api, tenant, provider="shopify", **fields):
     return await api.client.put(f"/provider-apps/{provider}", headers=h(tenant), json=body(**fields))
 
 
+async def two_tenants_and_a_default(api):
+    """Tenants acme and other, and the operator's default Shopify app."""
+    acme, other = await api.tenant("acme"), await api.tenant("other")
+    runtime = api.runtime
+    await provider_apps.put_app(
+        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
+        allow_private_networks=False,
+    )
+    return acme, other, runtime
+
+
 # -- PUT ----------------------------------------------------------------------
 
 
@@ -80,12 +91,7 @@ async def test_default_scopes_per_platform(api):
 
 
 async def test_a_tenants_app_wins_over_the_default_and_stays_its_own(api):
-    acme, other = await api.tenant("acme"), await api.tenant("other")
-    runtime = api.runtime
-    await provider_apps.put_app(
-        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
-        allow_private_networks=False,
-    )
+    acme, other, runtime = await two_tenants_and_a_default(api)
     assert (await put(api, acme)).status_code == 201
     mine = await provider_apps.resolve(runtime, acme.id, "shopify")
     theirs = await provider_apps.resolve(runtime, other.id, "shopify")
@@ -178,12 +184,7 @@ async def test_private_networks_allowed_admit_a_local_auth_server(tmp_path):
 
 
 async def test_get_list_delete_show_only_the_tenants_own_app(api):
-    acme, other = await api.tenant("acme"), await api.tenant("other")
-    runtime = api.runtime
-    await provider_apps.put_app(
-        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
-        allow_private_networks=False,
-    )
+    acme, other, runtime = await two_tenants_and_a_default(api)
     # The operator's default is not the tenant's own: not shown to it.
     assert (await api.client.get("/provider-apps/shopify", headers=h(acme))).status_code == 404
     assert (await api.client.get("/provider-apps", headers=h(acme))).json() == {"data": []}
