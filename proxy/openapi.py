@@ -1189,6 +1189,8 @@ def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
             description="`callback_url` of the wc-auth request. Accepted once, for a live attempt whose handle "
                         "and `user_id` match, after the keys read a customer from the store URL the merchant "
                         "typed; the session is then completed. Any other answer makes WooCommerce delete the keys.")},
+    }
+
 
 def _oauth_paths() -> dict[str, Any]:
     """OAuth installs: the "Connect with PLATFORM" button, the platform's
