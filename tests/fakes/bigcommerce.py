@@ -22,7 +22,7 @@ both an app's ``auth_url`` and ``base_url``:
 * ``GET /app/{client_id}/install``: the merchant (already signed in) approves
   the app, and the browser is sent (302) to the app's auth callback with
   ``code``, ``scope``, ``context=stores/{hash}`` and ``account_uuid``;
-* ``POST /oauth2/token``: the JSON body checked field by field (every one
+* ``POST /oauth2/token``: the form body checked field by field (every one
   present, the app's secret, the code this app's and unused, its context
   and scope, ``grant_type=authorization_code``, the registered
   ``redirect_uri``); the documented answer with a new token for that store;
@@ -172,12 +172,12 @@ class BigCommerceFake(Fake):
         raise web.HTTPFound(f"{app.auth_callback}?{query}")
 
     async def token(self, request: web.Request) -> web.Response:
-        if request.content_type != "application/json":
-            return self.refuse(400, "invalid_request", "the body must be JSON")
-        try:
-            body = json.loads(await request.read())
-        except ValueError:
-            return self.refuse(400, "invalid_request", "the body is not JSON")
+        if request.content_type != "application/x-www-form-urlencoded":
+            return self.refuse(400, "invalid_request", "send the fields as a form")
+        pairs = urllib.parse.parse_qsl((await request.read()).decode(), keep_blank_values=True)
+        body: Any = dict(pairs)
+        if len(body) != len(pairs):
+            return self.refuse(400, "invalid_request", "a field was sent twice")
         self.grants.append(body)
         fields = ("client_id", "client_secret", "code", "context", "scope", "grant_type", "redirect_uri")
         if not isinstance(body, dict) or sorted(body) != sorted(fields) or not all(isinstance(body[f], str) for f in fields):

@@ -5,7 +5,10 @@ BigCommerce has no ``state``: the merchant is sent to the app's install URL
 replaced by the app's ``settings.auth_url``), approves it, and BigCommerce
 calls the app's auth callback with ``code``, ``scope``,
 ``context=stores/{hash}`` and ``account_uuid``. The code is exchanged at
-``/oauth2/token`` (JSON, every documented field) for a permanent token.
+``/oauth2/token`` for a permanent token: every documented field, sent as
+the form BigCommerce's single-click app guide shows
+(``application/x-www-form-urlencoded``; a newer page shows the same fields
+as JSON).
 
 Binding the callback to a connect session, without a ``state``:
 
@@ -102,7 +105,7 @@ async def exchange(runtime: Any, app: ResolvedApp, install: Install) -> Grant:
         "redirect_uri": callback_url(runtime.config, PROVIDER),
     }
     endpoint = TokenEndpoint(
-        DISPLAY, runtime.http, app.origin(LOGIN) + TOKEN_PATH, fields, store=MemoryTokenStore(), send="json",
+        DISPLAY, runtime.http, app.origin(LOGIN) + TOKEN_PATH, fields, store=MemoryTokenStore(), send="form",
         extra=lambda body: {"context": body.get("context")},
     )
     timeout = runtime.config.request_timeout

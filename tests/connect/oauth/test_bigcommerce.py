@@ -89,7 +89,7 @@ async def test_install_connects_the_store_and_reads_a_customer(connect, platform
         assert any(url.startswith(f"{origin}/app/{CLIENT_ID}/install") for url in browser.visited)
         connection = await exchanged(connect, tenant, answer.headers["location"])
         assert connection["provider"] == "bigcommerce" and connection["session_id"] == session["id"]
-        # The token endpoint was sent every documented field, as JSON.
+        # The token endpoint was sent every documented field, as a form.
         (grant,) = fake.grants
         assert grant["client_id"] == CLIENT_ID and grant["client_secret"] == SECRET
         assert grant["context"] == f"stores/{STORE}" and grant["grant_type"] == "authorization_code"
