@@ -235,12 +235,17 @@ async def go(request: Request) -> Response:
 async def auth_callback(request: Request) -> Response:
     install = Install(framework._query(request))
     state = request.cookies.get(INSTALL_COOKIE)
-    opened = None
-    if request.cookies.get(page.COOKIE) is not None:
-        opened = await page._opened(request)  # expired or finished: its page, nothing exchanged
-    if opened is not None and state is not None:
-        response = await _bound(request, opened, install, state)
+    if state is not None and request.cookies.get(page.COOKIE) is not None:
+        # Started from a connect session: if that session expired or
+        # finished meanwhile, its page says so and nothing is exchanged.
+        response = await _bound(request, await page._opened(request), install, state)
     else:
+        # Started in BigCommerce: a session cookie, if its session is still
+        # open, only says whose app to use.
+        try:
+            opened = await page._opened(request) if request.cookies.get(page.COOKIE) is not None else None
+        except PageError:
+            opened = None
         response = await _park(request, opened, install)
     response.delete_cookie(INSTALL_COOKIE, path=f"{page._base(request)}/connect/oauth/{PROVIDER}")
     return response

@@ -103,17 +103,20 @@ async def test_install_connects_the_store_and_reads_a_customer(connect, platform
     assert status["status"] == "completed"
 
 
-async def test_the_callback_replayed_connects_nothing_more(connect, platform):
+async def test_the_callback_replayed_connects_nothing_more(connect, platform, operator_app):
     fake, origin = platform
+    await operator_app(connect, origin)  # the app a callback without its attempt goes to
     tenant = await tenant_with_app(connect, origin)
     session = await connect.session(tenant, providers=["bigcommerce"], return_url=RETURN_URL)
     async with merchant(connect, session["connect_url"]) as browser:
         answer = await install(browser, fake)
         assert answer.status_code == 303
         callback = next(url for url in browser.visited if url.startswith(CALLBACK))
+        # The attempt is spent (its cookie gone), and BigCommerce refuses the spent code.
         again = await browser.get(callback)
-        assert again.status_code == 410 and "already used" in again.text
+        assert again.status_code == 400 and "did not accept" in again.text
     assert len(await connections(connect, tenant)) == 1
+    assert await connect.rows("unclaimed_installs") == 0
 
 
 async def test_a_callback_after_the_session_expired_stores_nothing(connect, platform):
@@ -144,6 +147,22 @@ async def test_a_callback_pushed_without_an_attempt_is_parked_not_connected(conn
         assert answer.status_code == 200 and "claim code" in answer.text
     assert await connections(connect, tenant) == []
     assert (await connect.status(tenant, session["id"])).json()["status"] == "pending"
+
+
+async def test_a_control_panel_install_after_a_finished_session_is_parked(connect, platform, operator_app):
+    """The merchant connected, then installed from BigCommerce's marketplace
+    in the same browser: the finished session's cookie does not lose the install."""
+    fake, origin = platform
+    await operator_app(connect, origin)
+    tenant = await tenant_with_app(connect, origin)
+    session = await connect.session(tenant, providers=["bigcommerce"], return_url=RETURN_URL)
+    async with merchant(connect, session["connect_url"]) as browser:
+        assert (await install(browser, fake)).status_code == 303
+        fake.installing = OTHER_STORE
+        consent = await browser.get(f"{origin}/app/{CLIENT_ID}/install")
+        answer = await browser.get(consent.headers["location"])
+        assert answer.status_code == 200 and "<code>sri_" in answer.text
+    assert len(await connections(connect, tenant)) == 1 and await connect.rows("unclaimed_installs") == 1
 
 
 async def test_a_context_other_than_the_codes_is_refused(connect, platform):
