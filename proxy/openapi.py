@@ -1125,8 +1125,8 @@ def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
             "cookie and the install cookie, the attempt is spent once, the code exchanged at `/oauth2/token` and "
             "the token checked by reading a customer, then the connection stored. Without them (an install started "
             "in BigCommerce), the grant is exchanged, checked and parked: the page shows a one-time claim code "
-            "(`sri_...`, 24 hours) for `/connect/oauth/bigcommerce/claim`. A session cookie whose session is "
-            "expired or finished stops it before the exchange.",
+            "(`sri_...`, 24 hours) for `/connect/oauth/bigcommerce/claim`. An install started from a session "
+            "that expired or finished meanwhile stops before the exchange.",
             {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
              "200": {"description": "Connected (no `return_url`), or the claim code of a parked install.",
                      "content": _HTML}},
