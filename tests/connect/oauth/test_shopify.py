@@ -18,6 +18,7 @@ from proxy.connect.oauth import shopify as flow
 from tests.connect.conftest import csrf_of
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.fakes.shopify import SHOP, SHOP_HOST, ShopifyFake, sign
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 
 GRANT = f"shopify:{ShopifyFake().client_id}:{SHOP_HOST}"
 
@@ -403,3 +404,23 @@ async def test_start_needs_the_forms_csrf_token_and_only_the_flows_inputs(oauth)
         extra = await merchant.start("shopify", {"shop": SHOP, "access_token": "shpat_x"})
         assert extra.status_code == 400
         assert fake.authorizations == [] and await oauth.connect.rows("connect_attempts") == 0
+
+
+async def test_the_install_logs_no_secret(oauth, trap: Trap):  # noqa: F811
+    fake = ShopifyFake(expires_in=60)  # the first read refreshes: that path logs too
+    async with fake.serve() as origin, oauth.merchant() as merchant:
+        await installed(oauth, fake, origin)
+        body = await connected(oauth, merchant, fake)
+        fake.expires_in = 3600
+        assert (await oauth.read_customer(body["connection_token"], fake.ids[0])).status_code == 200
+        fake.consent = "deny"
+        await merchant.open(return_url=RETURN_URL)
+        assert (await merchant.walk("shopify", {"shop": SHOP})).status_code == 400
+    values = [*fake.secrets(), *fake.codes, body["connection_token"]]
+    values += [query_of(url)["state"] for url in merchant.visited if "state=" in url]
+    # Three renderings per record (tests/logtrap.py); httpx/httpcore are the test's own browser.
+    ours = [text for i, record in enumerate(trap.records) if not record.name.startswith(("httpx", "httpcore"))
+            for text in trap.texts[3 * i:3 * i + 3]]
+    assert len(ours) >= 8
+    leaks = [line for line in ours if any(v in line for v in values)]
+    assert leaks == [], leaks[:2]
