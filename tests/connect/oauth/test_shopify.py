@@ -424,3 +424,19 @@ async def test_the_install_logs_no_secret(oauth, trap: Trap):  # noqa: F811
     assert len(ours) >= 8
     leaks = [line for line in ours if any(v in line for v in values)]
     assert leaks == [], leaks[:2]
+
+
+async def test_a_reconnect_with_typed_keys_leaves_the_grant(oauth):
+    fake = ShopifyFake()
+    async with fake.serve() as origin:
+        await installed(oauth, fake, origin)
+        async with oauth.merchant() as browser:
+            first = await connected(oauth, browser, fake)
+        async with oauth.merchant() as browser:
+            await browser.open(return_url=RETURN_URL, connection_id=first["connection_id"])
+            typed = await browser.submit("shopify", {"shop": SHOP, "base_url": origin, **fake.credentials})
+            assert typed.status_code == 303, typed.text
+        stored = await oauth.store.get_connection(first["connection_id"])
+        assert stored.grant_key is None  # its token is its own again, not the grant's
+        read = await oauth.read_customer(first["connection_token"], fake.ids[0])
+        assert read.status_code == 200, read.text
