@@ -43,7 +43,9 @@ def seal(runtime: Any, tenant_id: str | None, key: str, data: dict[str, Any], ki
     return Sealed(key_id, blob)
 
 
-def unseal(runtime: Any, tenant_id: str | None, key: str, sealed: Sealed, kind: str = "attempt") -> dict[str, Any] | None:
+def unseal(
+    runtime: Any, tenant_id: str | None, key: str, sealed: Sealed, kind: str = "attempt"
+) -> dict[str, Any] | None:
     """The data, or None when it cannot be read (its key left the ring)."""
     try:
         plain = runtime.keyring.decrypt(sealed.key_id, sealed.blob, sealed_extra_aad(kind, tenant_id, key))
