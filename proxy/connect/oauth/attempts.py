@@ -25,6 +25,7 @@ from ...clock import now_text, text_after
 from ...store.records import ConnectAttempt, ConnectSession, Sealed
 
 TTL = 600  # seconds between begin and callback
+CALLBACK, CHOOSE = "callback", "choose"  # the step an attempt's state is good for
 _STATE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 

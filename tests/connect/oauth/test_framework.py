@@ -136,3 +136,17 @@ async def test_a_repeated_callback_parameter_is_refused(oauth, flow):
         refused = await merchant.back(location)
         assert refused.status_code == 400
         assert (await oauth.session_status(session["id"]))["status"] == "pending"
+
+
+async def test_a_state_is_good_for_its_own_step_only(oauth, flow):
+    async with oauth.merchant() as merchant:
+        await merchant.open(providers=["sandbox"], return_url=RETURN_URL)
+        page = await to_choice(merchant)
+        choice_state = hidden(page.text, "state")
+        as_callback = await merchant.back(f"{oauth.callback_url('sandbox')}?state={choice_state}&code={GOOD_CODE}")
+        assert as_callback.status_code == 400
+        started = await merchant.start("sandbox", {"seed": "x"})
+        callback_state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(started.headers["location"]).query))["state"]
+        as_choice = await choose(merchant, page.text, "5", state=callback_state)
+        assert as_choice.status_code == 400
+        assert await oauth.connect.rows("connections") == 0
