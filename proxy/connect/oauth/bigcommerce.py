@@ -255,7 +255,8 @@ async def _bound(request: Request, opened: page.Opened, install: Install, state:
     """The install this session started: its attempt spent once, then stored."""
     runtime = request.app.state.runtime
     flow = FLOWS[PROVIDER]
-    _, record = framework._checked(request, opened, flow, await attempts.claim(runtime, state))  # once, this session's
+    claimed = await attempts.claim(runtime, state)  # once
+    record = framework._checked(request, opened, flow, claimed, attempts.CALLBACK)  # this session's, this step's
     ctx = await framework._context(request, opened, flow)
     try:
         framework._same_app(ctx, record)
