@@ -1107,6 +1107,9 @@ _SIGNED = _param("signed_payload_jwt", "query", _STRING, "BigCommerce's signed p
 
 def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
     not_bc = "401 a missing, malformed, expired, not-yet-valid or wrongly signed payload, or one for no app here."
+    # Where a stored connection sends the browser (as the key form's submission).
+    connected = {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+                 "200": {"description": "Connected (no `return_url`).", "content": _HTML}}
     claim_errors = ("403 without the session cookie or with a wrong `csrf_token`, 404 BigCommerce not offered, "
                     "410 the link expired or was used, 422 the form again: the code is unknown, used or expired "
                     "(alike), 429 too many submissions.")
@@ -1128,9 +1131,8 @@ def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
             "in BigCommerce), the grant is exchanged, checked and parked: the page shows a one-time claim code "
             "(`sri_...`, 24 hours) for `/connect/oauth/bigcommerce/claim`. An install started from a session "
             "that expired or finished meanwhile stops before the exchange.",
-            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
-             "200": {"description": "Connected (no `return_url`), or the claim code of a parked install.",
-                     "content": _HTML}},
+            {**connected, "200": {"description": "Connected (no `return_url`), or the claim code of a parked "
+                                                 "install.", "content": _HTML}},
             "400 a query that is not an install's, a replayed or expired attempt, or a refused code; 404 no app; "
             "410 the session expired or was used. Nothing is stored.", security=[])},
         "/connect/oauth/bigcommerce/claim": {
@@ -1142,9 +1144,7 @@ def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
                 "The claim code is spent once (whatever follows), the grant checked by reading a customer, then "
                 "stored as this session's connection. An install taken by another tenant's own app cannot be "
                 "claimed here.",
-                {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
-                 "200": {"description": "Connected (no `return_url`).", "content": _HTML}},
-                claim_errors,
+                connected, claim_errors,
                 body={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
                     "type": "object", "required": ["csrf_token", "claim_code"],
                     "properties": {"csrf_token": {"type": "string", "description": "From the form's hidden field."},
@@ -1167,9 +1167,7 @@ def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
             "What happened is read from the attempt (`state`), not from `success`: the connect code the keys' "
             "POST left is handed on once. `success=0` (the merchant declined) fails the session "
             "(`access_denied`).",
-            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
-             "200": {"description": "Connected (no `return_url`).", "content": _HTML}},
-            "400 declined, 403 not this browser's attempt, 409 the store sent no keys, 410 the link expired or "
+            connected, "400 declined, 403 not this browser's attempt, 409 the store sent no keys, 410 the link expired or "
             "the code was handed out, 422 the keys did not work.")},
         "/connect/woocommerce/keys/{handle}": {"post": _op(
             "woocommerceKeys", "WooCommerce's key POST (server to server)", [],
