@@ -164,6 +164,15 @@ async def test_keys_the_store_refuses_store_nothing_and_the_merchant_sees_why(co
     assert (await connect.status(tenant, session["id"])).json()["status"] == "pending"
 
 
+async def test_keys_without_read_access_are_refused(connect, store):
+    fake, store_url = store
+    tenant, handle, user_id, _ = await pending_attempt(connect, store_url)
+    refused = await keys_post(connect, f"/connect/woocommerce/keys/{handle}",
+                              {**body_for(user_id, fake), "key_permissions": "write"})
+    assert refused.status_code == 422 and refused.json()["code"] == "verification_failed", refused.text
+    assert await connections(connect, tenant) == []
+
+
 async def test_keys_after_the_session_expired_store_nothing(connect, store):
     fake, store_url = store
     tenant, handle, user_id, session = await pending_attempt(connect, store_url)
