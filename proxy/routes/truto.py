@@ -38,7 +38,9 @@ _BEARER = {"WWW-Authenticate": 'Bearer realm="shoprelay"'}
 
 def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 async def authorize(request: Request) -> LiveConnection:
