@@ -44,8 +44,6 @@ ACCESS_TOKEN_SECRET = "w3e5r7t9y1u2i4o6p8a0s2d4f6g8h0j1"
 BEARER = "eyJraWQiOiIxIiwiYWxnIjoiSFMyNTYifQ.eyJ1aWQiOjEsInV0eXBpZCI6Mn0.c2lnbmF0dXJlLWFkbWluLXRva2Vu"
 CONSUMER_ID = 7
 PAGE_MAX = 100  # the module's own bound: Magento documents none
-ACL = {"message": "The consumer isn't authorized to access %resources.",
-       "parameters": {"resources": "Magento_Customer::customer"}}
 
 
 def fixture(name: str) -> Any:
@@ -130,7 +128,7 @@ class MagentoFake(Fake):
     # -- answers ------------------------------------------------------------------------
 
     def unauthorized(self) -> Answer:
-        return Answer(401, ACL)
+        return Answer(401, fixture("error-401.acl.composed.json"))
 
     def rate_limited(self) -> Answer:
         return Answer(429, fixture("error-429.json"), headers={"Retry-After": "30"})

@@ -162,8 +162,7 @@ def test_map_shape_errors(edit):
 @pytest.mark.parametrize(
     "template, parameters, rendered",
     [
-        ("Invalid product data: %1", ["Invalid attribute set entity type"],
-         "Invalid product data: Invalid attribute set entity type"),
+        (*fixture("error-400.json").values(), "Invalid product data: Invalid attribute set entity type"),
         ("No such entity with %fieldName = %fieldValue", {"fieldName": "customerId", "fieldValue": -1},
          "No such entity with customerId = -1"),
         ("%1 and %10", list("abcdefghij"), "a and j"),  # longest placeholder first, as strtr
