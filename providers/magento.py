@@ -21,9 +21,10 @@ Endpoints (``{rest}`` = ``{store_url}/rest/{store_code}/V1``):
 
 Auth, by the credentials given:
 
-* ``{access_token}``: ``Authorization: Bearer`` (an admin token, or an
-  integration's access token where the store allows integration tokens as
-  bearer tokens, off by default since 2.4.4);
+* ``{access_token}``: ``Authorization: Bearer`` (an admin token, which
+  lasts 4 hours by default, or an integration's access token where the
+  store allows integration tokens as bearer tokens, off by default since
+  2.4.4: its 401 says where to allow it);
 * ``{consumer_key, consumer_secret, access_token, access_token_secret}`` of
   an integration: each request signed with OAuth 1.0a HMAC-SHA256
   (providers.auth.OAuth1Signature, oauthlib), a fresh nonce every time.
@@ -224,6 +225,10 @@ def template_of(response: UpstreamResponse) -> str | None:
 NOT_FOUND = "No such entity with %fieldName = %fieldValue"
 CHECK = "check store_url (with any sub-directory or /index.php) and store_code"
 REJECTED = Say(ProviderAuthFailed, "rejected the connection's token or integration keys, or its API access")
+BEARER_REJECTED = Say(ProviderAuthFailed, (
+    "rejected the access token (an admin token expires; an integration's is taken alone only where Stores > "
+    "Configuration > Services > OAuth > Consumer Settings allows OAuth access tokens as bearer tokens)"
+))
 # Where the status and the template (None: no Magento body) decide together.
 BY_STATUS_AND_TEMPLATE = {
     (404, NOT_FOUND): Say(CustomerNotFound, "has no such customer"),
@@ -268,6 +273,8 @@ class MagentoProvider(Provider[MagentoCredentials, MagentoSettings]):
 
     def classify_error(self, response: UpstreamResponse) -> ProviderError:
         row = BY_STATUS_AND_TEMPLATE.get((response.status, template_of(response)))
+        if row is None and response.status == 401 and not self.credentials.signed:
+            row = BEARER_REJECTED
         return self.errors.classify(response, self.redact, row=row)  # None: the table's row
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from providers.errors import (
     ProviderAuthFailed,
     ProviderBadResponse,
     ProviderRateLimited,
+    UpstreamBlocked,
 )
+from providers.http import UpstreamClient, UpstreamPolicy, create_session
 from providers.magento import MagentoProvider, render
 from providers.models import Address, Customer, Email, Phone
 from providers.resilience import RetryPolicy
@@ -285,7 +287,8 @@ async def test_the_fakes_check_agrees_with_oauthlib_and_refuses_a_changed_query(
 @pytest.mark.parametrize(
     "credentials, message",
     [
-        ({"access_token": "not-the-token"}, "The consumer isn't authorized to access Magento_Customer::customer."),
+        ({"access_token": "not-the-token"}, "allows OAuth access tokens as bearer tokens) (401: The consumer isn't "
+                                             "authorized to access Magento_Customer::customer.)"),
         ({**OAUTH, "consumer_key": "x" * 32}, "A consumer having the specified key does not exist"),
         ({**OAUTH, "access_token_secret": "x" * 32}, "The signature is invalid. Verify and try again."),
     ],
@@ -300,6 +303,18 @@ async def test_refused_credentials_say_why(upstream_client, credentials, message
             await provider.get_customer("1")
     assert caught.value.remote_status == 401 and message in caught.value.message
     assert "x" * 32 not in caught.value.message
+
+
+@pytest.mark.parametrize("store_url", ["https://127.0.0.1/shop", "http://shop.example.com"])
+async def test_the_store_url_meets_the_ssrf_guard(store_url):
+    policy = UpstreamPolicy()  # private networks and plain http refused
+    session = create_session(policy)
+    try:
+        provider = MagentoProvider(*parse(store_url=store_url), UpstreamClient(session, policy))
+        with pytest.raises(UpstreamBlocked):
+            await provider.get_customer("1")
+    finally:
+        await session.close()
 
 
 async def test_token_length_refusal_is_an_auth_failure(upstream_client):
