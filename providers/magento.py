@@ -143,8 +143,7 @@ class MagentoSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.store_url = site_url(self.store_url, "store_url")
-        segments = [s.lower() for s in URL(self.store_url).raw_path.split("/")]
-        if "rest" in segments or "v1" in segments:
+        if "rest" in URL(self.store_url).raw_path.lower().split("/"):  # the API path is ours to add
             raise ValueError("store_url must be the store's base URL, not its /rest API URL")
         if not _STORE_CODE.match(self.store_code):
             raise ValueError("store_code must be a store view code: letters, digits and _, a letter first")
@@ -229,7 +228,7 @@ BEARER_REJECTED = Say(ProviderAuthFailed, (
     "rejected the access token (an admin token expires; an integration's is taken alone only where Stores > "
     "Configuration > Services > OAuth > Consumer Settings allows OAuth access tokens as bearer tokens)"
 ))
-# Where the status and the template (None: no Magento body) decide together.
+# Where the status and the message template decide together (else the table's rows).
 BY_STATUS_AND_TEMPLATE = {
     (404, NOT_FOUND): Say(CustomerNotFound, "has no such customer"),
     (400, "The token length is invalid. Check the length and try again."): REJECTED,
