@@ -185,7 +185,7 @@ class CustomerPayload(msgspec.Struct):
 
 
 class SearchResult(msgspec.Struct):
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] | None  # null read as none
     total_count: Annotated[int, msgspec.Meta(ge=0)]
 
 
@@ -284,12 +284,13 @@ class MagentoProvider(Provider[MagentoCredentials, MagentoSettings]):
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(page: int, per_page: int) -> Chunk:
             result = await self._search(page, per_page)
+            items = result.items or []
             if (page - 1) * per_page >= result.total_count:
                 return Chunk([], False)  # past the end: the last page again, already served
-            if len(result.items) > per_page:
+            if len(items) > per_page:
                 raise ProviderBadResponse(f"{self.display_name} answered more customers than the page size asked")
             # An empty page before total_count says the end is near: the count moved.
-            return Chunk(result.items, bool(result.items) and page * per_page < result.total_count)
+            return Chunk(items, bool(items) and page * per_page < result.total_count)
 
         return await page_walk(request, fetch, MAX_PAGE_SIZE)
 

@@ -345,6 +345,19 @@ async def test_a_wrong_store_code_or_path_is_no_missing_customer(upstream_client
     assert "Request does not match any route." in caught.value.message and "store_code" in caught.value.message
 
 
+@pytest.mark.parametrize("body", [
+    {"message": 5}, {"message": "No such entity with %fieldName = %fieldValue", "parameters": "customerId"},
+    ["No such entity"], {"message": "%1" * 1000, "parameters": ["x" * 10_000] * 1000}, None,
+])
+async def test_odd_error_bodies_are_read_as_far_as_they_go(upstream_client, body):
+    shop = MagentoFake(total=3)
+    async with shop.serve() as origin:
+        shop.answer(404, body)
+        with pytest.raises(ProviderBadResponse) as caught:  # never a missing customer, never a crash
+            await shop.make_provider(origin, upstream_client).get_customer("1")
+    assert len(caught.value.message) < 600
+
+
 async def test_an_html_404_is_no_missing_customer(upstream_client):
     shop = MagentoFake(total=3)
     async with shop.serve() as origin:
@@ -404,10 +417,11 @@ async def test_a_page_past_the_end_is_not_the_last_page_again(upstream_client):
     assert shop.list_requests() == 2
 
 
-async def test_an_empty_page_before_total_count_ends_the_walk(upstream_client):
+@pytest.mark.parametrize("items", [[], None])
+async def test_an_empty_page_before_total_count_ends_the_walk(upstream_client, items):
     shop = MagentoFake(total=10)
     async with shop.serve() as origin:
-        shop.answer(200, {"items": [], "search_criteria": {}, "total_count": 10**9}, on={"list"})
+        shop.answer(200, {"items": items, "search_criteria": {}, "total_count": 10**9}, on={"list"})
         page = await shop.make_provider(origin, upstream_client).list_page(PageRequest(limit=5))
     assert page.customers == [] and page.next is None and shop.list_requests() == 1
 
