@@ -113,7 +113,8 @@ class MagentoFake(Fake):
         return str(raw["id"])
 
     def settings(self, origin: str) -> dict[str, Any]:
-        return {"store_url": f"https://shop.example.com{self.prefix}", "store_code": self.store_code, "base_url": origin}
+        store_url = f"https://shop.example.com{self.prefix}"
+        return {"store_url": store_url, "store_code": self.store_code, "base_url": origin}
 
     def wrong_credentials(self) -> dict[str, str]:
         # Right shape (32 characters each), unknown to the store.
