@@ -280,6 +280,8 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
                                        "refresh_token": "1000.example.refresh"},
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
+    "magento": {"credentials": {"access_token": "example-admin-or-integration-token"},
+                "settings": {"store_url": "https://shop.example.com", "store_code": "default"}},
 }
 
 

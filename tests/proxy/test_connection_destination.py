@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.magento import MagentoFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
@@ -53,6 +54,11 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         {"organization_id": ORG_ID, "data_center": "com"},
         [{"data_center": "eu"}, {"auth_url": "https://evil.example.com"},
          {"base_url": "https://evil.example.com"}, {"organization_id": "10234696"}],
+    ),
+    "magento": (
+        dict(MagentoFake.default_credentials),
+        {"store_url": "https://shop.example.com/m", "store_code": "default"},
+        [{"store_url": "https://evil.example.com/m"}, {"store_code": "other"}, {"base_url": "https://evil.example.com"}],
     ),
 }
 
