@@ -30,7 +30,9 @@ spec's examples carry ``description``). 401/403 (a missing ACL privilege)
 -> ProviderAuthFailed; a 404 cannot be a missing customer (a search
 answers an empty ``data``), so it means no Admin API at ``store_url`` ->
 ProviderBadResponse; 429 (Shopware SaaS, the token endpoint's limiter)
--> ProviderRateLimited with ``Retry-After``. The token endpoint's 401
+-> ProviderRateLimited with ``Retry-After``. An answer without ``total``
+(JSON:API, when something on the way dropped the Accept header) ->
+ProviderBadResponse, never an empty customer. The token endpoint's 401
 (a wrong key or secret, the integration deleted) marks the connection
 needs-reauth.
 
@@ -148,8 +150,10 @@ class ShopwareCustomer(msgspec.Struct):
 
 
 class SearchResult(msgspec.Struct):
+    # "total" is in every JSON search answer; its absence means another
+    # format (JSON:API, whose data[] holds only "attributes"), never a customer.
+    total: int
     data: list[dict[str, Any]]  # raw: remote_data
-    total: int | None = None
 
 
 class _Error(msgspec.Struct):
@@ -224,9 +228,7 @@ class ShopwareProvider(Provider[ShopwareCredentials, ShopwareSettings]):
         async def fetch(page: int, limit: int) -> Chunk:
             criteria = {"page": page, "limit": limit, "total-count-mode": 1, "sort": SORT, "associations": ASSOCIATIONS}
             result = await self._search(criteria)
-            # Without a total (a proxy dropped it), a full page may have more.
-            more = page * limit < result.total if result.total is not None else len(result.data) >= limit
-            return Chunk(result.data, more)
+            return Chunk(result.data, page * limit < result.total)
 
         return await page_walk(request, fetch, MAX_PAGE_SIZE)
 
