@@ -272,6 +272,10 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
                                        "refresh_token": "1000.example.refresh"},
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
+    "prestashop": {"credentials": {"api_key": "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"},
+                   "settings": {"store_url": "https://shop.example.com", "timezone": "Europe/Paris"}},
+    "shopware": {"credentials": {"client_id": "SWIAEXAMPLEACCESSKEYID", "client_secret": "example-secret"},
+                 "settings": {"store_url": "https://shop.example.com"}},
 }
 
 
