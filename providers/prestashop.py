@@ -88,7 +88,7 @@ from .http import UpstreamResponse
 from .models import Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
-from .site_url import site_url
+from .site_url import site_origin, site_path, site_url
 
 MAX_PAGE_SIZE = 100  # none documented: ours, so one page's id filter stays short
 ISO_CACHE = 1000  # country/state codes kept per connection
@@ -198,12 +198,12 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
         self.codes: dict[str, dict[str, str]] = {"countries": {}, "states": {}}
 
     @property
-    def origin(self) -> str:
-        return self.settings.base_url or str(URL(self.settings.store_url).origin())
+    def default_origin(self) -> str:  # type: ignore[override]
+        return site_origin(self.settings.store_url)
 
     @property
     def api_root(self) -> str:
-        return self.origin + URL(self.settings.store_url).raw_path.rstrip("/") + "/api"
+        return self.origin + site_path(self.settings.store_url) + "/api"
 
     def make_auth(self) -> Auth:
         return BasicAuth(self.credentials.api_key, "")

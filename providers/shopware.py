@@ -71,7 +71,7 @@ from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, P
 from .models import Address, Customer, Phone, Email
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
-from .site_url import site_url
+from .site_url import site_origin, site_path, site_url
 from .token_endpoint import client_credentials
 
 MAX_PAGE_SIZE = 100  # ours: Shopware documents no maximum limit
@@ -186,11 +186,11 @@ class ShopwareProvider(Provider[ShopwareCredentials, ShopwareSettings]):
 
     @property
     def _path(self) -> str:
-        return URL(self.settings.store_url).raw_path.rstrip("/") + "/api"
+        return site_path(self.settings.store_url) + "/api"
 
     @property
     def default_origin(self) -> str:  # type: ignore[override]
-        return str(URL(self.settings.store_url).origin())
+        return site_origin(self.settings.store_url)
 
     default_auth_origin = default_origin  # the token endpoint is the shop's own
 

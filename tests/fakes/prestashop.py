@@ -19,14 +19,13 @@ PrestaShop has no rate limit; this shop's host sends a 429 page with
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aiohttp import web
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, Fake, basic, basic_forms, varied
 
 KEY = "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"  # 32 characters, as the back office generates them
 OTHER_KEY = "AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH"
@@ -39,9 +38,6 @@ STATES = {"12": "FL"}
 def fixture(name: str) -> Any:
     return load_fixture("prestashop", name)
 
-
-def basic(user: str, password: str = "") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def one_of(value: str | None) -> set[str] | None:
@@ -102,8 +98,7 @@ class PrestaShopFake(Fake):
         return basic(self.credentials["api_key"])
 
     def secrets(self) -> list[str]:
-        encoded = self.authorization.removeprefix("Basic ")
-        return [*super().secrets(), self.authorization, encoded, encoded.rstrip("=")]
+        return [*super().secrets(), *basic_forms(self.authorization)]
 
     # -- answers ------------------------------------------------------------------------
 
