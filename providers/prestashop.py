@@ -246,7 +246,8 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
             return Batch(served, offset + len(rows))  # a total that says "more" exactly when the extra row came
 
         page = await offset_walk(request, fetch, MAX_PAGE_SIZE)
-        ids = [str(c.get("id")) for c in page.items]
+        # Only ids that are ids go into a filter: what a shop answered is not trusted to be.
+        ids = [i for c in page.items if is_numeric_id(i := str(c.get("id")))]
         if ids:
             addresses = await self._addresses(ids)
             for customer in page.items:
@@ -260,8 +261,7 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
     async def _learn_codes(self, addresses: list[dict[str, Any]]) -> None:
         """The ISO codes of the countries and states these addresses name, for those not known yet."""
         wanted = {
-            resource: sorted({i for a in addresses if (i := str(a.get(field, "0"))).isdigit() and i != "0"}
-                             - self.codes[resource].keys())
+            resource: sorted({i for a in addresses if is_numeric_id(i := str(a.get(field)))} - self.codes[resource].keys())
             for resource, field in (("countries", "id_country"), ("states", "id_state"))
         }
         lookups = [(resource, ids) for resource, ids in wanted.items() if ids]
