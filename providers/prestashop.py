@@ -71,9 +71,7 @@ tutorials/advanced-use/additional-list-parameters); PrestaShop/PrestaShop
 
 from __future__ import annotations
 
-import asyncio
 import re
-from datetime import datetime, timezone
 from typing import Annotated, Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,14 +79,14 @@ import msgspec
 from yarl import URL
 
 from .auth import Auth, BasicAuth
-from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
+from .base import CommonSettings, Credentials, Page, PageRequest, Provider, envelope, is_numeric_id
 from .error_table import ErrorTable, Say, Words
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError, ProviderRateLimited
-from .http import UpstreamResponse
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
 from .models import Customer, Email, Phone
-from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .normalize import local_timestamp, text, unified_address, unified_customer
 from .paging import Batch, offset_walk
 from .site_url import site_origin, site_path, site_url
+from .together import together
 
 MAX_PAGE_SIZE = 100  # none documented: ours, so one page's id filter stays short
 ISO_CACHE = 1000  # country/state codes kept per connection
@@ -225,8 +223,8 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
         return await self._rows("/addresses", "addresses", params)
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-        customer, addresses = await _together(
-            self.get_json(f"/customers/{customer_id}", envelope_customer, {**(query or {}), "output_format": "JSON"}),
+        customer, addresses = await together(
+            self.get_json(f"/customers/{customer_id}", envelope("customer"), {**(query or {}), "output_format": "JSON"}),
             self._addresses([customer_id]),
         )
         raw = customer.customer
@@ -265,7 +263,7 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
             for resource, field in (("countries", "id_country"), ("states", "id_state"))
         }
         lookups = [(resource, ids) for resource, ids in wanted.items() if ids]
-        found = await _together(*(
+        found = await together(*(
             self._rows(f"/{resource}", resource, {"display": "[id,iso_code]", "filter[id]": "[" + "|".join(ids) + "]"})
             for resource, ids in lookups
         ))
@@ -279,34 +277,6 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
         """The mapping with this connection's zone and known country/state codes."""
         return map_prestashop(msgspec.convert(raw, PrestaCustomer), zone(self.settings.timezone), self.codes)
 
-
-envelope_customer = msgspec.defstruct("CustomerEnvelope", [("customer", dict[str, Any])])
-
-
-async def _together(*calls: Any) -> list[Any]:
-    """Every call's result; the first failure raised once all have ended
-    (none is left running, and the earliest call's error speaks first)."""
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for result in results:
-        if isinstance(result, ProviderError):
-            raise result
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return list(results)
-
-
-def shop_time(value: str | None, shop_zone: ZoneInfo) -> str | None:
-    """A zone-less shop-local ``YYYY-MM-DD HH:MM:SS`` in UTC; unset
-    (``0000-00-00 ...``) or unreadable is None."""
-    raw = text(value)
-    if raw is None:
-        return None
-    try:
-        local = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return utc_timestamp(raw, naive_is_utc=False)  # an offset given: honoured; else None
-    return utc_timestamp(local.replace(tzinfo=shop_zone).astimezone(timezone.utc).isoformat())
 
 
 def map_prestashop(
@@ -335,5 +305,5 @@ def map_prestashop(
         company_name=text(c.company) or next((company for a in book if (company := text(a.company))), None),
         status={"1": "active", "0": "inactive"}.get(active or ""), currency=None,
         emails=[Email(email=email)] if (email := text(c.email)) else [], phones=phones, addresses=addresses,
-        created_at=shop_time(c.date_add, shop_zone), modified_at=shop_time(c.date_upd, shop_zone),
+        created_at=local_timestamp(c.date_add, shop_zone), modified_at=local_timestamp(c.date_upd, shop_zone),
     )

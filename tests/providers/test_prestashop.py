@@ -17,7 +17,8 @@ import pytest
 from providers.base import PageRequest
 from providers.errors import ConfigurationError, CustomerNotFound, ProviderAuthFailed, ProviderBadResponse
 from providers.models import Address, Customer, Email, Phone
-from providers.prestashop import PrestaCustomer, PrestaShopProvider, map_prestashop, shop_time
+from providers.normalize import local_timestamp
+from providers.prestashop import PrestaCustomer, PrestaShopProvider, map_prestashop
 from tests.fakes.prestashop import KEY, PrestaShopFake, basic
 from tests.support import load_fixture
 
@@ -97,7 +98,7 @@ def test_inactive_unset_dates_deleted_addresses_and_no_addresses():
     ("15/01/2019", None),
 ])
 def test_shop_time_around_dst_changes(local, utc):
-    assert shop_time(local, PARIS) == utc
+    assert local_timestamp(local, PARIS) == utc
 
 
 def test_the_instance_maps_with_its_zone():
