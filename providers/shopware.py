@@ -168,6 +168,7 @@ def sw_errors(body: Any) -> Words:
     return Words(first.code, text(first.detail) or text(first.description) or text(first.title))
 
 
+NO_API = Say(ProviderBadResponse, "answered 404 for its customer search: check store_url")
 REJECTED = Say(ProviderAuthFailed, "refused the integration's access (check its keys and that its role may "
                "read customers, addresses, countries and states)")
 
@@ -180,9 +181,9 @@ class ShopwareProvider(Provider[ShopwareCredentials, ShopwareSettings]):
     remote_query_supported = False  # a search takes its criteria as JSON, not a query string
     errors = ErrorTable("Shopware", read=sw_errors, statuses={
         401: REJECTED, 403: REJECTED,
-        404: Say(ProviderBadResponse, "answered 404 for its customer search: check store_url"),
+        404: NO_API,  # a search has no missing customer: no Admin API answered
         429: Say(ProviderRateLimited, "rate limit reached"),
-    }, collection=Say(ProviderBadResponse, "answered 404 for its customer search: check store_url"))
+    }, collection=NO_API)
 
     @property
     def _path(self) -> str:
