@@ -53,6 +53,9 @@ secrets included. A wall time that does not exist or occurs twice around a
 DST change is read as its first occurrence (``fold=0``).
 ``0000-00-00 00:00:00`` (unset) is null.
 
+remote_data is the Webservice's customer with its ``addresses``, less
+``passwd``, ``secure_key`` and ``reset_password_token`` (``HIDDEN``).
+
 Mapping: ``id`` (a number in JSON; every other value is a string); ``active``
 ``"1"``/``"0"`` is the status; a soft-deleted customer (``deleted: "1"``)
 is not found and not listed; guests (``is_guest: "1"``) are customers.
@@ -90,6 +93,10 @@ from .together import together
 
 MAX_PAGE_SIZE = 100  # none documented: ours, so one page's id filter stays short
 ISO_CACHE = 1000  # country/state codes kept per connection
+# Secrets in every customer the Webservice shows (a get cannot choose its
+# fields): the password hash, the key of guest order links, a reset token.
+# Removed from remote_data: a tenant reading customers has no use for them.
+HIDDEN = ("passwd", "secure_key", "reset_password_token")
 _KEY = re.compile(r"[\x21-\x39\x3b-\x7e]{32}")  # 32 characters (strlen check); the Basic user cannot hold ':'
 # Digits, as ids are in the Webservice's JSON ("0" where an address has no state).
 _ID = Annotated[int, msgspec.Meta(ge=0)] | Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,20}$")]
@@ -233,14 +240,14 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
             raise CustomerNotFound("PrestaShop has no such customer (it was deleted)", remote_status=200)
         raw["addresses"] = addresses
         await self._learn_codes(addresses)
-        return raw
+        return _without_secrets(raw)
 
     async def list_customers(self, request: PageRequest) -> Page:
         async def fetch(offset: int, count: int) -> Batch:
             params = {**request.query, "display": "full", "filter[deleted]": "[0]", "sort": "[id_ASC]",
                       "limit": f"{offset},{count + 1}"}  # one more: whether a next page exists
             rows = await self._rows("/customers", "customers", params, collection=True)
-            served = rows[:count]
+            served = [_without_secrets(row) for row in rows[:count]]
             return Batch(served, offset + len(rows))  # a total that says "more" exactly when the extra row came
 
         page = await offset_walk(request, fetch, MAX_PAGE_SIZE)
@@ -277,6 +284,12 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
         """The mapping with this connection's zone and known country/state codes."""
         return map_prestashop(msgspec.convert(raw, PrestaCustomer), zone(self.settings.timezone), self.codes)
 
+
+
+def _without_secrets(customer: dict[str, Any]) -> dict[str, Any]:
+    for name in HIDDEN:
+        customer.pop(name, None)
+    return customer
 
 
 def map_prestashop(

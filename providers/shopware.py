@@ -20,7 +20,8 @@ Endpoints (``{api}`` = ``store_url`` + ``/api``):
 * list: the same search with ``{"page", "limit", "total-count-mode": 1,
   "sort": [createdAt ASC, id ASC]}``: pages of ``limit`` (at most 100 here;
   Shopware documents no maximum), more while ``page * limit < total``;
-* verify: the search with ``limit`` 1.
+* verify: the search with ``limit`` 1 and the associations (the role must
+  read them all).
 
 Calls: a get is 1 (plus the token call when none is live); a list page is 1
 at limit 1, 50 and 100 (``limit`` is sent as asked), plus the token call.
@@ -234,7 +235,9 @@ class ShopwareProvider(Provider[ShopwareCredentials, ShopwareSettings]):
         return await page_walk(request, fetch, MAX_PAGE_SIZE)
 
     async def verify(self) -> None:
-        await self._search({"limit": 1})
+        # With the associations: the role's read privileges on addresses,
+        # countries and states are checked too, not only on customers.
+        await self._search({"limit": 1, "associations": ASSOCIATIONS})
 
     @staticmethod
     def map_payload(c: ShopwareCustomer) -> Customer:

@@ -161,6 +161,8 @@ async def test_get_reads_the_customer_and_its_addresses_then_codes_once(upstream
     assert by_path["/shop/api/states"].query["display"] == "[id,iso_code]"
     assert len(shop.requests) - len(first) == 2  # the codes are known now: customer and addresses only
     assert [a["id"] for a in raw["addresses"]] == [10, 11]  # kept in remote_data
+    assert not {"passwd", "secure_key", "reset_password_token"} & set(raw)  # secrets are not handed out
+    assert raw["last_passwd_gen"] == "2019-01-15 16:46:55"  # the rest is the Webservice's own
     assert [(a.country, a.state) for a in customer.addresses] == [("FR", None), ("US", "FL")]
     assert customer.created_at == "2019-01-15T21:46:55Z"  # the fake's connection says Europe/Paris
 
@@ -181,6 +183,7 @@ async def test_a_list_page_is_one_customer_call_and_one_address_call(upstream_cl
     assert sent[1].query["filter[id_customer]"] == "[" + "|".join(ids) + "]"  # the OR operator: one call
     assert len(ids) == limit and page.next == {"offset": 2 * limit}
     assert all(len(raw["addresses"]) == 2 and raw["addresses"][0]["id_customer"] == str(raw["id"]) for raw in page.raws)
+    assert not any("passwd" in raw or "secure_key" in raw for raw in page.raws)
 
 
 async def test_the_last_page_asks_nothing_more(upstream_client):
