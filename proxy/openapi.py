@@ -282,6 +282,10 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
     "magento": {"credentials": {"access_token": "example-admin-or-integration-token"},
                 "settings": {"store_url": "https://shop.example.com", "store_code": "default"}},
+    "prestashop": {"credentials": {"api_key": "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"},
+                   "settings": {"store_url": "https://shop.example.com", "timezone": "Europe/Paris"}},
+    "shopware": {"credentials": {"client_id": "SWIAEXAMPLEACCESSKEYID", "client_secret": "example-secret"},
+                 "settings": {"store_url": "https://shop.example.com"}},
 }
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.fakes.magento import MagentoFake
+from tests.fakes.prestashop import PrestaShopFake
+from tests.fakes.shopware import ShopwareFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
@@ -48,6 +50,17 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         {"api_key": "IST.eyJraWQiOiJQb3pIX2FDMiIsImFsZyI6IlJTMjU2In0.eyJkYXRhIjoie30ifQ.c2lnbmF0dXJl"},
         {"site_id": "c993128b-26be-41cd-9fcd-904abe23462f"},
         [{"site_id": "1d2c6a64-3f21-4e36-9a1f-4c7f4b0a9e11"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "prestashop": (
+        dict(PrestaShopFake.default_credentials),
+        {"store_url": "https://shop.example.com/shop", "timezone": "Europe/Paris"},
+        [{"store_url": "https://shop.example.com/other"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "shopware": (
+        dict(ShopwareFake.default_credentials),
+        {"store_url": "https://shop.example.com"},
+        [{"store_url": "https://evil.example.com"}, {"base_url": "https://evil.example.com"},
+         {"auth_url": "https://evil.example.com"}],
     ),
     "zoho_inventory": (
         ZOHO_CREDENTIALS,
