@@ -272,6 +272,8 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
                                        "refresh_token": "1000.example.refresh"},
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
+    "ecwid": {"credentials": {"access_token": "secret_ab12cd34"}, "settings": {"store_id": "1003"}},
+    "squarespace": {"credentials": {"api_key": "example-api-key"}, "settings": {}},
 }
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.ecwid import EcwidFake
+from tests.fakes.squarespace import SquarespaceFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
@@ -53,6 +55,16 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         {"organization_id": ORG_ID, "data_center": "com"},
         [{"data_center": "eu"}, {"auth_url": "https://evil.example.com"},
          {"base_url": "https://evil.example.com"}, {"organization_id": "10234696"}],
+    ),
+    "ecwid": (
+        dict(EcwidFake.default_credentials),
+        {"store_id": "1003"},
+        [{"store_id": "1004"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "squarespace": (
+        dict(SquarespaceFake.default_credentials),
+        {},
+        [{"base_url": "https://evil.example.com"}],
     ),
 }
 
