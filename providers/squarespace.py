@@ -50,6 +50,9 @@ Uncertain (handled defensively):
   from the field docs as quoted by clients (SquareSpaceSharp), so the
   fixtures are composed (tests/fixtures/squarespace/README.md);
 * whether a missing id is a 404 or an empty ``profiles``: both are not found;
+* cursors are dynamic: a profile added or removed during a walk may shift
+  the rows of a page read again, so one may be served twice or skipped
+  (only the platform's own page boundaries are exact);
 * the error ``type`` values of the Profiles endpoints are not published;
   only the status is read for the table, the words are quoted;
 * the Profiles API is in maintenance (Squarespace points to a Contacts API
