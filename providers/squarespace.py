@@ -137,6 +137,11 @@ class SquarespaceProfile(msgspec.Struct, rename="camel"):
     transactions_summary: _Summary | None = None
 
 
+def is_profile_id(value: str) -> bool:
+    """One profile id (24 hexadecimal digits, any case): never a comma list."""
+    return bool(_ID.match(value.lower()))
+
+
 def cool_down(response: UpstreamResponse) -> float:
     """``Retry-After`` when Squarespace sends one, else its documented minute."""
     wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -166,8 +171,7 @@ class SquarespaceProvider(Provider[SquarespaceCredentials, SquarespaceSettings])
     def request_headers(self) -> dict[str, str]:
         return {"Accept": "application/json", "User-Agent": USER_AGENT}
 
-    def valid_customer_id(self, customer_id: str) -> bool:
-        return bool(_ID.match(customer_id.lower()))  # one id: never a comma list
+    valid_customer_id = staticmethod(is_profile_id)
 
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
         customer_id = customer_id.lower()  # Squarespace writes its ids in lower case
@@ -185,7 +189,8 @@ class SquarespaceProvider(Provider[SquarespaceCredentials, SquarespaceSettings])
             params = {"cursor": cursor} if cursor else {"filter": CUSTOMERS_ONLY, **request.query}
             body = await self.get_json(PROFILES_PATH, _Profiles, params, collection=True)
             more = body.pagination or _Pagination()
-            return CursorPage(body.profiles or [], more.next_page_cursor if more.has_next_page else None)
+            # hasNextPage false ends the list; a cursor without the flag is followed.
+            return CursorPage(body.profiles or [], None if more.has_next_page is False else more.next_page_cursor)
 
         return await cursor_walk(request, fetch)
 

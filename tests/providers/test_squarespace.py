@@ -88,7 +88,7 @@ def test_map_nulls():
     ("../1.0/profiles", False),
 ])
 def test_ids_are_one_objectid(customer_id, valid):
-    assert SquarespaceProvider.valid_customer_id(None, customer_id) is valid  # type: ignore[arg-type]
+    assert SquarespaceProvider.valid_customer_id(customer_id) is valid
 
 
 # -- against the fake -------------------------------------------------------------------
@@ -148,6 +148,19 @@ async def test_remote_query_filter_replaces_the_customers_only_filter(upstream_c
         page = await provider.list_page(PageRequest(limit=10, query={"filter": "email,ana.subscriber@example.com"}))
     assert [c.id for c in page.customers] == [subscriber["id"]]
     assert SquarespaceProvider.remote_query_refusal("cursor") is not None
+
+
+@pytest.mark.parametrize("pagination", [
+    {"hasNextPage": False, "nextPageCursor": "c2", "nextPageUrl": None},  # the flag wins
+    {"hasNextPage": True, "nextPageCursor": None, "nextPageUrl": None},  # no cursor to follow
+    None,
+])
+async def test_the_list_ends_where_squarespace_says(upstream_client, pagination):
+    store = SquarespaceFake()
+    async with store.serve() as origin:
+        store.answer(200, {"profiles": store.customers[:50], "pagination": pagination}, on={"list"})
+        page = await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=100))
+    assert len(page.customers) == 50 and page.next is None and store.list_requests() == 1
 
 
 @pytest.mark.parametrize("limit, start, calls_made", [
