@@ -90,8 +90,8 @@ Id = Union[int, Annotated[str, msgspec.Meta(pattern=r"^[0-9]+$")]]
 
 class EcwidCredentials(Credentials):
     access_token: Annotated[str, msgspec.Meta(title="Secret access token", description=(
-        "the store's secret token (secret_...) with the read_customers scope: Ecwid Control Panel > "
-        "Apps > My apps > Develop apps (a custom app's details), or the token your app got when installed"
+        "the store's secret token (secret_...) with the read_customers scope: on the Ecwid Control Panel's "
+        "Develop apps page (your custom app's details), or the token your app received when the store installed it"
     ))]
 
     def __post_init__(self) -> None:

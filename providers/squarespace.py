@@ -24,7 +24,8 @@ Squarespace page resumes there, reading that page again (``cursor_walk``).
 No ``prev_cursor``: the cursors go forward only.
 
 Auth: ``Authorization: Bearer {api_key}`` (a key made under Settings >
-Advanced > Developer API keys with the Profiles permission), and the
+Developer Tools, or Advanced, > Developer API Keys with the Profiles
+permission; each key belongs to one site), and the
 **required** ``User-Agent`` (requests without one are rejected; generic
 ones get stricter limits): shoprelay's own, ``providers.http.USER_AGENT``.
 
@@ -91,7 +92,8 @@ _ID = re.compile(r"^[0-9a-f]{24}$")
 
 class SquarespaceCredentials(Credentials):
     api_key: Annotated[HeaderValue, msgspec.Meta(title="API key", description=(
-        "a Squarespace API key with the Profiles permission: Settings > Advanced > Developer API keys"
+        "a Squarespace API key with the Profiles permission, made under Settings > Developer Tools "
+        "(older sites: Settings > Advanced) > Developer API Keys; it is shown once"
     ))]
 
 
