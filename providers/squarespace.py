@@ -103,7 +103,8 @@ class SquarespaceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=Tr
 
 class _Pagination(msgspec.Struct, rename="camel"):
     has_next_page: bool | None = None
-    next_page_cursor: str | None = None
+    # Opaque, and carried in shoprelay's own cursors: visible ASCII, bounded.
+    next_page_cursor: Annotated[str, msgspec.Meta(pattern=r"\A[\x21-\x7e]{0,1000}\Z")] | None = None
 
 
 class _Profiles(msgspec.Struct):

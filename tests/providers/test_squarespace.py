@@ -163,6 +163,16 @@ async def test_the_list_ends_where_squarespace_says(upstream_client, pagination)
     assert len(page.customers) == 50 and page.next is None and store.list_requests() == 1
 
 
+async def test_a_cursor_too_long_or_with_spaces_is_a_bad_response(upstream_client):
+    store = SquarespaceFake()
+    async with store.serve() as origin:
+        for cursor in ("a b", "x" * 1001):
+            store.answer(200, {"profiles": store.customers[:50], "pagination": {"hasNextPage": True,
+                                                                                "nextPageCursor": cursor}})
+            with pytest.raises(ProviderBadResponse, match="nextPageCursor"):
+                await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=100))
+
+
 @pytest.mark.parametrize("limit, start, calls_made", [
     (1, 0, 1), (1, 49, 1),
     (50, 0, 1), (50, 7, 2),  # a page of 50 starting inside a Squarespace page spans two
