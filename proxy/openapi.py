@@ -286,6 +286,8 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
                    "settings": {"store_url": "https://shop.example.com", "timezone": "Europe/Paris"}},
     "shopware": {"credentials": {"client_id": "SWIAEXAMPLEACCESSKEYID", "client_secret": "example-secret"},
                  "settings": {"store_url": "https://shop.example.com"}},
+    "ecwid": {"credentials": {"access_token": "secret_ab12cd34"}, "settings": {"store_id": "1003"}},
+    "squarespace": {"credentials": {"api_key": "example-api-key"}, "settings": {}},
 }
 
 

@@ -15,6 +15,8 @@ import pytest
 from tests.fakes.magento import MagentoFake
 from tests.fakes.prestashop import PrestaShopFake
 from tests.fakes.shopware import ShopwareFake
+from tests.fakes.ecwid import EcwidFake
+from tests.fakes.squarespace import SquarespaceFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
@@ -72,6 +74,16 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         dict(MagentoFake.default_credentials),
         {"store_url": "https://shop.example.com/m", "store_code": "default"},
         [{"store_url": "https://evil.example.com/m"}, {"store_code": "other"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "ecwid": (
+        dict(EcwidFake.default_credentials),
+        {"store_id": "1003"},
+        [{"store_id": "1004"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "squarespace": (
+        dict(SquarespaceFake.default_credentials),
+        {},
+        [{"base_url": "https://evil.example.com"}],
     ),
 }
 
