@@ -272,6 +272,7 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
                                        "refresh_token": "1000.example.refresh"},
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
+    "square": {"credentials": {"access_token": "EAAAexample"}, "settings": {"environment": "sandbox"}},
 }
 
 

@@ -54,6 +54,11 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         [{"data_center": "eu"}, {"auth_url": "https://evil.example.com"},
          {"base_url": "https://evil.example.com"}, {"organization_id": "10234696"}],
     ),
+    "square": (
+        {"access_token": "EAAAEOuLQObrVwJvCvoio2bG7f9aoBgEMFXb2pWVJ5vNVpMT"},
+        {"environment": "production"},
+        [{"environment": "sandbox"}, {"base_url": "https://evil.example.com"}, {"auth_url": "https://evil.example.com"}],
+    ),
 }
 
 

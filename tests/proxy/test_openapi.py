@@ -192,7 +192,8 @@ async def test_the_connection_examples_are_accepted(api):
     from proxy.accounts import validate_connection_input
 
     examples = DOC["paths"]["/connections"]["post"]["requestBody"]["content"]["application/json"]["examples"]
-    assert set(examples) == {"sandbox", "shopify", "bigcommerce", "woocommerce", "wix", "commerce7", "zoho_inventory"}
+    assert set(examples) == {"sandbox", "shopify", "bigcommerce", "woocommerce", "wix", "commerce7", "zoho_inventory",
+                             "square"}
     for example in examples.values():
         body = example["value"]
         validate_connection_input(
