@@ -104,6 +104,7 @@ REFRESH_EVERY = 7 * 24 * 3600.0  # Square: refresh "every 7 days or less"
 MIN_LIFETIME = 600.0  # ours: the least time a minted token is used, whatever expires_at says
 ORDER = {"sort_field": "CREATED_AT", "sort_order": "ASC"}
 _ID = re.compile(r"^[A-Za-z0-9]{1,191}$")
+Version = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]  # YYYY-MM-DD
 _CURSOR = Annotated[str, msgspec.Meta(pattern=r"\A[\x21-\x7e]{1,2048}\Z")]
 
 AUTH = Say(ProviderAuthFailed, "rejected the connection's access token")
@@ -185,19 +186,16 @@ class SquareSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     environment: Annotated[Literal["production", "sandbox"], msgspec.Meta(description=(
         "production (connect.squareup.com) or sandbox (connect.squareupsandbox.com): where the "
         "access token or application was issued"))] = "production"
-    square_version: Annotated[str | None, msgspec.Meta(title="Square-Version", description=(
-        f"the API version to pin, YYYY-MM-DD (Developer Console, your application); default {DEFAULT_VERSION}"
-    ))] = None
+    square_version: Annotated[Version | None, msgspec.Meta(title="Square-Version",
+        description=f"the API version to pin, YYYY-MM-DD (Developer Console, your application); "
+                    f"default {DEFAULT_VERSION}")] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.square_version is not None:
-            try:
-                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.square_version):
-                    raise ValueError
-                date.fromisoformat(self.square_version)
-            except ValueError:
-                raise ValueError("square_version must be a date, YYYY-MM-DD (e.g. 2025-08-20)") from None
+        try:
+            date.fromisoformat(self.square_version or DEFAULT_VERSION)
+        except ValueError:
+            raise ValueError("square_version must be a date, YYYY-MM-DD (e.g. 2025-08-20)") from None
 
 
 class SquareAddress(msgspec.Struct):
