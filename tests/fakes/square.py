@@ -17,6 +17,23 @@
   store sorts by name (Square's DEFAULT), so a walk forgetting the order
   sees it.
 
+The authorization server (the connect flow, PKCE):
+
+* ``GET /oauth2/authorize?client_id&scope&session=false&state&code_challenge
+  &code_challenge_method=S256&redirect_uri``: every parameter checked (the
+  app's id, ``CUSTOMERS_READ`` among the space-separated scopes, a 43-character
+  base64url S256 challenge, the registered ``redirect_uri`` when one is set);
+  the seller "approves" at once: 302 to ``redirect_uri?code=...&response_type=code
+  &state=...``, or with ``deny`` to ``?error=access_denied
+  &error_description=user_denied&state=...`` (Square's documented refusal).
+  Anything else is a 400 page.
+* ``POST /oauth2/token`` with ``{"client_id", "grant_type":
+  "authorization_code", "code", "code_verifier", "redirect_uri"}`` exactly:
+  a code is good once, for five minutes, for its app, redirect URL and the
+  verifier whose SHA-256 (base64url) is its challenge; else 400
+  ``INVALID_REQUEST_ERROR`` (composed: Square documents no body for it).
+  The grant is PKCE: refresh tokens rotate from then on.
+
 Every API request needs ``Authorization: Bearer`` with the connection's
 ``access_token`` or a live minted token (else 401 ``UNAUTHORIZED``) and a
 ``Square-Version: YYYY-MM-DD`` header (else 400: Square itself would run the
@@ -29,9 +46,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import re
 import time
+import urllib.parse
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,7 +68,11 @@ CUSTOMERS_PATH = "/v2/customers"
 TOKEN_PATH = "/oauth2/token"
 PAGE_MAX = 100
 MISSING_ID = "2GYD7WNXF7BJZW1PMGNXZ3Y8M8"  # the documented missing id
+MERCHANT_ID = "MLQW2MYBY81PZ"  # the documented merchant
+AUTHORIZE_PATH = "/oauth2/authorize"
+CODE_TTL = 300  # "Authorization codes ... expire after 5 minutes"
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 def fixture(name: str) -> Any:
@@ -58,6 +81,11 @@ def fixture(name: str) -> Any:
 
 def error(status: int, category: str, code: str, detail: str, **more: str) -> web.Response:
     return web.json_response({"errors": [{"category": category, "code": code, "detail": detail, **more}]}, status=status)
+
+
+def challenge_of(verifier: str) -> str:
+    """RFC 7636 S256: base64url(SHA-256(verifier)), unpadded."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
 def rfc3339(epoch: float) -> str:
@@ -91,6 +119,12 @@ class SquareFake(TokenFake):
         self.live_refresh = {self.credentials.get("refresh_token")} - {None}
         self.handed_refresh: list[str] = []  # rotated refresh tokens handed out, newest last
         self.versions: list[str | None] = []  # Square-Version of each API request
+        # The authorization server: the registered redirect URL (checked when
+        # set), whether the seller declines, and the codes issued.
+        self.redirect_uri: str | None = None
+        self.deny = False
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.merchant_id = MERCHANT_ID
 
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
@@ -109,7 +143,11 @@ class SquareFake(TokenFake):
         settings = {"base_url": origin, "auth_url": origin}
         return settings if self.environment is None else {**settings, "environment": self.environment}
 
+    def kind(self, request: web.Request, body: bytes) -> str:
+        return "authorize" if request.path == AUTHORIZE_PATH else super().kind(request, body)
+
     def routes(self, app: web.Application) -> None:
+        app.router.add_get(AUTHORIZE_PATH, self.authorize)
         app.router.add_post(TOKEN_PATH, self.token)
         app.router.add_get(CUSTOMERS_PATH + "/{id}", self.customer)
         app.router.add_get(CUSTOMERS_PATH, self.collection)
@@ -143,7 +181,52 @@ class SquareFake(TokenFake):
         await self.received(grant)
         if not isinstance(grant, dict):
             return error(400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "expected a JSON body")
+        if grant.get("grant_type") == "authorization_code":
+            return self.exchange(grant)
         return self.refresh(grant)
+
+    # -- the authorization server ------------------------------------------------------------
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        q = request.query
+        expected = {"client_id", "scope", "session", "state", "code_challenge", "code_challenge_method", "redirect_uri"}
+        wrong = sorted(set(q) ^ expected) or [name for name, ok in (
+            ("client_id", q.get("client_id") == self.credentials.get("client_id")),
+            ("scope", "CUSTOMERS_READ" in q.get("scope", "").split(" ")),
+            ("session", q.get("session") == "false"),
+            ("state", len(q.get("state", "")) >= 22),
+            ("code_challenge", bool(_CHALLENGE.match(q.get("code_challenge", "")))),
+            ("code_challenge_method", q.get("code_challenge_method") == "S256"),
+            ("redirect_uri", self.redirect_uri is None or q.get("redirect_uri") == self.redirect_uri),
+        ) if not ok]
+        if wrong or len(request.query.getall("state", [])) != 1:
+            return web.Response(status=400, text=f"bad authorization request: {', '.join(wrong)}")
+        back = {"state": q["state"]}
+        if self.deny:
+            back = {"error": "access_denied", "error_description": "user_denied", **back}
+        else:
+            code = f"sq0cgp-code-{len(self.codes) + 1}"
+            self.codes[code] = {"client_id": q["client_id"], "challenge": q["code_challenge"],
+                                "redirect_uri": q["redirect_uri"], "issued": time.time(), "used": False}
+            back = {"code": code, "response_type": "code", **back}
+        raise web.HTTPFound(f"{q['redirect_uri']}?{urllib.parse.urlencode(back)}")
+
+    def exchange(self, grant: dict[str, Any]) -> web.Response:
+        code = self.codes.get(str(grant.get("code")))
+        expected = {"client_id", "grant_type", "code", "code_verifier", "redirect_uri"}
+        verifier = grant.get("code_verifier")
+        if (
+            code is None or code["used"] or time.time() - code["issued"] > CODE_TTL or set(grant) != expected
+            or grant["client_id"] != code["client_id"] or grant["redirect_uri"] != code["redirect_uri"]
+            or not isinstance(verifier, str) or challenge_of(verifier) != code["challenge"]
+        ):
+            return error(400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "The authorization code is not valid")
+        code["used"] = True
+        self.rotate = True  # a PKCE grant: single-use refresh tokens
+        refresh = f"EQAA-pkce-{sum(c['used'] for c in self.codes.values())}"
+        self.handed_refresh.append(refresh)
+        self.live_refresh.add(refresh)
+        return web.json_response({**self.token_answer(refresh), "merchant_id": self.merchant_id})
 
     def refresh(self, grant: dict[str, Any]) -> web.Response:
         expected = {
