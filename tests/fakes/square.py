@@ -116,7 +116,10 @@ class SquareFake(TokenFake):
         self.expires_at = expires_at  # what the token answer names; 30 days ahead when None
         self.rotate = rotate
         self.environment = environment  # sent as settings.environment when given
-        self.live_refresh = {self.credentials.get("refresh_token")} - {None}
+        # Refresh tokens handed out (the connection's own, in credentials, is
+        # good too) and those a rotation spent.
+        self.live_refresh: set[str] = set()
+        self.spent_refresh: set[str] = set()
         self.handed_refresh: list[str] = []  # rotated refresh tokens handed out, newest last
         self.versions: list[str | None] = []  # Square-Version of each API request
         # The authorization server: the registered redirect URL (checked when
@@ -233,11 +236,12 @@ class SquareFake(TokenFake):
             "client_id": self.credentials.get("client_id"), "client_secret": self.credentials.get("client_secret"),
             "grant_type": "refresh_token", "refresh_token": grant.get("refresh_token"),
         }
-        if grant != expected or grant["refresh_token"] not in self.live_refresh:
-            return self.unauthorized().response()
         refresh = grant["refresh_token"]
+        live = refresh in self.live_refresh or refresh == self.credentials.get("refresh_token")
+        if grant != expected or not live or refresh in self.spent_refresh:
+            return self.unauthorized().response()
         if self.rotate:  # PKCE: single-use, a new one each time
-            self.live_refresh.discard(refresh)
+            self.spent_refresh.add(refresh)
             refresh = f"EQAA-rotated-{len(self.handed_refresh) + 1}"
             self.handed_refresh.append(refresh)
             self.live_refresh.add(refresh)
