@@ -242,7 +242,7 @@ class SquareFake(TokenFake):
             return self.unauthorized().response()
         if self.rotate:  # PKCE: single-use, a new one each time
             self.spent_refresh.add(refresh)
-            refresh = f"EQAA-rotated-{len(self.handed_refresh) + 1}"
+            refresh = f"EQAA-rotated-{sum(t.startswith('EQAA-rotated-') for t in self.handed_refresh) + 1}"
             self.handed_refresh.append(refresh)
             self.live_refresh.add(refresh)
         return web.json_response(self.token_answer(refresh))
