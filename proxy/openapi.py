@@ -727,8 +727,9 @@ _PROPERTIES.update({
         "end_user_id": "The merchant's id, as given.",
         "provider": "The platform connected; null until completed.",
         "connection_id": "The connection made or reconnected; null until completed.",
-        "error": f"Why it failed: `too_many_attempts` (more than {CONNECT_MAX_ATTEMPTS} submissions) or "
-                 "`store_failed`; else null.",
+        "error": f"Why it failed: `too_many_attempts` (more than {CONNECT_MAX_ATTEMPTS} submissions), "
+                 "`store_failed`, or the platform's refusal of an OAuth install (`access_denied`: the merchant "
+                 "declined; `invalid_code`, `insufficient_scope`, or the platform's own error code); else null.",
     },
     "ConnectExchange": {"code": "The `connect_code` the merchant's browser brought back (`cc_...`)."},
     "ConnectExchanged": {
