@@ -280,6 +280,14 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "zoho_inventory": {"credentials": {"client_id": "1000.EXAMPLE", "client_secret": "example-secret",
                                        "refresh_token": "1000.example.refresh"},
                        "settings": {"organization_id": "10234695", "data_center": "com"}},
+    "magento": {"credentials": {"access_token": "example-admin-or-integration-token"},
+                "settings": {"store_url": "https://shop.example.com", "store_code": "default"}},
+    "prestashop": {"credentials": {"api_key": "ZQ88PRJX5VWQHCWE4EE7SQ7HPNX00RAJ"},
+                   "settings": {"store_url": "https://shop.example.com", "timezone": "Europe/Paris"}},
+    "shopware": {"credentials": {"client_id": "SWIAEXAMPLEACCESSKEYID", "client_secret": "example-secret"},
+                 "settings": {"store_url": "https://shop.example.com"}},
+    "ecwid": {"credentials": {"access_token": "secret_ab12cd34"}, "settings": {"store_id": "1003"}},
+    "squarespace": {"credentials": {"api_key": "example-api-key"}, "settings": {}},
     "square": {"credentials": {"access_token": "EAAAexample"}, "settings": {"environment": "sandbox"}},
 }
 
