@@ -288,6 +288,7 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
                  "settings": {"store_url": "https://shop.example.com"}},
     "ecwid": {"credentials": {"access_token": "secret_ab12cd34"}, "settings": {"store_id": "1003"}},
     "squarespace": {"credentials": {"api_key": "example-api-key"}, "settings": {}},
+    "square": {"credentials": {"access_token": "EAAAexample"}, "settings": {"environment": "sandbox"}},
 }
 
 

@@ -195,7 +195,8 @@ async def test_the_connection_examples_are_accepted(api):
 
     examples = DOC["paths"]["/connections"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     assert set(examples) == {"sandbox", "shopify", "bigcommerce", "woocommerce", "wix", "commerce7", "zoho_inventory",
-                             "magento", "prestashop", "shopware", "ecwid", "squarespace"}
+                             "magento", "prestashop", "shopware", "ecwid", "squarespace",
+                             "square"}
     for example in examples.values():
         body = example["value"]
         validate_connection_input(
