@@ -28,7 +28,6 @@ so the POST goes through ``deliver`` (the test hands the app's client).
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import secrets
@@ -39,7 +38,7 @@ from aiohttp import web
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, Fake, basic, basic_forms, varied
 
 KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"  # ck_/cs_ + 40 hex, as wc_rand_hash makes them
 SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
@@ -54,9 +53,6 @@ Deliver = Callable[[str, bytes], Awaitable[int]]
 def fixture(name: str) -> Any:
     return load_fixture("woocommerce", name)
 
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 class WooCommerceFake(Fake):
@@ -109,9 +105,8 @@ class WooCommerceFake(Fake):
         return basic(self.credentials["consumer_key"], self.credentials["consumer_secret"])
 
     def secrets(self) -> list[str]:
-        encoded = self.authorization.removeprefix("Basic ")
         sent = [body[k] for body in self.posted for k in ("consumer_key", "consumer_secret")]
-        return [*super().secrets(), self.authorization, encoded, encoded.rstrip("="), *sent]
+        return [*super().secrets(), *basic_forms(self.authorization), *sent]
 
     # -- wc-auth -----------------------------------------------------------------------
 

@@ -9,3 +9,4 @@ platform, imported here so it registers its flow. See DESIGN.md, "Connect".
 """
 
 from . import shopify  # noqa: F401  (registers the flow)
+from . import square  # noqa: F401  (registers the flow)

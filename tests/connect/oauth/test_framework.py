@@ -150,3 +150,13 @@ async def test_a_state_is_good_for_its_own_step_only(oauth, flow):
         as_choice = await choose(merchant, page.text, "5", state=callback_state)
         assert as_choice.status_code == 400
         assert await oauth.connect.rows("connections") == 0
+
+
+async def test_without_a_return_url_the_connected_page_hands_the_code_over(oauth, flow):
+    async with oauth.merchant() as merchant:
+        session = await merchant.open(providers=["sandbox"])
+        done = await choose(merchant, (await to_choice(merchant)).text, "5")
+        assert done.status_code == 200 and "shoprelay.connect" in done.text
+        code = re.search(r"cc_[A-Za-z0-9_-]{43}", done.text).group(0)
+        exchanged = await oauth.connect.exchange(oauth.tenant, code)
+        assert exchanged.status_code == 200 and exchanged.json()["session_id"] == session["id"]
