@@ -717,9 +717,11 @@ async def test_transient_or_unclear_token_failures_do_not_mark(upstream_client, 
 async def test_token_endpoint_rate_limit_does_not_mark(upstream_client):
     store = MemoryTokenStore()
     wix = documented_site()
-    wix.answer(429, fixture("error-429.json"), on={"token"}, times=None)
+    # A wait longer than the deadline surfaces the 429 at once. (A 50 ms
+    # deadline did too, but a loaded machine could spend it on the request.)
+    wix.answer(429, fixture("error-429.json"), headers={"Retry-After": "60"}, on={"token"}, times=None)
     async with wix.serve() as origin:
-        calls.begin(timeout=0.05)  # too short to wait out a backoff: surface the 429
+        calls.begin(timeout=5)
         with pytest.raises(ProviderRateLimited):
             await oauth_provider(origin, upstream_client, store).get_customer(CONTACT_ID)
     assert not store.needs_reauth
