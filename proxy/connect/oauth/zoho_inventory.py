@@ -46,9 +46,6 @@ MAX_ORGANIZATIONS = 50  # offered on the choice page at most
 _ORG_ID = re.compile(r"^[0-9]{1,20}$")
 # accounts server -> data centre: the only hosts the client secret may go to.
 ACCOUNTS_SERVERS = {accounts_origin(dc): dc for dc in DATA_CENTERS}
-_DC_NAMES = {"com": "United States (.com)", "eu": "Europe (.eu)", "in": "India (.in)",
-             "com.au": "Australia (.com.au)", "jp": "Japan (.jp)", "ca": "Canada (zohocloud.ca)",
-             "com.cn": "China (.com.cn)", "sa": "Saudi Arabia (.sa)"}
 
 
 def scopes(app: Any) -> str:
@@ -80,7 +77,6 @@ def organization_id(value: Any) -> str | None:
 class ZohoInventoryFlow(OAuthFlow):
     provider = "zoho_inventory"
     inputs = ["data_center"]
-    data_center_names = _DC_NAMES  # for the framework's input rendering, should it want labels
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
         dc = typed.get("data_center", "").strip()
