@@ -17,7 +17,8 @@ from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
 from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
-from .routes import admin, management, reference, tenant, webhooks
+from .connect.oauth import routes as connect_oauth
+from .routes import admin, management, provider_apps, reference, tenant, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -60,6 +61,10 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/tenant", tenant.patch_tenant, methods=["PATCH"]),
             Route("/tenant/webhook-secret/rotate", tenant.rotate_webhook_secret, methods=["POST"]),
             Route("/webhook-deliveries", webhooks.list_deliveries, methods=["GET"]),
+            Route("/provider-apps", provider_apps.list_apps, methods=["GET"]),
+            Route("/provider-apps/{provider}", provider_apps.put_app, methods=["PUT"]),
+            Route("/provider-apps/{provider}", provider_apps.get_app, methods=["GET"]),
+            Route("/provider-apps/{provider}", provider_apps.delete_app, methods=["DELETE"]),
             Route("/admin/tenants", admin.create_tenant, methods=["POST"]),
             Route("/admin/tenants", admin.list_tenants, methods=["GET"]),
             Route("/admin/tenants/{id}/api-keys", admin.create_api_key, methods=["POST"]),
@@ -72,6 +77,7 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/connect", connect_page.picker, methods=["GET"]),
             Route("/connect/providers/{provider}", connect_page.provider_form, methods=["GET"]),
             Route("/connect/providers/{provider}", connect_page.submit, methods=["POST"]),
+            *connect_oauth.routes(),  # OAuth installs: start, callback, choose, and each flow's own
             Mount("/connect/assets", app=connect_page.assets),
         ],
         middleware=[Middleware(RequestContextMiddleware)],

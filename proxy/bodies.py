@@ -77,6 +77,16 @@ class FieldMappingCreate(msgspec.Struct, forbid_unknown_fields=True):
     connection_id: str | None = None
 
 
+class ProviderAppPut(msgspec.Struct, forbid_unknown_fields=True):
+    # proxy.provider_apps.check_input enforces the bounds (400
+    # invalid_parameter naming the field); they are stated here for the
+    # OpenAPI document.
+    client_id: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "maxLength": 256})]
+    client_secret: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "maxLength": 1024})]
+    scopes: Annotated[list[str], msgspec.Meta(extra_json_schema={"maxItems": 20})] | None = None
+    settings: dict[str, Any] | None = None
+
+
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
 

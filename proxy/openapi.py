@@ -26,8 +26,10 @@ from .connect.exchange import ConnectExchange, ConnectExchanged
 from .connect.page import COOKIE as CONNECT_COOKIE, MAX_ATTEMPTS as CONNECT_MAX_ATTEMPTS
 from .connect.sessions import ConnectSessionCreate, ConnectSessionCreated, ConnectSessionView
 from .bodies import (
-    MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, TenantCreate, TenantPatch,
+    MAX_BODY_BYTES, ApiKeyCreate, ConnectionCreate, ConnectionPatch, FieldMappingCreate, ProviderAppPut, TenantCreate,
+    TenantPatch,
 )
+from . import provider_apps
 from .middleware import MAX_PATH_BYTES, MAX_QUERY_BYTES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT
 from .shaping import MAX_REMOTE_QUERY_LENGTH, MAX_REMOTE_QUERY_PARAMS
@@ -43,6 +45,8 @@ from .views import (
     FieldMappingList,
     Health,
     Problem,
+    ProviderAppList,
+    ProviderAppView,
     TenantList,
     TenantSettings,
     TenantSettingsWithSecret,
@@ -58,8 +62,11 @@ _MODELS = [
     FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantSettings, TenantSettingsWithSecret, TenantPatch,
     ConnectSessionCreate, ConnectSessionCreated, ConnectSessionView, ConnectExchange, ConnectExchanged,
     WebhookDelivery, WebhookDeliveryList, WebhookEventBody, WebhookEventData,
+    ProviderAppPut, ProviderAppView, ProviderAppList,
 ]
-_INPUTS = {FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantPatch, ConnectSessionCreate, ConnectExchange}
+_INPUTS = {
+    FieldMappingCreate, TenantCreate, ApiKeyCreate, TenantPatch, ConnectSessionCreate, ConnectExchange, ProviderAppPut,
+}
 
 TENANT = [{"ApiKey": []}]
 CONNECTION = [{"ApiKey": [], "ConnectionToken": []}]
@@ -241,6 +248,7 @@ def _examples() -> dict[str, dict[str, Any]]:
         )),
         "Health": {"status": "ok"},
         **_connect_examples(),
+        **_provider_app_examples(),
         "WebhookDeliveryList": {"data": [
             msgspec.to_builtins(WebhookDelivery(
                 event_id="evt_4f1c9a2b7d3e4c5f8a9b0c1d2e3f4a5b", type="connection.deleted", status="pending",
@@ -470,6 +478,7 @@ def _paths() -> dict[str, Any]:
             "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), [INVALID_ID, *_ADMIN_AUTH, API_KEY_NOT_FOUND], [_ID],
             tags=a)},
         **_connect_paths(ex),
+        **_provider_app_paths(ex),
         "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
         "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
                               ("200", (ref(Health), {"status": "ready"})), [STORE_UNAVAILABLE],
@@ -729,6 +738,29 @@ _PROPERTIES.update({
         "session_id": "The connect session's id.",
     },
 })
+_PROPERTIES.update({
+    "ProviderAppPut": {
+        "client_id": "The app's client id (API key, App ID) as the platform shows it: 1 to 256 printable "
+                     "characters, no spaces.",
+        "client_secret": "The app's client secret (1 to 1024 characters): stored encrypted, never returned.",
+        "scopes": "The scopes to ask the merchant for (at most 20, each 1 to 128 characters, no spaces); left "
+                  "out: the least a customer read needs on that platform (e.g. Shopify `read_customers`).",
+        "settings": "Only `auth_url` (replaces the origin of the platform's authorization and token endpoints) "
+                    "and `base_url` (its API origin): origins like `https://host[:port]`, `https` and a public "
+                    "address unless the server allows private networks.",
+    },
+    "ProviderAppView": {
+        "provider": "The platform, by provider name.",
+        "client_id": "The app's client id.",
+        "scopes": "The scopes asked for.",
+        "settings": "`auth_url` and/or `base_url`, if set.",
+        "owner": "`tenant`: the tenant's own app (this API only ever shows those).",
+        "created_at": "When the app was first set (UTC, ISO 8601).",
+        "updated_at": "When it was last replaced (UTC, ISO 8601).",
+        "callback_url": "The redirect (callback) URL to register in the app's settings on the platform.",
+    },
+    "ProviderAppList": {"data": "The tenant's apps, by provider."},
+})
 _PROPERTIES["TenantSettingsWithSecret"] = {
     **_PROPERTIES["TenantSettings"],
     "webhook_secret": "The secret signing the webhooks (`whsec_` + base64, the Standard Webhooks form): shown "
@@ -752,6 +784,8 @@ _SCHEMA_TEXT = {
     "ConnectionWithToken": "A connection and its token (`ct_...`), shown once: at creation and after a token "
                            "rotation. Send it as `x-connection-token`.",
     "ApiKeyWithSecret": "An API key, shown once, at creation.",
+    "ProviderAppPut": "A tenant's own OAuth app for one platform. Its secret goes in and never comes out.",
+    "ProviderAppView": "A tenant's own OAuth app for one platform, without its secret.",
     "TenantSettingsWithSecret": "The tenant's settings and its new webhook secret, shown once: when the first "
                                 "`webhook_url` is set and after a rotation.",
 }
@@ -781,12 +815,21 @@ def _commonmark(node: Any) -> None:
             _commonmark(value)
 
 
+def _one_of(cls: Any) -> dict[str, Any]:
+    """The provider's credentials schema: its form's, or any of its shapes
+    (Shopify's OAuth install stores a refresh token instead of a key)."""
+    if not cls.credentials_alternatives:
+        return ref(cls.credentials_type)
+    return {"anyOf": [ref(cls.credentials_type), *map(ref, cls.credentials_alternatives)]}
+
+
 def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Each provider's credentials and settings Structs as schemas, the
     ``ConnectionCreate`` variant per provider, and the credentials/settings
     alternatives a PATCH may carry."""
     classes = {name: registry.get(name) for name in provider_names()}
-    structs = sorted({t for cls in classes.values() for t in (cls.credentials_type, cls.settings_type)},
+    structs = sorted({t for cls in classes.values()
+                      for t in (cls.credentials_type, cls.settings_type, *cls.credentials_alternatives)},
                      key=lambda t: t.__name__)
     _, schemas = msgspec.json.schema_components(structs, ref_template=_REF)
     variants = []
@@ -797,7 +840,7 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "description": f"`POST /connections` for {cls.display_name}.",
             "properties": {
                 "provider": {"const": name, "description": "The provider's name."},
-                "credentials": {**ref(cls.credentials_type), "description": f"{cls.display_name} credentials, "
+                "credentials": {**_one_of(cls), "description": f"{cls.display_name} credentials, "
                                 "stored encrypted and never returned."},
                 "settings": {**ref(cls.settings_type), "description": f"{cls.display_name} settings (optional "
                              "where every field has a default)."},
@@ -805,7 +848,8 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "required": ["provider", "credentials"],
         }
         variants.append(ref(variant))
-    credentials = [ref(t) for t in structs if any(c.credentials_type is t for c in classes.values())]
+    credentials = [ref(t) for t in structs if any(t in (c.credentials_type, *c.credentials_alternatives)
+                                                  for c in classes.values())]
     settings = [ref(t) for t in structs if any(c.settings_type is t for c in classes.values())]
     schemas["ConnectionCreate"] = {
         "title": "ConnectionCreate",
@@ -913,6 +957,9 @@ def document() -> bytes:
             {"name": "connect", "description": "Connect sessions: the tenant's links for merchants to connect "
                                                "their own stores, and the exchange of the code they bring back."},
             {"name": "connect page", "description": "The hosted page a merchant's browser opens (HTML, not JSON)."},
+            {"name": "provider-apps", "description": "The tenant's own OAuth apps on the platforms, used by the "
+                                                     "connect page's \"Connect with ...\" buttons instead of the "
+                                                     "operator's default."},
             {"name": "webhooks", "description": "Signed events POSTed to the tenant's `webhook_url` "
                                                 "(Standard Webhooks), and their delivery log."},
         ],
@@ -1038,5 +1085,58 @@ def _connect_paths(ex: dict[str, Any]) -> dict[str, Any]:
                         "csrf_token": "EXAMPLE", "store_url": _STORE_URL,
                         "consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"}}},
                 }}}),
+        },
+    }
+
+
+# -- provider apps ---------------------------------------------------------------------
+
+PROVIDER_APP_NOT_FOUND = Err(404, "not_found", "No app can be set for that provider (not installed, or it has no "
+                             "OAuth install), or this tenant has no app for it.")
+APP_FIELD_REFUSED = Err(400, "invalid_parameter", "A field is refused (`parameter` names it: `client_id`, "
+                        "`client_secret`, `scopes`, `settings.auth_url`...).")
+
+
+def _provider_app_examples() -> dict[str, Any]:
+    view = ProviderAppView(
+        provider="shopify", client_id="0123456789abcdef0123456789abcdef", scopes=["read_customers"], settings={},
+        owner="tenant", created_at=_WHEN, updated_at=_WHEN,
+        callback_url="https://relay.example.com/connect/oauth/shopify/callback",
+    )
+    return {"ProviderAppView": msgspec.to_builtins(view), "ProviderAppList": {"data": [msgspec.to_builtins(view)]}}
+
+
+def _provider_app_paths(ex: dict[str, Any]) -> dict[str, Any]:
+    tags = ["provider-apps"]
+    provider = _param("provider", "path", {"type": "string", "enum": provider_apps.app_providers()},
+                      "The platform, by provider name.", True, example="shopify")
+    put = _op("putProviderApp", "Set the tenant's own app for a platform", TENANT,
+              ("201", _model(ProviderAppView, ex)),
+              [*_BODY, APP_FIELD_REFUSED, *_TENANT_AUTH, PROVIDER_APP_NOT_FOUND], [provider],
+              _body(ref(ProviderAppPut), {
+                  "Shopify": {"client_id": "0123456789abcdef0123456789abcdef", "client_secret": "shpss_EXAMPLE"},
+                  "Zoho Inventory, EU test server": {
+                      "client_id": "1000.EXAMPLE", "client_secret": "EXAMPLE",
+                      "scopes": ["ZohoInventory.contacts.READ", "ZohoInventory.settings.READ"],
+                      "settings": {"auth_url": "https://accounts.zoho.eu"}},
+              }), tags,
+              description="Creates (201) or replaces (200) the app this tenant's merchants authorize on the "
+                          "platform's consent screen; it wins over the operator's default. Register the answer's "
+                          "`callback_url` in the app's settings on the platform. The secret is stored encrypted "
+                          "and never shown again.")
+    put["responses"]["201"]["description"] = "Created."
+    put["responses"] = {"200": {**put["responses"]["201"], "description": "Replaced (`created_at` kept)."},
+                        **put["responses"]}
+    return {
+        "/provider-apps": {"get": _op(
+            "listProviderApps", "The tenant's own provider apps", TENANT, ("200", _model(ProviderAppList, ex)),
+            _TENANT_AUTH, tags=tags)},
+        "/provider-apps/{provider}": {
+            "put": put,
+            "get": _op("getProviderApp", "The tenant's own app for a platform", TENANT,
+                       ("200", _model(ProviderAppView, ex)), [*_TENANT_AUTH, PROVIDER_APP_NOT_FOUND], [provider],
+                       tags=tags, description="Only the tenant's own app: the operator's default is not shown."),
+            "delete": _op("deleteProviderApp", "Remove the tenant's own app; the operator's default applies again",
+                          TENANT, ("204", None), [*_TENANT_AUTH, PROVIDER_APP_NOT_FOUND], [provider], tags=tags),
         },
     }

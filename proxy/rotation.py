@@ -1,5 +1,7 @@
 """Re-encrypting every stored secret under the active key: connections'
-credentials and OAuth tokens, then tenants' webhook signing secrets.
+credentials and OAuth tokens, then tenants' webhook signing secrets, then
+provider apps' client secrets, then the OAuth install tables' (attempts,
+unclaimed installs, shared grant tokens).
 
 Resumable and safe while serving: rows already under the active key are
 skipped, each row is swapped only if it still holds what was read
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import msgspec
 
-from keys.vault import DecryptionError, Keyring, credentials_aad, webhook_secret_aad
+from keys.vault import DecryptionError, Keyring, credentials_aad, provider_app_aad, sealed_extra_aad
+from keys.vault import webhook_secret_aad
 
 from .store import Store
+from .store.base import SEALED_EXTRAS
 from .store.records import Sealed, SealedRow
 
 
@@ -25,6 +29,10 @@ class RotationReport(msgspec.Struct, kw_only=True):
     undecryptable: list[str] = msgspec.field(default_factory=list)  # connection ids
     # Tenants whose webhook secret is under a key the ring lacks.
     undecryptable_webhook_secrets: list[str] = msgspec.field(default_factory=list)
+    # Provider apps ("operator/{provider}" or "{tenant id}/{provider}") likewise.
+    undecryptable_provider_apps: list[str] = msgspec.field(default_factory=list)
+    # "kind:key" of OAuth install rows (store.base.SEALED_EXTRAS) likewise.
+    undecryptable_oauth: list[str] = msgspec.field(default_factory=list)
 
 
 def _reseal(keyring: Keyring, sealed: Sealed, aad: bytes) -> Sealed:
@@ -41,6 +49,9 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
         rows = await store.sealed_rows(after, batch)
         if not rows:
             await _rotate_webhook_secrets(store, keyring, batch, report)
+            await _rotate_provider_apps(store, keyring, batch, report)
+            for kind in SEALED_EXTRAS:
+                await _rotate_extras(store, keyring, kind, batch, report)
             return report
         for row in rows:
             after = row.connection_id
@@ -89,6 +100,48 @@ async def _rotate_webhook_secrets(
                 report.undecryptable_webhook_secrets.append(tenant_id)
                 continue
             if await store.reseal_webhook_secret(tenant_id, sealed, new):
+                report.rotated += 1
+            else:
+                report.changed_meanwhile += 1
+
+
+async def _rotate_provider_apps(
+    store: Store, keyring: Keyring, batch: int, report: RotationReport
+) -> None:
+    """Provider apps' client secrets, counted with the rest."""
+    after = ("", "")
+    while rows := await store.sealed_provider_app_secrets(after, batch):
+        for tenant_id, provider, sealed in rows:
+            after = (tenant_id or "", provider)
+            if sealed.key_id == keyring.active_id:
+                report.already_current += 1
+                continue
+            try:
+                new = _reseal(keyring, sealed, provider_app_aad(tenant_id, provider))
+            except DecryptionError:
+                report.undecryptable_provider_apps.append(f"{tenant_id or 'operator'}/{provider}")
+                continue
+            if await store.reseal_provider_app_secret(tenant_id, provider, sealed, new):
+                report.rotated += 1
+            else:
+                report.changed_meanwhile += 1
+
+
+async def _rotate_extras(store: Store, keyring: Keyring, kind: str, batch: int, report: RotationReport) -> None:
+    """One OAuth install table's sealed column, counted with the rest."""
+    after = ""
+    while rows := await store.sealed_extras(kind, after, batch):
+        for key, owner, sealed in rows:
+            after = key
+            if sealed.key_id == keyring.active_id:
+                report.already_current += 1
+                continue
+            try:
+                new = _reseal(keyring, sealed, sealed_extra_aad(kind, owner, key))
+            except DecryptionError:
+                report.undecryptable_oauth.append(f"{kind}:{key}")
+                continue
+            if await store.reseal_extra(kind, key, sealed, new):
                 report.rotated += 1
             else:
                 report.changed_meanwhile += 1

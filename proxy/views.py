@@ -10,7 +10,9 @@ from typing import Any
 
 import msgspec
 
-from .store.records import EVENT_PENDING, ApiKey, Connection, FieldMapping, Tenant, WebhookEvent
+from .store.records import (
+    EVENT_PENDING, ApiKey, Connection, FieldMapping, ProviderApp, Tenant, WebhookEvent,
+)
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -136,3 +138,28 @@ class WebhookDelivery(msgspec.Struct, kw_only=True):
 
 class WebhookDeliveryList(msgspec.Struct):
     data: list[WebhookDelivery]
+
+
+class ProviderAppView(msgspec.Struct, kw_only=True):
+    """A provider app as its owner sees it: never its client secret."""
+
+    provider: str
+    client_id: str
+    scopes: list[str]
+    settings: dict[str, str]
+    owner: str
+    created_at: str
+    updated_at: str
+    callback_url: str
+
+    @classmethod
+    def of(cls, app: ProviderApp, callback_url: str) -> "ProviderAppView":
+        return cls(
+            provider=app.provider, client_id=app.client_id, scopes=app.scopes,
+            settings=app.settings, owner="tenant" if app.tenant_id is not None else "operator",
+            created_at=app.created_at, updated_at=app.updated_at, callback_url=callback_url,
+        )
+
+
+class ProviderAppList(msgspec.Struct):
+    data: list[ProviderAppView]

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 from .records import (
     UNSET,
     ApiKey,
+    ConnectAttempt,
     ConnectCode,
     Connection,
     ConnectionSecrets,
@@ -29,9 +30,11 @@ from .records import (
     FieldMapping,
     Invalidation,
     KeyOwner,
+    ProviderApp,
     Sealed,
     SealedRow,
     Tenant,
+    UnclaimedInstall,
     UnsetType,
     WebhookEvent,
 )
@@ -46,6 +49,15 @@ KEY_ID_COUNTS_SQL = (
     " UNION ALL"
     " SELECT 'tenant:' || id, webhook_secret_key_id AS key_id FROM tenants"
     " WHERE webhook_secret_key_id IS NOT NULL"
+    " UNION ALL"
+    " SELECT 'grant:' || grant_key, token_key_id AS key_id FROM oauth_grants"
+    " UNION ALL"
+    " SELECT 'attempt:' || id, data_key_id AS key_id FROM connect_attempts"
+    " UNION ALL"
+    " SELECT 'install:' || claim_digest, data_key_id AS key_id FROM unclaimed_installs"
+    " UNION ALL"
+    " SELECT 'app:' || COALESCE(tenant_id, '') || '/' || provider, secret_key_id AS key_id"
+    " FROM provider_apps"
     ") AS sealed GROUP BY key_id ORDER BY key_id"
 )
 COUNTS = ("tenants", "active_api_keys", "connections", "field_mappings")
@@ -55,6 +67,15 @@ COUNTS_SQL = (
     " (SELECT COUNT(*) FROM connections),"
     " (SELECT COUNT(*) FROM field_mappings)"
 )
+
+
+# The OAuth install tables' sealed columns, for key rotation:
+# kind -> (table, key column, AAD owner column or None, key id column, ciphertext column).
+SEALED_EXTRAS: dict[str, tuple[str, str, str | None, str, str]] = {
+    "attempt": ("connect_attempts", "id", "tenant_id", "data_key_id", "data_ciphertext"),
+    "install": ("unclaimed_installs", "claim_digest", "app_tenant_id", "data_key_id", "data_ciphertext"),
+    "grant": ("oauth_grants", "grant_key", None, "token_key_id", "token_ciphertext"),
+}
 
 
 class StoreUnavailable(Exception):
@@ -179,6 +200,7 @@ class Store(abc.ABC):
         settings: dict | None = None,
         status: str | None = None,
         event: WebhookEvent | None = None,
+        grant_key: "str | None | UnsetType" = UNSET,
     ) -> bool:
         """Replace what is given; a new credential also drops the OAuth token.
         False (and no event) if there is no such connection."""
@@ -249,6 +271,51 @@ class Store(abc.ABC):
         """Use the code once: only if unused, not expired at ``at`` and the
         tenant's; it is then marked used (atomically). Else None."""
 
+    # OAuth installs (proxy/connect/oauth)
+    @abc.abstractmethod
+    async def create_connect_attempt(self, attempt: ConnectAttempt, data: Sealed) -> None:
+        """Store an attempt; its ``state`` is kept by digest only."""
+
+    @abc.abstractmethod
+    async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
+        """Use the attempt once: only if unused and unexpired at ``at`` it is
+        marked used (atomically) and returned. Of two racing callbacks one
+        gets it; a replay gets None."""
+
+    @abc.abstractmethod
+    async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
+        """The attempt as stored (used or not), without claiming it."""
+
+    @abc.abstractmethod
+    async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None: ...
+
+    @abc.abstractmethod
+    async def create_unclaimed_install(self, install: UnclaimedInstall, data: Sealed) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
+        """Claim once, while unexpired at ``at`` (atomically, as attempts)."""
+
+    @abc.abstractmethod
+    async def connections_with_grant(self, grant_key: str) -> list[Connection]:
+        """Every connection (of any tenant) made from this grant, by id."""
+
+    @abc.abstractmethod
+    async def save_grant_token(self, grant_key: str, token: Sealed) -> None:
+        """Insert or replace the grant's shared token."""
+
+    @abc.abstractmethod
+    async def load_grant_token(self, grant_key: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def sealed_extras(self, kind: str, after: str, limit: int) -> list[tuple[str, str | None, Sealed]]:
+        """(row key, AAD owner, sealed) of one SEALED_EXTRAS kind in key
+        order after ``after`` ("" = start): their part of a key rotation."""
+
+    @abc.abstractmethod
+    async def reseal_extra(self, kind: str, key: str, old: Sealed, new: Sealed) -> bool:
+        """Swap the row's ciphertext if it still is ``old``."""
+
     # webhook outbox
     @abc.abstractmethod
     async def enqueue_event(self, event: WebhookEvent) -> None: ...
@@ -304,6 +371,21 @@ class Store(abc.ABC):
         of the secret meanwhile wins)."""
 
     @abc.abstractmethod
+    async def sealed_provider_app_secrets(
+        self, after: tuple[str, str], limit: int
+    ) -> list[tuple[str | None, str, Sealed]]:
+        """(tenant id or None, provider, sealed client secret) in
+        (tenant id with the operator's as "", provider) order, after
+        ``after`` (("", "") = start): the provider apps' part of a rotation."""
+
+    @abc.abstractmethod
+    async def reseal_provider_app_secret(
+        self, tenant_id: str | None, provider: str, old: Sealed, new: Sealed
+    ) -> bool:
+        """Swap the app's sealed secret if it still is ``old`` (an app
+        replaced meanwhile wins)."""
+
+    @abc.abstractmethod
     async def connections_per_key_id(self) -> dict[str, int]:
         """How many connections have a ciphertext (credentials or OAuth
         token) under each key id, tenants' webhook secrets counted with
@@ -322,6 +404,32 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def delete_field_mapping(self, tenant_id: str, mapping_id: str) -> bool: ...
+
+    # provider apps (OAuth clients): tenant_id None is the operator's default
+    @abc.abstractmethod
+    async def put_provider_app(self, app: ProviderApp, secret: Sealed) -> bool:
+        """Store the app with its sealed client secret, replacing the
+        (tenant, provider)'s app if there is one (its created_at is kept).
+        True when created, False when replaced."""
+
+    @abc.abstractmethod
+    async def get_provider_app(self, tenant_id: str | None, provider: str) -> ProviderApp | None:
+        """The tenant's own app (None: the operator's default) for the
+        provider; never another owner's."""
+
+    @abc.abstractmethod
+    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def list_provider_apps(
+        self, tenant_id: str | None, *, everyone: bool = False
+    ) -> list[ProviderApp]:
+        """The owner's apps by provider; ``everyone``: every app of every
+        owner (the operator's view), defaults first."""
+
+    @abc.abstractmethod
+    async def delete_provider_app(self, tenant_id: str | None, provider: str) -> bool:
+        """False if the owner has no app for the provider."""
 
     # cross-process cache invalidation
     @abc.abstractmethod

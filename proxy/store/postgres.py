@@ -32,8 +32,12 @@ import asyncpg
 import msgspec
 
 from . import migrations
-from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, InvalidValue, Store, StoreUnavailable
+from .base import (
+    COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, SEALED_EXTRAS, Conflict, InvalidValue, Store, StoreUnavailable,
+)
 from .records import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_WIDTH,
     CODE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WIDTH,
@@ -41,8 +45,11 @@ from .records import (
     EVENT_DELIVERED,
     EVENT_FAILED,
     EVENT_PENDING,
+    INSTALL_COLUMNS,
+    INSTALL_WIDTH,
     KEY_COLUMNS,
     MAPPING_COLUMNS,
+    PROVIDER_APP_COLUMNS,
     SESSION_COLUMNS,
     SESSION_COMPLETED,
     SESSION_FAILED,
@@ -50,6 +57,7 @@ from .records import (
     TENANT_COLUMNS,
     UNSET,
     ApiKey,
+    ConnectAttempt,
     ConnectCode,
     Connection,
     ConnectionSecrets,
@@ -57,19 +65,26 @@ from .records import (
     FieldMapping,
     Invalidation,
     KeyOwner,
+    ProviderApp,
     Sealed,
     SealedRow,
     Tenant,
+    UnclaimedInstall,
     UnsetType,
     WebhookEvent,
     api_key_from_row,
+    attempt_from_row,
+    attempt_values,
     code_from_row,
     code_values,
     connection_from_row,
     event_from_row,
     event_values,
+    install_from_row,
+    install_values,
     json_text,
     mapping_from_row,
+    provider_app_from_row,
     session_from_row,
     session_values,
     tenant_changes,
@@ -444,8 +459,8 @@ class PostgresStore(Store):
             await c.execute(
                 "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
                 " credentials_key_id, credentials_ciphertext, settings, status, created_at,"
-                " updated_at, end_user_id, tags)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                " updated_at, end_user_id, tags, grant_key)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 connection.id,
                 connection.tenant_id,
                 connection.provider,
@@ -459,6 +474,7 @@ class PostgresStore(Store):
                 connection.updated_at,
                 connection.end_user_id,
                 json_text(connection.tags),
+                connection.grant_key,
             )
             await _enqueue(c, event)
 
@@ -538,6 +554,7 @@ class PostgresStore(Store):
         settings: dict | None = None,
         status: str | None = None,
         event: WebhookEvent | None = None,
+        grant_key: str | None | UnsetType = UNSET,
     ) -> bool:
         if _nul(connection_id):
             return False
@@ -562,6 +579,10 @@ class PostgresStore(Store):
             if status is not None:
                 await c.execute(
                     "UPDATE connections SET status = $1 WHERE id = $2", status, connection_id
+                )
+            if grant_key is not UNSET:
+                await c.execute(
+                    "UPDATE connections SET grant_key = $1 WHERE id = $2", grant_key, connection_id
                 )
             await c.execute("UPDATE connections SET updated_at = $1 WHERE id = $2", at, connection_id)
             await _invalidate(c, "connection", digest, at)
@@ -752,6 +773,127 @@ class PostgresStore(Store):
         )
         return code_from_row(row) if row else None
 
+    # -- OAuth installs ------------------------------------------------------
+
+    async def create_connect_attempt(self, attempt: ConnectAttempt, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO connect_attempts ({ATTEMPT_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                *attempt_values(attempt), data.key_id, data.blob,
+            )
+        )
+
+    async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
+        if _nul(state_digest):
+            return None
+        # The row lock makes a racing claim re-check used_at after this one commits.
+        row = await self._write(
+            lambda c: c.fetchrow(
+                "UPDATE connect_attempts SET used_at = $1"
+                " WHERE state_digest = $2 AND used_at IS NULL AND expires_at > $1"
+                f" RETURNING {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext",
+                at, state_digest,
+            )
+        )
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
+        if _nul(state_digest):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext FROM connect_attempts"
+                " WHERE state_digest = $1",
+                state_digest,
+            )
+        )
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None:
+        if _nul(attempt_id):
+            return
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_attempts SET data_key_id = $1, data_ciphertext = $2 WHERE id = $3",
+                data.key_id, data.blob, attempt_id,
+            )
+        )
+
+    async def create_unclaimed_install(self, install: UnclaimedInstall, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO unclaimed_installs ({INSTALL_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                *install_values(install), data.key_id, data.blob,
+            )
+        )
+
+    async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
+        if _nul(claim_digest):
+            return None
+        row = await self._write(
+            lambda c: c.fetchrow(
+                "UPDATE unclaimed_installs SET claimed_at = $1"
+                " WHERE claim_digest = $2 AND claimed_at IS NULL AND expires_at > $1"
+                f" RETURNING {INSTALL_COLUMNS}, data_key_id, data_ciphertext",
+                at, claim_digest,
+            )
+        )
+        return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+
+    async def connections_with_grant(self, grant_key: str) -> list[Connection]:
+        if _nul(grant_key):
+            return []
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE grant_key = $1 ORDER BY id", grant_key
+            )
+        )
+        return [connection_from_row(r) for r in rows]
+
+    async def save_grant_token(self, grant_key: str, token: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO oauth_grants (grant_key, token_key_id, token_ciphertext, updated_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (grant_key) DO UPDATE SET"
+                " token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext,"
+                " updated_at = excluded.updated_at",
+                grant_key, token.key_id, token.blob, _now_text(),
+            )
+        )
+
+    async def load_grant_token(self, grant_key: str) -> Sealed | None:
+        if _nul(grant_key):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT token_key_id, token_ciphertext FROM oauth_grants WHERE grant_key = $1", grant_key
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def sealed_extras(self, kind: str, after: str, limit: int) -> list[tuple[str, str | None, Sealed]]:
+        table, key, owner, key_id, blob = SEALED_EXTRAS[kind]
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {key}, {owner or 'NULL'}, {key_id}, {blob} FROM {table}"
+                f' WHERE {key} COLLATE "C" > $1 ORDER BY {key} COLLATE "C" LIMIT $2',
+                after, limit,
+            )
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_extra(self, kind: str, key: str, old: Sealed, new: Sealed) -> bool:
+        table, key_column, _, key_id, blob = SEALED_EXTRAS[kind]
+        status = await self._write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {key_id} = $1, {blob} = $2 WHERE {key_column} = $3 AND {blob} = $4",
+                new.key_id, new.blob, key, old.blob,
+            )
+        )
+        return status == "UPDATE 1"
+
     # -- webhook outbox ------------------------------------------------------
 
     async def enqueue_event(self, event: WebhookEvent) -> None:
@@ -870,6 +1012,31 @@ class PostgresStore(Store):
         )
         return status == "UPDATE 1"
 
+    async def sealed_provider_app_secrets(
+        self, after: tuple[str, str], limit: int
+    ) -> list[tuple[str | None, str, Sealed]]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT tenant_id, provider, secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE (COALESCE(tenant_id, ''), provider) > ($1, $2)"
+                " ORDER BY COALESCE(tenant_id, ''), provider LIMIT $3",
+                after[0], after[1], limit,
+            )
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_provider_app_secret(
+        self, tenant_id: str | None, provider: str, old: Sealed, new: Sealed
+    ) -> bool:
+        status = await self._write(
+            lambda c: c.execute(
+                "UPDATE provider_apps SET secret_key_id = $1, secret_ciphertext = $2"
+                " WHERE tenant_id IS NOT DISTINCT FROM $3 AND provider = $4 AND secret_ciphertext = $5",
+                new.key_id, new.blob, tenant_id, provider, old.blob,
+            )
+        )
+        return status == "UPDATE 1"
+
     async def connections_per_key_id(self) -> dict[str, int]:
         rows = await self._read(lambda c: c.fetch(KEY_ID_COUNTS_SQL))
         return {r[0]: r[1] for r in rows}
@@ -918,6 +1085,96 @@ class PostgresStore(Store):
             return True
 
         return await self._write(delete)
+
+    # -- provider apps -------------------------------------------------------
+    # "IS NOT DISTINCT FROM" matches NULL (the operator's default) and a tenant id alike.
+
+    async def put_provider_app(self, app: ProviderApp, secret: Sealed) -> bool:
+        values = (
+            app.tenant_id, app.provider, app.client_id, secret.key_id, secret.blob,
+            json_text(app.scopes), json_text(app.settings), app.created_at, app.updated_at,
+        )
+
+        insert = (
+            "INSERT INTO provider_apps (tenant_id, provider, client_id, secret_key_id,"
+            " secret_ciphertext, scopes, settings, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        )
+
+        async def put(c: asyncpg.Connection) -> bool:
+            # Insert unless a row exists (a concurrent insert is waited for,
+            # then seen), else replace it: no unique violation between two PUTs.
+            status = await c.execute(insert + " ON CONFLICT DO NOTHING", *values)
+            if status == "INSERT 0 1":
+                return True
+            status = await c.execute(
+                "UPDATE provider_apps SET client_id = $3, secret_key_id = $4, secret_ciphertext = $5,"
+                " scopes = $6, settings = $7, updated_at = $8"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                *values[:7], app.updated_at,
+            )
+            if status == "UPDATE 1":
+                return False
+            # Deleted between the two statements: this PUT creates it after all.
+            await c.execute(insert, *values)
+            return True
+
+        return await self._write(put)
+
+    async def get_provider_app(self, tenant_id: str | None, provider: str) -> ProviderApp | None:
+        if _nul(tenant_id or "", provider):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return provider_app_from_row(row) if row else None
+
+    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None:
+        if _nul(tenant_id or "", provider):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT secret_key_id, secret_ciphertext FROM provider_apps"
+                " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def list_provider_apps(
+        self, tenant_id: str | None, *, everyone: bool = False
+    ) -> list[ProviderApp]:
+        if not everyone and _nul(tenant_id or ""):
+            return []
+        order = " ORDER BY COALESCE(tenant_id, ''), provider"
+        if everyone:
+            rows = await self._read(
+                lambda c: c.fetch(f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps{order}")
+            )
+        else:
+            rows = await self._read(
+                lambda c: c.fetch(
+                    f"SELECT {PROVIDER_APP_COLUMNS} FROM provider_apps"
+                    f" WHERE tenant_id IS NOT DISTINCT FROM $1{order}",
+                    tenant_id,
+                )
+            )
+        return [provider_app_from_row(r) for r in rows]
+
+    async def delete_provider_app(self, tenant_id: str | None, provider: str) -> bool:
+        if _nul(tenant_id or "", provider):
+            return False
+        status = await self._write(
+            lambda c: c.execute(
+                "DELETE FROM provider_apps WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
+                tenant_id, provider,
+            )
+        )
+        return status == "DELETE 1"
 
     # -- invalidations -------------------------------------------------------
 
@@ -1057,6 +1314,11 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     # Server messages name constraints and settings, not values; never the URL.
     detail = str(exc).splitlines()[0] if str(exc) else ""
     return StoreUnavailable(f"postgresql: {type(exc).__name__}" + (f": {detail}" if detail else ""))
+
+
+def _with_sealed(row: Any, decode: Callable[[Any], T], width: int) -> tuple[T, Sealed] | None:
+    """A record and the sealed data selected after its columns."""
+    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def _nul(*values: str) -> bool:

@@ -108,3 +108,35 @@ async def test_a_secret_rotated_meanwhile_wins_over_the_key_rotation(store):
     assert not await store.reseal_webhook_secret(tenant_id, read, Sealed("new", b"stale"))
     assert await tenant_settings.signing_secret(store, old_ring, tenant.id) == fresh
     assert await store.sealed_webhook_secrets(tenant_id, 10) == []
+
+
+async def test_provider_app_secrets_rotate_with_the_rest(store):
+    """Provider apps' client secrets (the operator's default and a tenant's
+    own) are counted, re-encrypted, readable under the new key alone, and
+    named when their key is missing."""
+    from types import SimpleNamespace
+
+    from proxy import provider_apps
+
+    old_ring = parse_keyring(OLD)
+    tenant = await accounts.create_tenant(store, "t")
+    for owner, secret in ((None, "operator-secret"), (tenant.id, "tenant-secret")):
+        await provider_apps.put_app(
+            store, old_ring, owner, "shopify", f"id-{secret}", secret, allow_private_networks=False
+        )
+    assert await store.connections_per_key_id() == {"old": 2}
+
+    lost = await rotation.rotate(store, parse_keyring(NEW))
+    assert sorted(lost.undecryptable_provider_apps) == sorted(["operator/shopify", f"{tenant.id}/shopify"])
+
+    both = parse_keyring(f"{NEW},{OLD}")
+    report = await rotation.rotate(store, both, batch=1)
+    assert (report.rotated, report.undecryptable_provider_apps) == (2, [])
+    assert await store.connections_per_key_id() == {"new": 2}
+    assert (await rotation.rotate(store, both)).already_current == 2
+
+    new_only = SimpleNamespace(store=store, keyring=parse_keyring(NEW))
+    own = await provider_apps.resolve(new_only, tenant.id, "shopify")
+    assert (own.client_secret, own.owner) == ("tenant-secret", "tenant")
+    default = await provider_apps.resolve(new_only, "another-tenant", "shopify")
+    assert (default.client_secret, default.owner, default.tenant_id) == ("operator-secret", "operator", None)
