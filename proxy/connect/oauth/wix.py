@@ -38,7 +38,7 @@ from providers.base import is_uuid
 from providers.tokens import AccessToken
 from providers.wix import TOKEN_LIFETIME, TOKEN_PATH, WixProvider
 
-from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow
+from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
 from .platform_json import call, inherited, lifetime, token_of
 
 INSTALLER_ORIGIN = "https://www.wix.com"
@@ -52,9 +52,9 @@ def _refused(message: str) -> FlowRefused:
     return FlowRefused(NOT_CONFIRMED, message, fail_session=False)
 
 
+@register
 class WixFlow(OAuthFlow):
     provider = "wix"
-    inputs: list[str] = []
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
         state = await ctx.new_state({})
@@ -106,5 +106,3 @@ class WixFlow(OAuthFlow):
     def _url(ctx: FlowContext, path: str) -> str:
         return ctx.app.origin(WixProvider.default_auth_origin) + path
 
-
-FLOW = WixFlow()

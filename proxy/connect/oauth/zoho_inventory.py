@@ -30,13 +30,13 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from providers.tokens import AccessToken
 from providers.zoho_inventory import DATA_CENTERS, TOKEN_LIFETIME, TOKEN_PATH, accounts_origin, api_origin
 from providers.zoho_inventory import token_api_domain
 
-from .flow import Begin, Choice, FlowContext, FlowRefused, Grant, OAuthFlow
+from .flow import Begin, Choice, FlowContext, FlowRefused, Grant, OAuthFlow, register
 from .platform_json import call, error_code, inherited, lifetime, token_of
 
 AUTHORIZE_PATH = "/oauth/v2/auth"
@@ -74,15 +74,16 @@ def organization_id(value: Any) -> str | None:
     return text if _ORG_ID.match(text) else None
 
 
+@register
 class ZohoInventoryFlow(OAuthFlow):
     provider = "zoho_inventory"
-    inputs = ["data_center"]
+    inputs: ClassVar[list[str]] = ["data_center"]
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
         dc = typed.get("data_center", "").strip()
         if dc not in DATA_CENTERS:
             raise FlowRefused("invalid_data_center", f"Pick your Zoho data centre: one of {', '.join(DATA_CENTERS)}.",
-                              fail_session=False)
+                              fail_session=False, field="data_center")
         app = ctx.app
         state = await ctx.new_state({"data_center": dc})
         query = {
@@ -92,8 +93,6 @@ class ZohoInventoryFlow(OAuthFlow):
         return Begin(url=f"{app.origin(accounts_origin(dc))}{AUTHORIZE_PATH}?{urllib.parse.urlencode(query)}")
 
     async def callback(self, ctx: FlowContext, query: Mapping[str, str], data: dict) -> Grant | Choice:
-        if (refusal := error_code(dict(query))) is not None:  # the framework reads error= first; kept for safety
-            raise FlowRefused(refusal, f"Zoho refused the authorization ({refusal}).")
         code = query.get("code", "")
         if not code or len(code) > 1024:
             raise FlowRefused("missing_code", "Zoho sent no authorization code; start again from the connect page.",
@@ -160,5 +159,3 @@ class ZohoInventoryFlow(OAuthFlow):
             token=token,
         )
 
-
-FLOW = ZohoInventoryFlow()

@@ -1,6 +1,6 @@
-"""What the Wix and Zoho flow tests share: a provider app stand-in with the
-``ResolvedApp`` surface the flows use, a flow context over a real
-``UpstreamClient``, and a browser hop that reads one redirect."""
+"""What the Wix and Zoho flow tests share: a provider app, a flow context
+over a real ``UpstreamClient`` (the flow called directly, without the
+routes), and a browser hop that reads one redirect."""
 
 from __future__ import annotations
 
@@ -10,22 +10,16 @@ from typing import Any
 
 import httpx
 
+from proxy.provider_apps import ResolvedApp
+
 CALLBACK = "http://shoprelay.test/connect/oauth/{provider}/callback"
 
 
-class App:
-    """ResolvedApp's surface (proxy/provider_apps.py, SPEC-15 section 1)."""
-
-    def __init__(self, provider: str, client_id: str, client_secret: str, settings: dict[str, Any],
-                 scopes: list[str] | None = None) -> None:
-        self.provider, self.client_id, self.client_secret = provider, client_id, client_secret
-        self.settings, self.scopes = settings, scopes or []
-
-    def origin(self, default: str) -> str:
-        return self.settings.get("auth_url") or default
-
-    def api_origin(self, default: str) -> str:
-        return self.settings.get("base_url") or default
+def App(provider: str, client_id: str, client_secret: str, settings: dict[str, Any],
+        scopes: list[str] | None = None) -> ResolvedApp:
+    """An operator's default app, as provider_apps.resolve gives it."""
+    return ResolvedApp(provider=provider, client_id=client_id, client_secret=client_secret, scopes=scopes or [],
+                       settings=settings, owner="operator", tenant_id=None)
 
 
 class Context:

@@ -11,11 +11,13 @@ import pytest
 
 from providers import registry
 from proxy.connect.oauth import wix as flow
-from proxy.connect.oauth.flow import FlowRefused, Grant
+from proxy.connect.oauth.flow import FLOWS, FlowRefused, Grant
 from tests.connect.oauth.flow_support import App, Context, follow
 from tests.fakes.wix import APP_ID, APP_SECRET, INSTANCE_ID, INSTANCE_SITE, WixFake
 
 FORGED = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"  # a GUID no site installed the app as
+
+FLOW = FLOWS["wix"]
 
 
 def wix_app(origin: str) -> App:
@@ -24,7 +26,7 @@ def wix_app(origin: str) -> App:
 
 async def installed(ctx: Context) -> dict[str, str]:
     """Begin, then the merchant installs on Wix: the callback's query."""
-    begin = await flow.FLOW.begin(ctx, {})
+    begin = await FLOW.begin(ctx, {})
     return await follow(begin.url)
 
 
@@ -32,7 +34,7 @@ async def test_the_installer_redirect_carries_our_state_and_the_confirmed_instan
     wix = WixFake()
     async with wix.serve() as origin:
         ctx = Context(wix_app(origin), upstream_client)
-        begin = await flow.FLOW.begin(ctx, {})
+        begin = await FLOW.begin(ctx, {})
         url = urllib.parse.urlsplit(begin.url)
         assert f"{url.scheme}://{url.netloc}{url.path}" == origin + "/installer/install"
         sent = dict(urllib.parse.parse_qsl(url.query))
@@ -43,7 +45,7 @@ async def test_the_installer_redirect_carries_our_state_and_the_confirmed_instan
 
         query = await follow(begin.url)
         assert query == {"state": state, "appId": APP_ID, "tenantId": INSTANCE_SITE, "instanceId": INSTANCE_ID}
-        grant = await flow.FLOW.callback(ctx, query, ctx.attempts[state])
+        grant = await FLOW.callback(ctx, query, ctx.attempts[state])
     assert isinstance(grant, Grant)
     assert grant.credentials == {"client_id": APP_ID, "client_secret": APP_SECRET}
     assert grant.settings == {"instance_id": INSTANCE_ID, "auth_url": origin, "base_url": origin}
@@ -60,7 +62,7 @@ async def test_a_forged_instance_id_wix_does_not_confirm_is_refused(upstream_cli
         ctx = Context(wix_app(origin), upstream_client)
         query = {**await installed(ctx), "instanceId": FORGED}
         with pytest.raises(FlowRefused) as refused:
-            await flow.FLOW.callback(ctx, query, {})
+            await FLOW.callback(ctx, query, {})
     assert refused.value.reason == flow.NOT_CONFIRMED and not refused.value.fail_session
     assert "does not confirm" in refused.value.message
     assert wix.kinds == ["install", "token"] and wix.minted == []
@@ -74,7 +76,7 @@ async def test_an_instance_of_another_site_is_refused_when_wix_says_so(upstream_
         query = await installed(ctx)
         wix.token_info_site = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
         with pytest.raises(FlowRefused) as refused:
-            await flow.FLOW.callback(ctx, query, {})
+            await FLOW.callback(ctx, query, {})
     assert refused.value.reason == flow.NOT_CONFIRMED and "belongs to the site" in refused.value.message
     assert wix.kinds == ["install", "token", "token-info"]
 
@@ -88,7 +90,7 @@ async def test_a_malformed_or_foreign_redirect_is_refused_before_asking_wix(upst
         ctx = Context(wix_app(origin), upstream_client)
         query = {**await installed(ctx), **change}
         with pytest.raises(FlowRefused) as refused:
-            await flow.FLOW.callback(ctx, query, {})
+            await FLOW.callback(ctx, query, {})
     assert refused.value.reason == flow.NOT_CONFIRMED and not refused.value.fail_session
     assert wix.kinds == ["install"]  # no secret went anywhere
 
@@ -100,5 +102,5 @@ async def test_an_unreachable_wix_is_a_readable_refusal(upstream_client):
         query = await installed(ctx)
         wix.answer(503, {"message": ""}, on={"token"}, times=None)
         with pytest.raises(FlowRefused) as refused:
-            await flow.FLOW.callback(ctx, query, {})
+            await FLOW.callback(ctx, query, {})
     assert refused.value.reason == "platform_unreachable" and not refused.value.fail_session
