@@ -595,6 +595,7 @@ def test_settings_round_trip_through_msgspec():
     )
     assert msgspec.to_builtins(settings) == {
         "base_url": None,
+        "auth_url": None,  # the token endpoint's origin, for OAuth installs' credentials
         "shop": "my-store",
         "api_version": "unstable",
     }
