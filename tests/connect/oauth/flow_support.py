@@ -43,3 +43,30 @@ async def follow(url: str) -> dict[str, str]:
         response = await client.get(url)
     assert response.status_code == 302, response.text
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["location"]).query))
+
+
+async def subscribed(oauth: Any) -> None:
+    """The tenant has a webhook URL, so connection events are written."""
+    patched = await oauth.connect.api.patch("/tenant", json={"webhook_url": "http://127.0.0.1:9/hooks"},
+                                            headers={"x-api-key": oauth.tenant.api_key})
+    assert patched.status_code == 200, patched.text
+
+
+async def needs_reauth_and_told(oauth: Any, connection_id: str) -> None:
+    """The platform refused a new token for good: the connection says so and
+    the tenant got connection.auth_failed for it, once."""
+    assert (await oauth.store.get_connection(connection_id)).status == "needs_reauth"
+    events = await oauth.store.list_webhook_events(oauth.tenant.id)
+    failed = [e for e in events if e.type == "connection.auth_failed"]
+    assert len(failed) == 1 and connection_id in failed[0].payload
+
+
+class Secrets:
+    """A fake's secrets but its client id: Wix's app id is public and comes
+    back in the installer's redirect (``appId``), so it may be in a URL."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+
+    def secrets(self) -> list[str]:
+        return [s for s in self.fake.secrets() if s != self.fake.credentials.get("client_id")]

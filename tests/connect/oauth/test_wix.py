@@ -12,7 +12,9 @@ import pytest
 from providers import registry
 from proxy.connect.oauth import wix as flow
 from proxy.connect.oauth.flow import FLOWS, FlowRefused, Grant
-from tests.connect.oauth.flow_support import App, Context, follow
+from tests.connect.oauth.conftest import RETURN_URL
+from tests.connect.oauth.flow_support import App, Context, follow, Secrets, needs_reauth_and_told, subscribed
+from tests.connect.oauth.test_shopify import assert_no_token_in, refused_without_a_trace, with_query
 from tests.fakes.wix import APP_ID, APP_SECRET, INSTANCE_ID, INSTANCE_SITE, WixFake
 
 FORGED = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"  # a GUID no site installed the app as
@@ -104,3 +106,102 @@ async def test_an_unreachable_wix_is_a_readable_refusal(upstream_client):
         with pytest.raises(FlowRefused) as refused:
             await FLOW.callback(ctx, query, {})
     assert refused.value.reason == "platform_unreachable" and not refused.value.fail_session
+
+
+# -- end to end over HTTP: the connect page, Wix's installer, our callback --------------------
+
+
+async def wix_installed(oauth, origin: str) -> None:
+    """The operator's Wix app, its installer and token endpoints at the fake."""
+    await oauth.app("wix", APP_ID, APP_SECRET, auth_url=origin, base_url=origin)
+
+
+async def installer_callback(merchant) -> str:
+    """The button, then Wix's installer: the callback URL it sends the browser to."""
+    started = await merchant.start("wix", {})
+    assert started.status_code == 303, started.text
+    consented = await merchant.consent(started.headers["location"])
+    assert consented.status_code == 302, consented.text
+    return consented.headers["location"]
+
+
+async def test_a_merchant_connects_wix_through_the_installer(oauth):
+    wix = WixFake()
+    async with wix.serve() as origin, oauth.merchant() as merchant:
+        await wix_installed(oauth, origin)
+        session = await merchant.open(end_user_id="merchant-7", return_url=RETURN_URL)
+        form = await merchant.get("/connect/providers/wix")
+        assert "Connect with Wix" in form.text and "or enter your keys" in form.text
+        callback = await installer_callback(merchant)
+        assert callback.startswith(oauth.callback_url("wix") + "?state=")
+        done = await merchant.back(callback)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"].startswith(RETURN_URL + "?")
+        body = await oauth.exchange(done.headers["location"])
+        assert body["provider"] == "wix" and body["session_id"] == session["id"]
+        read = await oauth.read_customer(body["connection_token"], wix.ids[0])
+        assert read.status_code == 200, read.text
+        assert read.json()["id"] == wix.ids[0]
+        assert wix.token_requests() == 1  # the confirming token served the read
+        assert_no_token_in(merchant.visited, Secrets(wix))
+    stored = await oauth.store.get_connection(body["connection_id"])
+    assert stored.settings == {"instance_id": INSTANCE_ID, "site_id": None, "auth_url": origin, "base_url": origin}
+    assert stored.end_user_id == "merchant-7" and stored.grant_key is None
+    assert (await oauth.session_status(session["id"]))["status"] == "completed"
+
+
+async def test_a_forged_instance_id_stores_nothing_and_says_why(oauth):
+    wix = WixFake()
+    async with wix.serve() as origin, oauth.merchant() as merchant:
+        await wix_installed(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        callback = await installer_callback(merchant)
+        forged = await merchant.back(with_query(callback, instanceId=FORGED))
+        await refused_without_a_trace(oauth, Secrets(wix), forged, before, session["id"], status=400,
+                                      says="Wix does not confirm this installation")
+        replayed = await merchant.back(callback)  # the genuine redirect, but its state is spent
+        await refused_without_a_trace(oauth, Secrets(wix), replayed, before, session["id"], status=400, says="already used")
+        assert wix.minted == []
+
+
+async def test_another_browsers_state_is_refused_before_asking_wix(oauth):
+    wix = WixFake()
+    async with wix.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
+        await wix_installed(oauth, origin)
+        await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
+        callback = await installer_callback(attacker)
+        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
+        before = await oauth.stored()
+        response = await victim.back(callback)
+        await refused_without_a_trace(oauth, Secrets(wix), response, before, ours["id"], status=403,
+                                      says="did not start in this browser")
+        assert wix.token_requests() == 0
+
+
+async def test_a_callback_after_the_session_expired_stores_nothing(oauth):
+    wix = WixFake()
+    async with wix.serve() as origin, oauth.merchant() as merchant:
+        await wix_installed(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        callback = await installer_callback(merchant)
+        await oauth.connect.expire(session["id"])
+        response = await merchant.back(callback)
+        await refused_without_a_trace(oauth, Secrets(wix), response, before, session["id"], status=410,
+                                      says="expired", session="expired")
+        assert wix.token_requests() == 0
+
+
+async def test_an_uninstalled_instance_marks_the_connection_and_tells_the_tenant(oauth):
+    wix = WixFake()
+    async with wix.serve() as origin, oauth.merchant() as merchant:
+        await wix_installed(oauth, origin)
+        await subscribed(oauth)
+        await merchant.open(return_url=RETURN_URL)
+        body = await oauth.exchange((await merchant.back(await installer_callback(merchant))).headers["location"])
+        wix.revoke_all()
+        wix.instances.clear()  # the site removed the app: Wix mints nothing more for it
+        refused = await oauth.read_customer(body["connection_token"], wix.ids[0])
+        assert refused.status_code == 502 and refused.json()["code"] == "provider_auth_failed", refused.text
+    await needs_reauth_and_told(oauth, body["connection_id"])
