@@ -109,6 +109,9 @@ class ZohoInventoryFake(TokenFake):
     def customer_id(self, raw: dict[str, Any]) -> str:
         return str(raw["contact_id"])
 
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), *sorted(self.refresh_tokens)]  # the exchange's too
+
     def settings(self, origin: str) -> dict[str, Any]:
         return {"organization_id": ORG_ID, "data_center": "com", "base_url": origin, "auth_url": origin}
 

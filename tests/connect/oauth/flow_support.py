@@ -62,8 +62,8 @@ async def needs_reauth_and_told(oauth: Any, connection_id: str) -> None:
 
 
 class Secrets:
-    """A fake's secrets but its client id: Wix's app id is public and comes
-    back in the installer's redirect (``appId``), so it may be in a URL."""
+    """A fake's secrets but its client id: an OAuth client id is public and
+    goes through the browser (Zoho's ``client_id``, Wix's ``appId``)."""
 
     def __init__(self, fake: Any) -> None:
         self.fake = fake

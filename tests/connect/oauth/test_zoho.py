@@ -5,6 +5,8 @@ exchanged once, the organisation taken or chosen. Refusals say why."""
 
 from __future__ import annotations
 
+import html
+import re
 import urllib.parse
 
 import pytest
@@ -13,7 +15,9 @@ from aiohttp import web
 from providers import registry
 from proxy.connect.oauth import zoho_inventory as flow
 from proxy.connect.oauth.flow import FLOWS, Choice, FlowRefused, Grant
-from tests.connect.oauth.flow_support import App, Context, follow
+from tests.connect.oauth.conftest import RETURN_URL
+from tests.connect.oauth.flow_support import App, Context, follow, Secrets, needs_reauth_and_told, subscribed
+from tests.connect.oauth.test_shopify import assert_no_token_in, refused_without_a_trace
 from tests.fakes.zoho_inventory import CLIENT_ID, CLIENT_SECRET, ORG_ID, ZohoInventoryFake
 from tests.support import serve
 
@@ -156,3 +160,194 @@ async def test_an_account_without_inventory_organizations_is_refused(upstream_cl
         with pytest.raises(FlowRefused) as refused:
             await FLOW.callback(ctx, query, data)
     assert refused.value.reason == "no_organization"
+
+
+# -- end to end over HTTP: the connect page, Zoho's consent, our callback --------------------
+
+
+async def zoho_installed(oauth, origin: str) -> None:
+    """The operator's Zoho app (default scopes), its accounts and API at the fake."""
+    await oauth.app("zoho_inventory", CLIENT_ID, CLIENT_SECRET, auth_url=origin, base_url=origin)
+
+
+async def zoho_callback(merchant, dc: str = "eu") -> str:
+    """The button with the data centre, then Zoho's consent: our callback URL."""
+    started = await merchant.start("zoho_inventory", {"data_center": dc})
+    assert started.status_code == 303, started.text
+    consented = await merchant.consent(started.headers["location"])
+    assert consented.status_code == 302, consented.text
+    return consented.headers["location"]
+
+
+def choice_form(page: str) -> dict[str, str]:
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+async def test_a_merchant_connects_zoho_inventory_through_its_consent_screen(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        session = await merchant.open(end_user_id="merchant-3", return_url=RETURN_URL)
+        form = await merchant.get("/connect/providers/zoho_inventory")
+        assert "Connect with Zoho Inventory" in form.text and "or enter your keys" in form.text
+        callback = await zoho_callback(merchant)
+        asked = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(merchant.visited[1]).query))
+        assert asked["redirect_uri"] == oauth.callback_url("zoho_inventory")
+        assert asked["scope"] == "ZohoInventory.contacts.READ,ZohoInventory.settings.READ"
+        done = await merchant.back(callback)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"].startswith(RETURN_URL + "?")
+        body = await oauth.exchange(done.headers["location"])
+        assert body["provider"] == "zoho_inventory" and body["session_id"] == session["id"]
+        read = await oauth.read_customer(body["connection_token"], zoho.ids[0])
+        assert read.status_code == 200, read.text
+        assert read.json()["id"] == zoho.ids[0]
+        assert zoho.token_requests() == 1  # the exchange's token served the read: no refresh yet
+        assert_no_token_in(merchant.visited, Secrets(zoho))
+    stored = await oauth.store.get_connection(body["connection_id"])
+    assert stored.settings == {"organization_id": ORG_ID, "data_center": "eu", "auth_url": origin, "base_url": origin}
+    assert stored.end_user_id == "merchant-3" and stored.grant_key is None
+    assert (await oauth.session_status(session["id"]))["status"] == "completed"
+
+
+async def test_the_merchant_picks_one_of_several_organizations(oauth):
+    zoho = ZohoInventoryFake()
+    zoho.organizations = [OTHER_ORG, *zoho.organizations]
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        await merchant.open(return_url=RETURN_URL)
+        page = await merchant.back(await zoho_callback(merchant))
+        assert page.status_code == 200, page.text
+        assert "Second Books Ltd" in page.text and "Zillium Inc" in page.text
+        assert await oauth.connect.rows("connections") == 0
+        fields = {**choice_form(page.text), "choice": ORG_ID}
+        chosen = await merchant.client.post("/connect/oauth/zoho_inventory/choose",
+                                            content=urllib.parse.urlencode(fields),
+                                            headers={"content-type": "application/x-www-form-urlencoded"})
+        assert chosen.status_code == 303, chosen.text
+        body = await oauth.exchange(chosen.headers["location"])
+        read = await oauth.read_customer(body["connection_token"], zoho.ids[0])
+        assert read.status_code == 200, read.text
+        assert_no_token_in([*merchant.visited, str(chosen.request.url), chosen.headers["location"]], Secrets(zoho))
+    assert (await oauth.store.get_connection(body["connection_id"])).settings["organization_id"] == ORG_ID
+
+
+async def test_an_accounts_server_outside_zoho_gets_no_secret_and_nothing_is_stored(oauth):
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path_qs + (await request.text()))
+        return web.json_response({"access_token": "stolen", "refresh_token": "stolen"})
+
+    evil = web.Application()
+    evil.router.add_route("*", "/{tail:.*}", record)
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, serve(evil) as evil_origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        zoho.accounts_server = evil_origin
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        response = await merchant.back(await zoho_callback(merchant))
+        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
+                                      says="not Zoho&#39;s")
+    assert seen == [] and zoho.token_requests() == 0
+
+
+async def test_a_code_used_before_fails_the_session_with_zohos_reason(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        callback = await zoho_callback(merchant)
+        code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))["code"]
+        zoho.codes.pop(code)  # someone exchanged it first
+        zoho.used_codes.add(code)
+        response = await merchant.back(callback)
+        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
+                                      says="used already", session="failed")
+        assert (await oauth.session_status(session["id"]))["error"] == "invalid_code"
+        replayed = await merchant.back(callback)
+        assert replayed.status_code in (400, 410) and await oauth.stored() == before
+
+
+async def test_a_replayed_callback_after_success_finds_nothing(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        await merchant.open(return_url=RETURN_URL)
+        callback = await zoho_callback(merchant)
+        assert (await merchant.back(callback)).status_code == 303
+        before = await oauth.stored()
+        replayed = await merchant.back(callback)
+        assert replayed.status_code in (400, 410) and await oauth.stored() == before
+        assert zoho.token_requests() == 1  # the code never went to Zoho twice
+
+
+async def test_another_browsers_state_is_refused(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
+        await zoho_installed(oauth, origin)
+        await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
+        callback = await zoho_callback(attacker)
+        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
+        before = await oauth.stored()
+        response = await victim.back(callback)
+        await refused_without_a_trace(oauth, Secrets(zoho), response, before, ours["id"], status=403,
+                                      says="did not start in this browser")
+        assert zoho.token_requests() == 0
+
+
+async def test_the_merchant_declining_fails_the_session_and_says_so(oauth):
+    zoho = ZohoInventoryFake()
+    zoho.consent_error = "access_denied"
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        response = await merchant.back(await zoho_callback(merchant))
+        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
+                                      says="You did not allow access on Zoho Inventory", session="failed")
+        assert (await oauth.session_status(session["id"]))["error"] == "access_denied"
+        assert zoho.token_requests() == 0
+
+
+async def test_a_callback_after_the_session_expired_stores_nothing(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        before = await oauth.stored()
+        callback = await zoho_callback(merchant)
+        await oauth.connect.expire(session["id"])
+        response = await merchant.back(callback)
+        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=410,
+                                      says="expired", session="expired")
+        assert zoho.token_requests() == 0
+
+
+async def test_a_data_center_typed_wrong_comes_back_on_the_form(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        await merchant.open(return_url=RETURN_URL)
+        typed = await merchant.start("zoho_inventory", {"data_center": "evil.example"})
+        assert typed.status_code == 422 and "Pick your Zoho data centre" in typed.text
+        assert zoho.kinds == []
+
+
+async def test_a_refused_refresh_marks_the_connection_and_tells_the_tenant(oauth):
+    zoho = ZohoInventoryFake(expires_in=60)  # inside the refresh margin: the first read refreshes
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        await subscribed(oauth)
+        await merchant.open(return_url=RETURN_URL)
+        body = await oauth.exchange((await merchant.back(await zoho_callback(merchant))).headers["location"])
+        zoho.revoke_all()
+        zoho.refresh_tokens.clear()  # the merchant revoked shoprelay's access in Zoho
+        refused = await oauth.read_customer(body["connection_token"], zoho.ids[0])
+        assert refused.status_code == 502 and refused.json()["code"] == "provider_auth_failed", refused.text
+        [refresh] = [g for g in zoho.grants if g.get("grant_type") == "refresh_token"]
+        assert refresh["refresh_token"].startswith("1000.refresh")  # the exchange's, not a configured one
+    await needs_reauth_and_told(oauth, body["connection_id"])
