@@ -4,13 +4,17 @@ routes), and a browser hop that reads one redirect."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import secrets
 import urllib.parse
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import httpx
 
 from proxy.provider_apps import ResolvedApp
+from tests.connect.oauth.conftest import RETURN_URL
+from tests.connect.oauth.test_shopify import refused_without_a_trace
 
 CALLBACK = "http://shoprelay.test/connect/oauth/{provider}/callback"
 
@@ -70,3 +74,60 @@ class Secrets:
 
     def secrets(self) -> list[str]:
         return [s for s in self.fake.secrets() if s != self.fake.credentials.get("client_id")]
+
+
+# -- the end-to-end hostile cases every flow shares --------------------------------------------
+
+
+@dataclasses.dataclass
+class Install:
+    """One platform's install as the end-to-end tests drive it."""
+
+    fake: Any
+    app: Callable[[Any, str], Awaitable[None]]  # (oauth, the fake's origin): the provider app set
+    callback: Callable[[Any], Awaitable[str]]  # (merchant): button + consent -> our callback URL
+
+
+@dataclasses.dataclass
+class Pending:
+    """A merchant with an open session, and what the store held then."""
+
+    oauth: Any
+    install: Install
+    merchant: Any
+    session: dict[str, Any]
+    before: dict[str, int]
+
+    async def refused(self, response: Any, *, status: int, says: str, session: str = "pending") -> None:
+        await refused_without_a_trace(self.oauth, Secrets(self.install.fake), response, self.before,
+                                      self.session["id"], status=status, says=says, session=session)
+
+
+@contextlib.asynccontextmanager
+async def pending(oauth: Any, install: Install) -> AsyncIterator[Pending]:
+    async with install.fake.serve() as origin, oauth.merchant() as merchant:
+        await install.app(oauth, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        yield Pending(oauth, install, merchant, session, await oauth.stored())
+
+
+async def another_browsers_state_is_refused(oauth: Any, install: Install) -> None:
+    """A login CSRF: the attacker's callback in the victim's browser."""
+    async with install.fake.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
+        await install.app(oauth, origin)
+        await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
+        callback = await install.callback(attacker)
+        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
+        before = await oauth.stored()
+        response = await victim.back(callback)
+        await refused_without_a_trace(oauth, Secrets(install.fake), response, before, ours["id"], status=403,
+                                      says="did not start in this browser")
+    assert install.fake.token_requests() == 0
+
+
+async def a_callback_after_expiry_stores_nothing(oauth: Any, install: Install) -> None:
+    async with pending(oauth, install) as p:
+        callback = await install.callback(p.merchant)
+        await oauth.connect.expire(p.session["id"])
+        await p.refused(await p.merchant.back(callback), status=410, says="expired", session="expired")
+    assert install.fake.token_requests() == 0

@@ -13,8 +13,11 @@ from providers import registry
 from proxy.connect.oauth import wix as flow
 from proxy.connect.oauth.flow import FLOWS, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
-from tests.connect.oauth.flow_support import App, Context, follow, Secrets, needs_reauth_and_told, subscribed
-from tests.connect.oauth.test_shopify import assert_no_token_in, refused_without_a_trace, with_query
+from tests.connect.oauth.flow_support import (
+    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused, follow,
+    needs_reauth_and_told, pending, subscribed,
+)
+from tests.connect.oauth.test_shopify import assert_no_token_in, with_query
 from tests.fakes.wix import APP_ID, APP_SECRET, INSTANCE_ID, INSTANCE_SITE, WixFake
 
 FORGED = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"  # a GUID no site installed the app as
@@ -150,47 +153,26 @@ async def test_a_merchant_connects_wix_through_the_installer(oauth):
     assert (await oauth.session_status(session["id"]))["status"] == "completed"
 
 
+def wix_install() -> Install:
+    return Install(WixFake(), wix_installed, installer_callback)
+
+
 async def test_a_forged_instance_id_stores_nothing_and_says_why(oauth):
-    wix = WixFake()
-    async with wix.serve() as origin, oauth.merchant() as merchant:
-        await wix_installed(oauth, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        callback = await installer_callback(merchant)
-        forged = await merchant.back(with_query(callback, instanceId=FORGED))
-        await refused_without_a_trace(oauth, Secrets(wix), forged, before, session["id"], status=400,
-                                      says="Wix does not confirm this installation")
-        replayed = await merchant.back(callback)  # the genuine redirect, but its state is spent
-        await refused_without_a_trace(oauth, Secrets(wix), replayed, before, session["id"], status=400, says="already used")
-        assert wix.minted == []
+    async with pending(oauth, wix_install()) as p:
+        callback = await installer_callback(p.merchant)
+        forged = await p.merchant.back(with_query(callback, instanceId=FORGED))
+        await p.refused(forged, status=400, says="Wix does not confirm this installation")
+        replayed = await p.merchant.back(callback)  # the genuine redirect, but its state is spent
+        await p.refused(replayed, status=400, says="already used")
+        assert p.install.fake.minted == []
 
 
 async def test_another_browsers_state_is_refused_before_asking_wix(oauth):
-    wix = WixFake()
-    async with wix.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
-        await wix_installed(oauth, origin)
-        await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
-        callback = await installer_callback(attacker)
-        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
-        before = await oauth.stored()
-        response = await victim.back(callback)
-        await refused_without_a_trace(oauth, Secrets(wix), response, before, ours["id"], status=403,
-                                      says="did not start in this browser")
-        assert wix.token_requests() == 0
+    await another_browsers_state_is_refused(oauth, wix_install())
 
 
 async def test_a_callback_after_the_session_expired_stores_nothing(oauth):
-    wix = WixFake()
-    async with wix.serve() as origin, oauth.merchant() as merchant:
-        await wix_installed(oauth, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        callback = await installer_callback(merchant)
-        await oauth.connect.expire(session["id"])
-        response = await merchant.back(callback)
-        await refused_without_a_trace(oauth, Secrets(wix), response, before, session["id"], status=410,
-                                      says="expired", session="expired")
-        assert wix.token_requests() == 0
+    await a_callback_after_expiry_stores_nothing(oauth, wix_install())
 
 
 async def test_an_uninstalled_instance_marks_the_connection_and_tells_the_tenant(oauth):

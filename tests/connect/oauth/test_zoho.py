@@ -16,8 +16,11 @@ from providers import registry
 from proxy.connect.oauth import zoho_inventory as flow
 from proxy.connect.oauth.flow import FLOWS, Choice, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
-from tests.connect.oauth.flow_support import App, Context, follow, Secrets, needs_reauth_and_told, subscribed
-from tests.connect.oauth.test_shopify import assert_no_token_in, refused_without_a_trace
+from tests.connect.oauth.flow_support import (
+    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused, follow,
+    needs_reauth_and_told, pending, subscribed,
+)
+from tests.connect.oauth.test_shopify import assert_no_token_in
 from tests.fakes.zoho_inventory import CLIENT_ID, CLIENT_SECRET, ORG_ID, ZohoInventoryFake
 from tests.support import serve
 
@@ -233,6 +236,10 @@ async def test_the_merchant_picks_one_of_several_organizations(oauth):
     assert (await oauth.store.get_connection(body["connection_id"])).settings["organization_id"] == ORG_ID
 
 
+def zoho_install(fake: ZohoInventoryFake | None = None) -> Install:
+    return Install(fake or ZohoInventoryFake(), zoho_installed, zoho_callback)
+
+
 async def test_an_accounts_server_outside_zoho_gets_no_secret_and_nothing_is_stored(oauth):
     seen: list[str] = []
 
@@ -242,89 +249,51 @@ async def test_an_accounts_server_outside_zoho_gets_no_secret_and_nothing_is_sto
 
     evil = web.Application()
     evil.router.add_route("*", "/{tail:.*}", record)
-    zoho = ZohoInventoryFake()
-    async with zoho.serve() as origin, serve(evil) as evil_origin, oauth.merchant() as merchant:
-        await zoho_installed(oauth, origin)
-        zoho.accounts_server = evil_origin
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        response = await merchant.back(await zoho_callback(merchant))
-        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
-                                      says="not Zoho&#39;s")
-    assert seen == [] and zoho.token_requests() == 0
+    async with serve(evil) as evil_origin, pending(oauth, zoho_install()) as p:
+        p.install.fake.accounts_server = evil_origin
+        response = await p.merchant.back(await zoho_callback(p.merchant))
+        await p.refused(response, status=400, says="not Zoho&#39;s")
+        assert seen == [] and p.install.fake.token_requests() == 0
 
 
 async def test_a_code_used_before_fails_the_session_with_zohos_reason(oauth):
-    zoho = ZohoInventoryFake()
-    async with zoho.serve() as origin, oauth.merchant() as merchant:
-        await zoho_installed(oauth, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        callback = await zoho_callback(merchant)
+    async with pending(oauth, zoho_install()) as p:
+        callback = await zoho_callback(p.merchant)
         code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))["code"]
-        zoho.codes.pop(code)  # someone exchanged it first
-        zoho.used_codes.add(code)
-        response = await merchant.back(callback)
-        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
-                                      says="used already", session="failed")
-        assert (await oauth.session_status(session["id"]))["error"] == "invalid_code"
-        replayed = await merchant.back(callback)
-        assert replayed.status_code in (400, 410) and await oauth.stored() == before
+        p.install.fake.codes.pop(code)  # someone exchanged it first
+        p.install.fake.used_codes.add(code)
+        await p.refused(await p.merchant.back(callback), status=400, says="used already", session="failed")
+        assert (await oauth.session_status(p.session["id"]))["error"] == "invalid_code"
+        replayed = await p.merchant.back(callback)
+        assert replayed.status_code in (400, 410) and await oauth.stored() == p.before
 
 
 async def test_a_replayed_callback_after_success_finds_nothing(oauth):
-    zoho = ZohoInventoryFake()
-    async with zoho.serve() as origin, oauth.merchant() as merchant:
-        await zoho_installed(oauth, origin)
-        await merchant.open(return_url=RETURN_URL)
-        callback = await zoho_callback(merchant)
-        assert (await merchant.back(callback)).status_code == 303
+    async with pending(oauth, zoho_install()) as p:
+        callback = await zoho_callback(p.merchant)
+        assert (await p.merchant.back(callback)).status_code == 303
         before = await oauth.stored()
-        replayed = await merchant.back(callback)
+        replayed = await p.merchant.back(callback)
         assert replayed.status_code in (400, 410) and await oauth.stored() == before
-        assert zoho.token_requests() == 1  # the code never went to Zoho twice
+        assert p.install.fake.token_requests() == 1  # the code never went to Zoho twice
 
 
 async def test_another_browsers_state_is_refused(oauth):
-    zoho = ZohoInventoryFake()
-    async with zoho.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
-        await zoho_installed(oauth, origin)
-        await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
-        callback = await zoho_callback(attacker)
-        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
-        before = await oauth.stored()
-        response = await victim.back(callback)
-        await refused_without_a_trace(oauth, Secrets(zoho), response, before, ours["id"], status=403,
-                                      says="did not start in this browser")
-        assert zoho.token_requests() == 0
+    await another_browsers_state_is_refused(oauth, zoho_install())
 
 
 async def test_the_merchant_declining_fails_the_session_and_says_so(oauth):
     zoho = ZohoInventoryFake()
     zoho.consent_error = "access_denied"
-    async with zoho.serve() as origin, oauth.merchant() as merchant:
-        await zoho_installed(oauth, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        response = await merchant.back(await zoho_callback(merchant))
-        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=400,
-                                      says="You did not allow access on Zoho Inventory", session="failed")
-        assert (await oauth.session_status(session["id"]))["error"] == "access_denied"
+    async with pending(oauth, zoho_install(zoho)) as p:
+        response = await p.merchant.back(await zoho_callback(p.merchant))
+        await p.refused(response, status=400, says="You did not allow access on Zoho Inventory", session="failed")
+        assert (await oauth.session_status(p.session["id"]))["error"] == "access_denied"
         assert zoho.token_requests() == 0
 
 
 async def test_a_callback_after_the_session_expired_stores_nothing(oauth):
-    zoho = ZohoInventoryFake()
-    async with zoho.serve() as origin, oauth.merchant() as merchant:
-        await zoho_installed(oauth, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        callback = await zoho_callback(merchant)
-        await oauth.connect.expire(session["id"])
-        response = await merchant.back(callback)
-        await refused_without_a_trace(oauth, Secrets(zoho), response, before, session["id"], status=410,
-                                      says="expired", session="expired")
-        assert zoho.token_requests() == 0
+    await a_callback_after_expiry_stores_nothing(oauth, zoho_install())
 
 
 async def test_a_data_center_typed_wrong_comes_back_on_the_form(oauth):
