@@ -21,6 +21,8 @@ from tests.connect.oauth.flow_support import (
     needs_reauth_and_told, pending, subscribed,
 )
 from tests.connect.oauth.test_shopify import assert_no_token_in
+from tests.connect.test_no_secrets_logged import _rendered
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 from tests.fakes.zoho_inventory import CLIENT_ID, CLIENT_SECRET, ORG_ID, ZohoInventoryFake
 from tests.support import serve
 
@@ -320,3 +322,28 @@ async def test_a_refused_refresh_marks_the_connection_and_tells_the_tenant(oauth
         [refresh] = [g for g in zoho.grants if g.get("grant_type") == "refresh_token"]
         assert refresh["refresh_token"].startswith("1000.refresh")  # the exchange's, not a configured one
     await needs_reauth_and_told(oauth, body["connection_id"])
+
+
+async def test_the_flow_logs_no_secret(oauth, trap: Trap):  # noqa: F811
+    zoho = ZohoInventoryFake()
+    zoho.organizations = [OTHER_ORG, *zoho.organizations]  # through the choice page too
+    async with zoho.serve() as origin, oauth.merchant() as merchant:
+        await zoho_installed(oauth, origin)
+        await merchant.open(return_url=RETURN_URL)
+        callback = await zoho_callback(merchant)
+        page = await merchant.back(callback)
+        fields = {**choice_form(page.text), "choice": ORG_ID}
+        chosen = await merchant.client.post("/connect/oauth/zoho_inventory/choose",
+                                            content=urllib.parse.urlencode(fields),
+                                            headers={"content-type": "application/x-www-form-urlencoded"})
+        body = await oauth.exchange(chosen.headers["location"])
+        assert (await oauth.read_customer(body["connection_token"], zoho.ids[0])).status_code == 200
+    sent = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query))
+    values = [CLIENT_SECRET, *zoho.secrets(), sent["code"], sent["state"], fields["state"], body["connection_token"]]
+    values = [v for v in values if v != CLIENT_ID]
+    # httpx/httpcore are the test's own browser, which logs the URLs it is sent to.
+    ours = [text for record, *texts in _rendered(trap) if not record.name.startswith(("httpx", "httpcore"))
+            for text in texts]
+    assert len(trap.access()) >= 5
+    leaks = [line for line in ours if any(v in line for v in values)]
+    assert leaks == [], leaks[:2]
