@@ -28,7 +28,7 @@ from providers.errors import ProviderError
 
 from keys.vault import Keyring, KeyringError, check_key_id, new_key_text
 
-from . import accounts, field_mappings, logs, rotation, tenant_settings, verification
+from . import accounts, field_mappings, logs, provider_apps, rotation, tenant_settings, verification
 from .bodies import MAX_JSON_DEPTH, json_too_deep
 from .clock import now_text
 from .config import DATABASE_FILE, Config, ConfigError, listen_url
@@ -37,7 +37,7 @@ from .keyring import (
 )
 from .store import Conflict, InvalidValue, Store, StoreUnavailable, open_store
 from .store.records import UNSET
-from .views import ConnectionView, TenantSettings, TenantSettingsWithSecret
+from .views import ConnectionView, ProviderAppView, TenantSettings, TenantSettingsWithSecret
 
 EXIT_FAILURE = 1
 EXIT_GONE = 3  # the thing named is not there (unknown, or already revoked/deleted)
@@ -640,6 +640,101 @@ def _version() -> str:
 
 
 
+# -- provider apps ----------------------------------------------------------------
+
+
+def _client_secret(args: argparse.Namespace) -> str:
+    """--client-secret VALUE, or - for stdin, or --client-secret-file PATH:
+    the two last keep the secret out of shell history and ``ps``. One
+    trailing newline (what echo and editors add) is not part of it."""
+    if args.client_secret_file is not None:
+        try:
+            with open(args.client_secret_file, encoding="utf-8") as handle:
+                text = handle.read(provider_apps.MAX_CLIENT_SECRET + 3)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise CliError(f"--client-secret-file: cannot read {args.client_secret_file!r}: {reason}") from None
+    elif args.client_secret == "-":
+        text = sys.stdin.read(provider_apps.MAX_CLIENT_SECRET + 3)
+    else:
+        text = args.client_secret
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def _app_view(config: Config, app: Any) -> dict[str, Any]:
+    view = msgspec.to_builtins(ProviderAppView.of(app, provider_apps.callback_url(config, app.provider)))
+    return {"tenant_id": app.tenant_id, **view}
+
+
+def cmd_provider_apps_set(config: Config, args: argparse.Namespace) -> None:
+    secret = _client_secret(args)
+    scopes = None if args.scopes is None else [s.strip() for s in args.scopes.split(",") if s.strip()]
+    settings = _json_arg(args.settings, "--settings") if args.settings is not None else None
+    # Validate before touching the keyring or the store: bad input writes nothing.
+    try:
+        provider_apps.check_input(
+            args.provider, args.client_id, secret, scopes, settings,
+            allow_private_networks=config.allow_private_networks,
+        )
+    except (provider_apps.UnknownProvider, provider_apps.InvalidApp) as exc:
+        raise CliError(str(exc)) from None
+
+    async def run(store: Store) -> Any:
+        if args.tenant is not None:
+            await accounts.require_tenant(store, args.tenant)
+        keyring = load_keyring(config)  # only now: may create the key file
+        return await provider_apps.put_app(
+            store, keyring, args.tenant, args.provider, args.client_id, secret, scopes, settings,
+            allow_private_networks=config.allow_private_networks,
+        )
+
+    app, created = _with_store(run, config)
+    _emit({**_app_view(config, app), "created": created})
+
+
+def cmd_provider_apps_list(config: Config, args: argparse.Namespace) -> None:
+    async def run(store: Store) -> Any:
+        if args.tenant is not None:
+            await accounts.require_tenant(store, args.tenant)
+            return await store.list_provider_apps(args.tenant)
+        return await store.list_provider_apps(None, everyone=True)
+
+    _emit({"data": [_app_view(config, app) for app in _with_store(run, config)]})
+
+
+def cmd_provider_apps_delete(config: Config, args: argparse.Namespace) -> None:
+    try:
+        provider_apps.check_provider(args.provider)
+    except provider_apps.UnknownProvider as exc:
+        raise CliError(str(exc)) from None
+    if not _with_store(lambda s: s.delete_provider_app(args.tenant, args.provider), config):
+        owner = f"tenant {args.tenant!r}" if args.tenant is not None else "the operator (default)"
+        raise Gone(f"{owner} has no app for {args.provider}")
+    _emit({"provider": args.provider, "tenant_id": args.tenant, "deleted": True})
+
+
+def cmd_provider_apps_callback_urls(config: Config, args: argparse.Namespace) -> None:
+    if not config.public_url:
+        _say(
+            f"SHOPRELAY_PUBLIC_URL is not set: these use {config.public_base}, which the platforms "
+            "cannot reach; set it to this server's public https origin"
+        )
+    installed = set(registry.names())
+    data = []
+    for name, registration in provider_apps.OAUTH_PROVIDERS.items():
+        if name not in installed:
+            continue
+        entry: dict[str, Any] = {"provider": name, "display_name": registry.get(name).display_name,
+                                 "needs_app": registration.needs_app,
+                                 **provider_apps.registered_urls(config, name)}
+        if registration.needs_app:
+            entry["default_scopes"] = list(registration.default_scopes)
+        if registration.note:
+            entry["note"] = registration.note
+        data.append(entry)
+    _emit({"public_url": config.public_base, "data": data})
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shoprelay",
@@ -757,6 +852,44 @@ def _parser() -> argparse.ArgumentParser:
     fm_delete.add_argument("--tenant", required=True, help=tenant_help)
     fm_delete.add_argument("mapping_id", help="the mapping's id (from field-mappings list)")
     fm_delete.set_defaults(handler=cmd_field_mappings_delete)
+
+    apps = sub.add_parser(
+        "provider-apps", help="OAuth apps on the platforms: the operator's defaults and tenants' own"
+    ).add_subparsers(metavar="ACTION")
+    app_tenant_help = "a tenant's own app (wins over the default for its merchants); without it, the default"
+    a_set = apps.add_parser(
+        "set", help="set (create or replace) a provider app; the secret is stored encrypted and never printed",
+        description="Set the OAuth app (client) shoprelay uses on PROVIDER's consent screen. Give the secret "
+        "as --client-secret - (read from stdin) or --client-secret-file PATH to keep it out of shell history "
+        "and ps; --client-secret VALUE works but is visible to both.",
+    )
+    a_set.add_argument("--provider", required=True, help="the platform (see provider-apps callback-urls)")
+    a_set.add_argument("--client-id", required=True, help="the app's client id (API key, App ID)")
+    secret_arg = a_set.add_mutually_exclusive_group(required=True)
+    secret_arg.add_argument(
+        "--client-secret", metavar="SECRET",
+        help="the app's client secret, or - to read it from stdin (keeps it out of shell history and ps)",
+    )
+    secret_arg.add_argument("--client-secret-file", metavar="PATH", help="read the client secret from this file")
+    a_set.add_argument("--tenant", help=app_tenant_help)
+    a_set.add_argument(
+        "--scopes", metavar="A,B", help="comma-separated scopes (default: the least a customer read needs)"
+    )
+    a_set.add_argument(
+        "--settings", metavar="JSON",
+        help='{"auth_url": ORIGIN, "base_url": ORIGIN} (tests, on-prem); inline, @FILE or -',
+    )
+    a_set.set_defaults(handler=cmd_provider_apps_set)
+    a_list = apps.add_parser("list", help="provider apps, never their secrets (JSON)")
+    a_list.add_argument("--tenant", help="only this tenant's own apps (default: every app, defaults first)")
+    a_list.set_defaults(handler=cmd_provider_apps_list)
+    a_delete = apps.add_parser("delete", help="delete a provider app")
+    a_delete.add_argument("--provider", required=True, help="the platform")
+    a_delete.add_argument("--tenant", help=app_tenant_help)
+    a_delete.set_defaults(handler=cmd_provider_apps_delete)
+    apps.add_parser(
+        "callback-urls", help="the URLs to register in each platform's app settings (uses SHOPRELAY_PUBLIC_URL)"
+    ).set_defaults(handler=cmd_provider_apps_callback_urls, uses_database=False)
 
     keys_cmd = sub.add_parser("keys", help="credential encryption keys").add_subparsers(metavar="ACTION")
     k_rotate = keys_cmd.add_parser(

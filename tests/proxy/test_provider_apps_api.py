@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from proxy import provider_apps
+from proxy import accounts, provider_apps
 from tests.harness import running_app
 from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 
@@ -33,6 +33,17 @@ def body(**fields):
 
 async def put(api, tenant, provider="shopify", **fields):
     return await api.client.put(f"/provider-apps/{provider}", headers=h(tenant), json=body(**fields))
+
+
+async def two_tenants_and_a_default(api):
+    """Tenants acme and other, and the operator's default Shopify app."""
+    acme, other = await api.tenant("acme"), await api.tenant("other")
+    runtime = api.runtime
+    await provider_apps.put_app(
+        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
+        allow_private_networks=False,
+    )
+    return acme, other, runtime
 
 
 # -- PUT ----------------------------------------------------------------------
@@ -80,12 +91,7 @@ async def test_default_scopes_per_platform(api):
 
 
 async def test_a_tenants_app_wins_over_the_default_and_stays_its_own(api):
-    acme, other = await api.tenant("acme"), await api.tenant("other")
-    runtime = api.runtime
-    await provider_apps.put_app(
-        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
-        allow_private_networks=False,
-    )
+    acme, other, runtime = await two_tenants_and_a_default(api)
     assert (await put(api, acme)).status_code == 201
     mine = await provider_apps.resolve(runtime, acme.id, "shopify")
     theirs = await provider_apps.resolve(runtime, other.id, "shopify")
@@ -178,12 +184,7 @@ async def test_private_networks_allowed_admit_a_local_auth_server(tmp_path):
 
 
 async def test_get_list_delete_show_only_the_tenants_own_app(api):
-    acme, other = await api.tenant("acme"), await api.tenant("other")
-    runtime = api.runtime
-    await provider_apps.put_app(
-        runtime.store, runtime.keyring, None, "shopify", "operator-app", "cnry-operator-secret",
-        allow_private_networks=False,
-    )
+    acme, other, runtime = await two_tenants_and_a_default(api)
     # The operator's default is not the tenant's own: not shown to it.
     assert (await api.client.get("/provider-apps/shopify", headers=h(acme))).status_code == 404
     assert (await api.client.get("/provider-apps", headers=h(acme))).json() == {"data": []}
@@ -212,6 +213,28 @@ async def test_get_list_delete_show_only_the_tenants_own_app(api):
     assert (await provider_apps.resolve(runtime, acme.id, "shopify")).client_id == "operator-app"
     for response in (got,):
         assert "secret" not in response.text.lower()
+
+
+async def test_another_tenants_put_makes_its_own_app_and_leaves_the_first(api):
+    acme, other = await api.tenant("acme"), await api.tenant("other")
+    assert (await put(api, acme)).status_code == 201
+    theirs = await put(api, other, client_id="other-app", client_secret="cnry-other-secret")
+    assert theirs.status_code == 201  # created: not a replacement of acme's
+    mine = await provider_apps.resolve(api.runtime, acme.id, "shopify")
+    assert (mine.client_id, mine.client_secret) == ("app-client-1", SECRET)
+    assert (await provider_apps.resolve(api.runtime, other.id, "shopify")).client_secret == "cnry-other-secret"
+
+
+async def test_a_secret_copied_to_another_owners_row_does_not_decrypt(api):
+    acme, other, runtime = await two_tenants_and_a_default(api)
+    store = runtime.store
+    await put(api, acme)
+    # The default's ciphertext moved onto acme's row (a database-level copy).
+    default_secret = await store.provider_app_secret(None, "shopify")
+    await store.put_provider_app(await store.get_provider_app(acme.id, "shopify"), default_secret)
+    with pytest.raises(accounts.UnreadableCredentials):
+        await provider_apps.resolve(runtime, acme.id, "shopify")
+    assert (await provider_apps.resolve(runtime, other.id, "shopify")).client_secret == "cnry-operator-secret"
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
