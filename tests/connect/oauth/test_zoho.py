@@ -347,3 +347,24 @@ async def test_the_flow_logs_no_secret(oauth, trap: Trap):  # noqa: F811
     assert len(trap.access()) >= 5
     leaks = [line for line in ours if any(v in line for v in values)]
     assert leaks == [], leaks[:2]
+
+
+async def test_a_reconnect_replaces_the_refresh_token_in_place(oauth):
+    zoho = ZohoInventoryFake()
+    async with zoho.serve() as origin:
+        await zoho_installed(oauth, origin)
+        async with oauth.merchant() as merchant:
+            await merchant.open(return_url=RETURN_URL)
+            first = await oauth.exchange((await merchant.back(await zoho_callback(merchant))).headers["location"])
+        zoho.revoke_all()
+        zoho.refresh_tokens.clear()  # the merchant revoked the first grant in Zoho
+        broken = await oauth.read_customer(first["connection_token"], zoho.ids[0])
+        assert broken.status_code == 502, broken.text
+        async with oauth.merchant() as merchant:
+            await merchant.open(return_url=RETURN_URL, connection_id=first["connection_id"])
+            again = await oauth.exchange((await merchant.back(await zoho_callback(merchant))).headers["location"])
+        assert again["connection_id"] == first["connection_id"] and again["connection_token"] is None
+        read = await oauth.read_customer(first["connection_token"], zoho.ids[0])  # the same token
+        assert read.status_code == 200, read.text
+    assert (await oauth.store.get_connection(first["connection_id"])).status == "active"
+    assert await oauth.connect.rows("connections") == 1
