@@ -64,7 +64,8 @@ class WixFlow(OAuthFlow):
 
     async def callback(self, ctx: FlowContext, query: Mapping[str, str], data: dict) -> Grant:
         app = ctx.app
-        instance_id, site_id = query.get("instanceId", ""), query.get("tenantId")
+        # GUIDs: their case carries no meaning, so both sides are compared lower-cased.
+        instance_id, site_id = query.get("instanceId", "").lower(), query.get("tenantId", "").lower() or None
         if not is_uuid(instance_id):
             raise _refused("Wix did not name the installed app instance; start again from the connect page.")
         if query.get("appId") not in (None, app.client_id):
@@ -98,7 +99,8 @@ class WixFlow(OAuthFlow):
         expected = {"active": True, "clientId": ctx.app.client_id, "instanceId": instance_id}
         if site_id is not None:
             expected["siteId"] = site_id
-        if not 200 <= answer.status < 300 or any(info.get(k) != v for k, v in expected.items()):
+        said = {k: v.lower() if k in ("instanceId", "siteId") and isinstance(v, str) else v for k, v in info.items()}
+        if not 200 <= answer.status < 300 or any(said.get(k) != v for k, v in expected.items()):
             raise _refused("Wix does not confirm that this installation belongs to the site it came "
                            "from; install the app again from the connect page.")
 

@@ -61,6 +61,16 @@ async def test_the_installer_redirect_carries_our_state_and_the_confirmed_instan
     registry.get("wix").parse_config(grant.credentials, grant.settings)  # the provider's own form
 
 
+async def test_guids_in_capitals_are_the_same_instance(upstream_client):
+    wix = WixFake()
+    async with wix.serve() as origin:
+        ctx = Context(wix_app(origin), upstream_client)
+        query = await installed(ctx)
+        upper = {**query, "instanceId": INSTANCE_ID.upper(), "tenantId": INSTANCE_SITE.upper()}
+        grant = await FLOW.callback(ctx, upper, {})
+    assert grant.settings["instance_id"] == INSTANCE_ID
+
+
 async def test_a_forged_instance_id_wix_does_not_confirm_is_refused(upstream_client):
     wix = WixFake()
     async with wix.serve() as origin:
