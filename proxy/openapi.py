@@ -478,6 +478,7 @@ def _paths() -> dict[str, Any]:
             "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), [INVALID_ID, *_ADMIN_AUTH, API_KEY_NOT_FOUND], [_ID],
             tags=a)},
         **_connect_paths(ex),
+        **_oauth_paths(),
         **_provider_app_paths(ex),
         "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
         "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
@@ -1086,6 +1087,54 @@ def _connect_paths(ex: dict[str, Any]) -> dict[str, Any]:
                         "consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"}}},
                 }}}),
         },
+    }
+
+
+def _oauth_paths() -> dict[str, Any]:
+    """OAuth installs: the "Connect with PLATFORM" button, the platform's
+    redirect back, the merchant's choice (proxy/connect/oauth)."""
+    provider = _param("provider", "path", _STRING, "A provider with an OAuth install (and an app for the tenant, "
+                      "or the operator's default).", True, example="shopify")
+    gone = ("404 platform not offered or no app, 403 without the session cookie or a wrong `csrf_token`, "
+            "410 the link expired, was used or failed; a page saying what to do.")
+
+    def form(example: dict[str, str]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["csrf_token"],
+                       "properties": {"csrf_token": {"type": "string", "description": "From the form's hidden field."}},
+                       "additionalProperties": {"type": "string"}},
+            "examples": {"shopify": {"summary": "shopify", "value": {"csrf_token": "EXAMPLE", **example}}},
+        }}}
+
+    base = "/connect/oauth/{provider}"
+    return {
+        f"{base}/start": {"post": _page(
+            "startOAuthInstall", "Go to the platform's consent screen",
+            "The form's \"Connect with PLATFORM\" button, with what the platform needs typed first (Shopify's "
+            "`shop`). A one-use `state` (256 random bits, 10 minutes, bound to this session) is minted.",
+            {"303": {"description": "To the platform's authorization page."}},
+            gone + " 400 a field the flow does not take, 422 the form again (a malformed shop name), 429 too "
+            "many attempts.", params=[provider], body=form({"shop": "my-store"}))},
+        f"{base}/callback": {"get": _page(
+            "oauthCallback", "The platform sends the merchant back",
+            "Register this URL on the platform (`shoprelay provider-apps callback-urls`). It reads the "
+            "parameters the platform sends (`code`, `state`, Shopify's `hmac`, `shop`, `timestamp`...; none is "
+            "refused by name, a repeated one is), claims the attempt behind `state` once, requires the browser's "
+            "session to be the one that started, lets the platform's checks run (Shopify's HMAC, shop and "
+            "timestamp), exchanges the code and stores the connection. `error=access_denied` (or a refused code) "
+            "fails the session with that reason.",
+            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+             "200": {"description": "Without a `return_url`, the connected page (as the form's); or a page "
+                                    "to choose what to connect.", "content": _HTML}},
+            gone + " 400 an unknown, used or expired `state`, a callback the platform did not sign, another "
+            "store, or the platform's refusal; 403 another browser's `state`.", params=[provider])},
+        f"{base}/choose": {"post": _page(
+            "chooseOAuthInstall", "The merchant's choice (several stores or organisations)",
+            "The choice page's form: `csrf_token`, its one-use `state` and `choice`.",
+            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+             "200": {"description": "Without a `return_url`, the connected page.", "content": _HTML}},
+            gone + " 400 a choice not offered, or a used or expired `state`.", params=[provider],
+            body=form({"state": "EXAMPLE", "choice": "org-1"}))},
     }
 
 

@@ -7,6 +7,11 @@ tenant's return URL with a code, exchange it, read a customer with the new
 token. At a phone's width. Screenshots of the picker and of the form with
 its error are saved under ``SHOPRELAY_TEST_ARTIFACTS`` (default
 ``test-artifacts/`` at the checkout's root), in ``connect-browser/``.
+
+Then Shopify's OAuth install (issue 15) against the Shopify fake's
+authorization server: type the shop name, "Connect with Shopify", the
+consent redirect and back, the return URL with a code; no token in any URL
+the browser requested.
 Debian's ``chromium`` is used (``/usr/bin/chromium``; .ci/run installs it).
 """
 
@@ -21,9 +26,11 @@ import httpx
 import pytest
 from aiohttp import web
 
+from proxy import provider_apps
 from tests.contract import make_fake
+from tests.fakes.shopify import SHOP, ShopifyFake
 from tests.harness import served_over_http
-from tests.support import serve
+from tests.support import free_port, serve
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -142,3 +149,70 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
             assert customer.status_code == 200 and customer.json()["id"] == fake.ids[0]
     for shot in ("picker.png", "form-error.png"):
         assert (out / shot).stat().st_size > 1000
+
+
+async def test_a_merchant_installs_shopify_through_its_consent_screen_in_a_real_browser(tmp_path):
+    fake = ShopifyFake()
+    out = artifacts()
+    port = free_port()  # the public URL, hence the callback Shopify is told, names this server
+    public = f"http://127.0.0.1:{port}"
+    async with served_over_http(tmp_path, port=port, public_url=public) as (harness, base_url), \
+            fake.serve() as shop_origin, serve(await saas_app()) as saas:
+        assert base_url == public
+        runtime = harness.runtime
+        fake.redirect_uri = provider_apps.callback_url(runtime.config, "shopify")
+        await provider_apps.put_app(
+            runtime.store, runtime.keyring, None, "shopify", fake.client_id, fake.client_secret,
+            settings={"auth_url": shop_origin, "base_url": shop_origin}, allow_private_networks=True,
+        )
+        tenant = await harness.tenant("Acme Reviews")
+        return_url = f"{saas}/connected"
+        api = {"x-api-key": tenant.api_key}
+        patched = await harness.client.patch("/tenant", headers=api, json={"return_urls": [return_url]})
+        assert patched.status_code == 200
+        created = await harness.client.post("/connect/sessions", headers=api, json={
+            "end_user_id": "merchant-8", "return_url": return_url, "providers": ["shopify"],
+        })
+        assert created.status_code == 201
+        connect_url = created.json()["connect_url"]
+
+        async with playwright_api.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                context = await browser.new_context(viewport=PHONE, device_scale_factor=2)
+                page = await context.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                requested: list[str] = []
+                page.on("request", lambda request: requested.append(request.url))
+                problems: list[str] = []
+                page.on("pageerror", lambda error: problems.append(str(error)))
+
+                await page.goto(connect_url)  # one platform offered: straight to its form
+                assert page.url == f"{base_url}/connect/providers/shopify"
+                oauth_form = page.locator("form.oauth")
+                await oauth_form.get_by_label("Store name").fill(SHOP)
+                await page.screenshot(path=str(out / "shopify-connect-with.png"), full_page=True)
+                await oauth_form.get_by_role("button", name="Connect with Shopify").click()
+                await page.wait_for_url(f"{return_url}?**")
+                assert await page.locator("h1").inner_text() == "Store linked"
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+                await asyncio.sleep(0)  # let late request events arrive
+                assert problems == []
+            finally:
+                await browser.close()
+
+        # The browser went to Shopify's consent screen and back, carrying no token.
+        assert any(url.startswith(f"{shop_origin}/admin/oauth/authorize?") for url in requested)
+        assert any(url.startswith(f"{base_url}/connect/oauth/shopify/callback?") for url in requested)
+        for url in requested:
+            for secret in fake.secrets():
+                assert secret not in url, url
+        async with httpx.AsyncClient(base_url=base_url) as backend:
+            exchanged = await backend.post("/connect/exchange", json={"code": query["connect_code"]}, headers=api)
+            assert exchanged.status_code == 200, exchanged.text
+            body = exchanged.json()
+            assert body["provider"] == "shopify" and body["session_id"] == created.json()["id"]
+            customer = await backend.get(f"/ecommerce/customers/{fake.ids[0]}", headers={
+                **api, "x-connection-token": body["connection_token"]})
+            assert customer.status_code == 200 and customer.json()["id"] == fake.ids[0]
+    assert (out / "shopify-connect-with.png").stat().st_size > 1000
