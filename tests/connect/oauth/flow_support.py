@@ -131,3 +131,26 @@ async def a_callback_after_expiry_stores_nothing(oauth: Any, install: Install) -
         await oauth.connect.expire(p.session["id"])
         await p.refused(await p.merchant.back(callback), status=410, says="expired", session="expired")
     assert install.fake.token_requests() == 0
+
+
+async def consent_callback(merchant: Any, provider: str, typed: dict[str, str]) -> str:
+    """The button with what the merchant typed, then the platform's consent:
+    the callback URL the platform sends the browser to."""
+    started = await merchant.start(provider, typed)
+    assert started.status_code == 303, started.text
+    consented = await merchant.consent(started.headers["location"])
+    assert consented.status_code == 302, consented.text
+    return consented.headers["location"]
+
+
+async def completed_and_read(oauth: Any, merchant: Any, callback: str, fake: Any) -> dict[str, Any]:
+    """The callback lands on the return URL with a code; the tenant trades
+    it and reads a customer with the new connection token."""
+    done = await merchant.back(callback)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith(RETURN_URL + "?")
+    body = await oauth.exchange(done.headers["location"])
+    read = await oauth.read_customer(body["connection_token"], fake.ids[0])
+    assert read.status_code == 200, read.text
+    assert read.json()["id"] == fake.ids[0]
+    return body

@@ -14,8 +14,8 @@ from proxy.connect.oauth import wix as flow
 from proxy.connect.oauth.flow import FLOWS, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.connect.oauth.flow_support import (
-    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused, follow,
-    needs_reauth_and_told, pending, subscribed,
+    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused,
+    completed_and_read, consent_callback, follow, needs_reauth_and_told, pending, subscribed,
 )
 from tests.connect.oauth.test_shopify import assert_no_token_in, with_query
 from tests.fakes.wix import APP_ID, APP_SECRET, INSTANCE_ID, INSTANCE_SITE, WixFake
@@ -131,11 +131,7 @@ async def wix_installed(oauth, origin: str) -> None:
 
 async def installer_callback(merchant) -> str:
     """The button, then Wix's installer: the callback URL it sends the browser to."""
-    started = await merchant.start("wix", {})
-    assert started.status_code == 303, started.text
-    consented = await merchant.consent(started.headers["location"])
-    assert consented.status_code == 302, consented.text
-    return consented.headers["location"]
+    return await consent_callback(merchant, "wix", {})
 
 
 async def test_a_merchant_connects_wix_through_the_installer(oauth):
@@ -147,14 +143,8 @@ async def test_a_merchant_connects_wix_through_the_installer(oauth):
         assert "Connect with Wix" in form.text and "or enter your keys" in form.text
         callback = await installer_callback(merchant)
         assert callback.startswith(oauth.callback_url("wix") + "?state=")
-        done = await merchant.back(callback)
-        assert done.status_code == 303, done.text
-        assert done.headers["location"].startswith(RETURN_URL + "?")
-        body = await oauth.exchange(done.headers["location"])
+        body = await completed_and_read(oauth, merchant, callback, wix)
         assert body["provider"] == "wix" and body["session_id"] == session["id"]
-        read = await oauth.read_customer(body["connection_token"], wix.ids[0])
-        assert read.status_code == 200, read.text
-        assert read.json()["id"] == wix.ids[0]
         assert wix.token_requests() == 1  # the confirming token served the read
         assert_no_token_in(merchant.visited, Secrets(wix))
     stored = await oauth.store.get_connection(body["connection_id"])

@@ -17,8 +17,8 @@ from proxy.connect.oauth import zoho_inventory as flow
 from proxy.connect.oauth.flow import FLOWS, Choice, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.connect.oauth.flow_support import (
-    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused, follow,
-    needs_reauth_and_told, pending, subscribed,
+    App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused,
+    completed_and_read, consent_callback, follow, needs_reauth_and_told, pending, subscribed,
 )
 from tests.connect.oauth.test_shopify import assert_no_token_in
 from tests.connect.test_no_secrets_logged import _rendered
@@ -177,11 +177,7 @@ async def zoho_installed(oauth, origin: str) -> None:
 
 async def zoho_callback(merchant, dc: str = "eu") -> str:
     """The button with the data centre, then Zoho's consent: our callback URL."""
-    started = await merchant.start("zoho_inventory", {"data_center": dc})
-    assert started.status_code == 303, started.text
-    consented = await merchant.consent(started.headers["location"])
-    assert consented.status_code == 302, consented.text
-    return consented.headers["location"]
+    return await consent_callback(merchant, "zoho_inventory", {"data_center": dc})
 
 
 def choice_form(page: str) -> dict[str, str]:
@@ -200,14 +196,8 @@ async def test_a_merchant_connects_zoho_inventory_through_its_consent_screen(oau
         asked = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(merchant.visited[1]).query))
         assert asked["redirect_uri"] == oauth.callback_url("zoho_inventory")
         assert asked["scope"] == "ZohoInventory.contacts.READ,ZohoInventory.settings.READ"
-        done = await merchant.back(callback)
-        assert done.status_code == 303, done.text
-        assert done.headers["location"].startswith(RETURN_URL + "?")
-        body = await oauth.exchange(done.headers["location"])
+        body = await completed_and_read(oauth, merchant, callback, zoho)
         assert body["provider"] == "zoho_inventory" and body["session_id"] == session["id"]
-        read = await oauth.read_customer(body["connection_token"], zoho.ids[0])
-        assert read.status_code == 200, read.text
-        assert read.json()["id"] == zoho.ids[0]
         assert zoho.token_requests() == 1  # the exchange's token served the read: no refresh yet
         assert_no_token_in(merchant.visited, Secrets(zoho))
     stored = await oauth.store.get_connection(body["connection_id"])
