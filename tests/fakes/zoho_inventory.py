@@ -10,8 +10,8 @@
   grant_type=authorization_code, code, redirect_uri``: a code issued by the
   consent above, once, with its redirect URI -> ``{"access_token",
   "refresh_token", "api_domain", "token_type", "expires_in"}`` (the
-  documented exchange answer); the refresh token joins those the refresh
-  grant takes. Anything else is ``{"error": "invalid_code"}`` (HTTP 200);
+  documented exchange answer); the refresh grant takes that refresh token
+  as well as the credentials' own. Anything else is ``{"error": "invalid_code"}`` (HTTP 200);
 * ``GET /inventory/v1/organizations``: ``{"code": 0, "organizations": ...}``
   (``organizations``, default the one ORG_ID; zoho-organizations.json);
 * ``POST /oauth/v2/token?refresh_token=...&client_id=...&client_secret=...
@@ -87,7 +87,7 @@ class ZohoInventoryFake(TokenFake):
             customers, expires_in=expires_in, token_prefix=token_prefix, token_delay=token_delay, **kwargs
         )
         self.api_domain = api_domain
-        self.refresh_tokens = {self.credentials["refresh_token"]}  # what the refresh grant takes
+        self.refresh_tokens: set[str] = set()  # issued by code exchanges; taken beside credentials' own
         self.codes: dict[str, str] = {}  # authorization code -> its redirect_uri, until used
         self.used_codes: set[str] = set()
         self.accounts_server: str | None = None  # the accounts-server the consent redirect names
@@ -193,7 +193,7 @@ class ZohoInventoryFake(TokenFake):
             "refresh_token": grant.get("refresh_token"), "client_id": self.credentials["client_id"],
             "client_secret": self.credentials["client_secret"], "grant_type": "refresh_token",
         }
-        if grant != expected or grant["refresh_token"] not in self.refresh_tokens:
+        if grant != expected or grant["refresh_token"] not in {self.credentials["refresh_token"], *self.refresh_tokens}:
             return web.json_response(fixture("oauth-error-invalid-code.json"))
         value = self.mint(".sig")
         body = {**fixture("zoho-oauth-token-refresh.json"), "access_token": value, "expires_in": self.expires_in}
