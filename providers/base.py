@@ -383,10 +383,10 @@ class Provider(Generic[C, S]):
             sent_headers = {**self.request_headers(), **(headers or {})}
             sent_params = dict(params or {})
             used = await self.auth.apply(sent_headers, sent_params)
-            url = path if path.startswith(("https://", "http://")) else self.api_root_for(used) + path
-            response = await self.http.request(
-                method, url, headers=sent_headers, params=sent_params or None, json=json
-            )
+            url = URL(path if path.startswith(("https://", "http://")) else self.api_root_for(used) + path)
+            target = url.update_query(sent_params) if sent_params else url  # the URL as sent
+            self.auth.sign(method, target, sent_headers)  # a signature covers it (OAuth 1.0a)
+            response = await self.http.request(method, target, headers=sent_headers, json=json)
             if response.status != 401 or attempt or not await self.auth.renew(used):
                 return response
         return response  # pragma: no cover - the loop always returns

@@ -40,6 +40,8 @@ from .errors import (
 )
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Every upstream call names its client (Squarespace refuses calls without a User-Agent).
+USER_AGENT = "shoprelay/0.1 (+https://github.com/shoprelay)"
 
 if TYPE_CHECKING:
     from .resilience import CircuitBreaker
@@ -199,7 +201,7 @@ def create_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
         timeout=timeout,
         trust_env=False,
         auto_decompress=True,
-        headers={"User-Agent": "shoprelay/0.1 (+https://github.com/shoprelay)"},
+        headers={"User-Agent": USER_AGENT},
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable
 
 from .models import Address, Customer, Email, Phone
@@ -43,6 +43,22 @@ def utc_timestamp(value: Any, *, naive_is_utc: bool = True) -> str | None:
     if parsed.microsecond:
         return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_timestamp(value: Any, zone: tzinfo) -> str | None:
+    """A zone-less local ``YYYY-MM-DD HH:MM:SS`` (a shop's wall clock) read
+    in ``zone``, as UTC. A wall time that does not exist or occurs twice
+    around a DST change is taken as its first occurrence (``fold=0``). A
+    value with an offset keeps it; unset (``0000-00-00 ...``) or unreadable
+    is None."""
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        local = datetime.strptime(raw, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return utc_timestamp(raw, naive_is_utc=False)
+    return utc_timestamp(local.replace(tzinfo=zone).astimezone(timezone.utc).isoformat())
 
 
 def full_name(first: str | None, last: str | None) -> str | None:

@@ -44,3 +44,13 @@ def site_url(value: str, field: str, example: str = "https://example.com/shop") 
     if any(s in _DOT_SEGMENTS for s in urlsplit(value).path.split("/")):
         raise ValueError(f"{field} must not contain '.' or '..' path segments")
     return str(url.origin()) + "".join("/" + s for s in url.raw_path.split("/") if s)
+
+
+def site_origin(store_url: str) -> str:
+    """The ``scheme://host[:port]`` of a normalised site URL."""
+    return str(URL(store_url).origin())
+
+
+def site_path(store_url: str) -> str:
+    """The sub-directory of a normalised site URL (``""`` at the root)."""
+    return URL(store_url).raw_path.rstrip("/")

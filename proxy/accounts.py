@@ -234,7 +234,9 @@ async def update_connection(
     active again afterwards. Nothing is written when a check fails.
     ``connection.updated`` goes out with the change: ``event`` (the connect
     page's, with its session id), else a plain one. ``grant_key`` (an OAuth
-    reconnect) replaces the connection's grant; left out, it stays."""
+    reconnect) replaces the connection's grant; left out, it stays unless
+    new credentials are given: those are the connection's own, and the
+    grant's shared token is not theirs."""
     if credentials is None and settings is None:
         raise InvalidInput("give credentials and/or settings")
     if credentials is None:
@@ -252,6 +254,8 @@ async def update_connection(
         _same_destination(connection, settings)
     if verify is not None:
         await verify(connection.provider, creds, parsed_settings)
+    if new_credentials and grant_key is UNSET:
+        grant_key = None
     found = await store.update_connection(
         connection.id,
         now_text(),

@@ -11,6 +11,9 @@ serving processes keep working with old and new keys both in the keyring.
 
 from __future__ import annotations
 
+import functools
+from typing import Awaitable, Callable
+
 import msgspec
 
 from keys.vault import DecryptionError, Keyring, credentials_aad, provider_app_aad, sealed_extra_aad
@@ -83,6 +86,27 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
                 report.changed_meanwhile += 1
 
 
+async def _rotate_one(
+    keyring: Keyring, report: RotationReport, sealed: Sealed, aad: bytes,
+    swap: Callable[[Sealed], Awaitable[bool]], stuck: list[str], name: str,
+) -> None:
+    """One sealed value (not a connection's): re-encrypted and swapped if
+    it still holds what was read; counted in the report, or named in
+    ``stuck`` when its key is missing from the ring."""
+    if sealed.key_id == keyring.active_id:
+        report.already_current += 1
+        return
+    try:
+        new = _reseal(keyring, sealed, aad)
+    except DecryptionError:
+        stuck.append(name)
+        return
+    if await swap(new):
+        report.rotated += 1
+    else:
+        report.changed_meanwhile += 1
+
+
 async def _rotate_webhook_secrets(
     store: Store, keyring: Keyring, batch: int, report: RotationReport
 ) -> None:
@@ -91,18 +115,11 @@ async def _rotate_webhook_secrets(
     while rows := await store.sealed_webhook_secrets(after, batch):
         for tenant_id, sealed in rows:
             after = tenant_id
-            if sealed.key_id == keyring.active_id:
-                report.already_current += 1
-                continue
-            try:
-                new = _reseal(keyring, sealed, webhook_secret_aad(tenant_id))
-            except DecryptionError:
-                report.undecryptable_webhook_secrets.append(tenant_id)
-                continue
-            if await store.reseal_webhook_secret(tenant_id, sealed, new):
-                report.rotated += 1
-            else:
-                report.changed_meanwhile += 1
+            await _rotate_one(
+                keyring, report, sealed, webhook_secret_aad(tenant_id),
+                functools.partial(store.reseal_webhook_secret, tenant_id, sealed),
+                report.undecryptable_webhook_secrets, tenant_id,
+            )
 
 
 async def _rotate_provider_apps(
@@ -113,18 +130,11 @@ async def _rotate_provider_apps(
     while rows := await store.sealed_provider_app_secrets(after, batch):
         for tenant_id, provider, sealed in rows:
             after = (tenant_id or "", provider)
-            if sealed.key_id == keyring.active_id:
-                report.already_current += 1
-                continue
-            try:
-                new = _reseal(keyring, sealed, provider_app_aad(tenant_id, provider))
-            except DecryptionError:
-                report.undecryptable_provider_apps.append(f"{tenant_id or 'operator'}/{provider}")
-                continue
-            if await store.reseal_provider_app_secret(tenant_id, provider, sealed, new):
-                report.rotated += 1
-            else:
-                report.changed_meanwhile += 1
+            await _rotate_one(
+                keyring, report, sealed, provider_app_aad(tenant_id, provider),
+                functools.partial(store.reseal_provider_app_secret, tenant_id, provider, sealed),
+                report.undecryptable_provider_apps, f"{tenant_id or 'operator'}/{provider}",
+            )
 
 
 async def _rotate_extras(store: Store, keyring: Keyring, kind: str, batch: int, report: RotationReport) -> None:
@@ -133,15 +143,7 @@ async def _rotate_extras(store: Store, keyring: Keyring, kind: str, batch: int, 
     while rows := await store.sealed_extras(kind, after, batch):
         for key, owner, sealed in rows:
             after = key
-            if sealed.key_id == keyring.active_id:
-                report.already_current += 1
-                continue
-            try:
-                new = _reseal(keyring, sealed, sealed_extra_aad(kind, owner, key))
-            except DecryptionError:
-                report.undecryptable_oauth.append(f"{kind}:{key}")
-                continue
-            if await store.reseal_extra(kind, key, sealed, new):
-                report.rotated += 1
-            else:
-                report.changed_meanwhile += 1
+            await _rotate_one(
+                keyring, report, sealed, sealed_extra_aad(kind, owner, key),
+                functools.partial(store.reseal_extra, kind, key, sealed), report.undecryptable_oauth, f"{kind}:{key}",
+            )

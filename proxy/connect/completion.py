@@ -30,7 +30,7 @@ from .. import accounts
 from ..clock import now_text, text_after
 from ..oauth_store import ConnectionTokenStore, GrantTokenStore
 from ..store.records import (
-    CONNECTION_ACTIVE, CONNECTION_NEEDS_REAUTH, UNSET, ConnectCode, ConnectSession, Connection, Tenant, WebhookEvent,
+    CONNECTION_ACTIVE, CONNECTION_NEEDS_REAUTH, ConnectCode, ConnectSession, Connection, Tenant, WebhookEvent,
 )
 from ..webhooks import events
 
@@ -92,7 +92,7 @@ async def complete(
                 store, runtime.keyring, connection, credentials, settings,
                 allow_private_networks=runtime.config.allow_private_networks,
                 event=webhook_event(events.UPDATED, connection, session, tenant),
-                grant_key=grant_key if grant_key is not None else UNSET,
+                grant_key=grant_key,  # typed keys (None) leave the old grant: its token is not theirs
             )
         if grant_key is None and token is not None:
             await ConnectionTokenStore(store, runtime.keyring, session.tenant_id, connection_id).save(token)

@@ -510,6 +510,17 @@ class PostgresStore(Store):
         )
         return connection_from_row(row) if row else None
 
+    async def connection_token_digest(self, tenant_id: str, connection_id: str) -> str | None:
+        if _nul(tenant_id, connection_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT token_digest FROM connections WHERE tenant_id = $1 AND id = $2",
+                tenant_id, connection_id,
+            )
+        )
+        return row[0] if row else None
+
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         if _nul(connection_id):
             return None
@@ -787,15 +798,7 @@ class PostgresStore(Store):
     async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
         if _nul(state_digest):
             return None
-        # The row lock makes a racing claim re-check used_at after this one commits.
-        row = await self._write(
-            lambda c: c.fetchrow(
-                "UPDATE connect_attempts SET used_at = $1"
-                " WHERE state_digest = $2 AND used_at IS NULL AND expires_at > $1"
-                f" RETURNING {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext",
-                at, state_digest,
-            )
-        )
+        row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
         return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
@@ -832,15 +835,22 @@ class PostgresStore(Store):
     async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
         if _nul(claim_digest):
             return None
-        row = await self._write(
-            lambda c: c.fetchrow(
-                "UPDATE unclaimed_installs SET claimed_at = $1"
-                " WHERE claim_digest = $2 AND claimed_at IS NULL AND expires_at > $1"
-                f" RETURNING {INSTALL_COLUMNS}, data_key_id, data_ciphertext",
-                at, claim_digest,
-            )
+        row = await self._claim_once(
+            "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
         )
         return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+
+    async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
+        """Mark the row used, only if unused and unexpired at ``at``; the row
+        with its sealed data, or None. The row lock makes a racing claim
+        re-check ``used`` after this one commits: one wins."""
+        return await self._write(
+            lambda c: c.fetchrow(
+                f"UPDATE {table} SET {used} = $1 WHERE {key} = $2 AND {used} IS NULL AND expires_at > $1"
+                f" RETURNING {columns}, data_key_id, data_ciphertext",
+                at, value,
+            )
+        )
 
     async def connections_with_grant(self, grant_key: str) -> list[Connection]:
         if _nul(grant_key):

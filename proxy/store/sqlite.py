@@ -387,6 +387,15 @@ class SQLiteStore(Store):
         )
         return connection_from_row(row) if row else None
 
+    async def connection_token_digest(self, tenant_id: str, connection_id: str) -> str | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT token_digest FROM connections WHERE tenant_id = ? AND id = ?",
+                (tenant_id, connection_id),
+            ).fetchone()
+        )
+        return row[0] if row else None
+
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         row = await self._run(
             lambda c: c.execute(
@@ -620,14 +629,7 @@ class SQLiteStore(Store):
         )
 
     async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
-        row = await self._write(
-            lambda c: c.execute(
-                "UPDATE connect_attempts SET used_at = ?"
-                " WHERE state_digest = ? AND used_at IS NULL AND expires_at > ?"
-                f" RETURNING {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext",
-                (at, state_digest, at),
-            ).fetchone()
-        )
+        row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
         return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
@@ -658,15 +660,21 @@ class SQLiteStore(Store):
         )
 
     async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
-        row = await self._write(
-            lambda c: c.execute(
-                "UPDATE unclaimed_installs SET claimed_at = ?"
-                " WHERE claim_digest = ? AND claimed_at IS NULL AND expires_at > ?"
-                f" RETURNING {INSTALL_COLUMNS}, data_key_id, data_ciphertext",
-                (at, claim_digest, at),
-            ).fetchone()
+        row = await self._claim_once(
+            "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
         )
         return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+
+    async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
+        """Mark the row used, only if unused and unexpired at ``at``; the row
+        with its sealed data, or None (one statement: of racing claims one wins)."""
+        return await self._write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {used} = ? WHERE {key} = ? AND {used} IS NULL AND expires_at > ?"
+                f" RETURNING {columns}, data_key_id, data_ciphertext",
+                (at, value, at),
+            ).fetchone()
+        )
 
     async def connections_with_grant(self, grant_key: str) -> list[Connection]:
         rows = await self._run(

@@ -18,9 +18,11 @@ Debian's ``chromium`` is used (``/usr/bin/chromium``; .ci/run installs it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pathlib
 import urllib.parse
+from typing import Any, AsyncIterator
 
 import httpx
 import pytest
@@ -47,6 +49,25 @@ def artifacts() -> pathlib.Path:
     folder = pathlib.Path(os.environ.get("SHOPRELAY_TEST_ARTIFACTS") or ROOT / "test-artifacts") / "connect-browser"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextlib.asynccontextmanager
+async def phone_page() -> AsyncIterator[tuple[Any, list[str], list[str]]]:
+    """A page at a phone's width, with the URLs it requested and the
+    script errors it met."""
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            context = await browser.new_context(viewport=PHONE, device_scale_factor=2)
+            page = await context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            problems: list[str] = []
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            yield page, requested, problems
+        finally:
+            await browser.close()
 
 
 async def saas_app() -> web.Application:
@@ -82,60 +103,48 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
         settings = fake.settings(store_origin)
         own_origins = {urllib.parse.urlsplit(u).netloc for u in (base_url, saas)}
 
-        async with playwright_api.async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-            try:
-                context = await browser.new_context(viewport=PHONE, device_scale_factor=2)
-                page = await context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                requested: list[str] = []
-                page.on("request", lambda request: requested.append(request.url))
-                problems: list[str] = []
-                page.on("pageerror", lambda error: problems.append(str(error)))
+        async with phone_page() as (page, requested, problems):
+            # The link: the token becomes a cookie and leaves the address bar.
+            await page.goto(connect_url)
+            assert page.url == f"{base_url}/connect"
+            assert await page.locator(".tenant").inner_text() == "Acme Reviews"
+            await page.get_by_role("link", name="WooCommerce").wait_for()
+            await page.screenshot(path=str(out / "picker.png"), full_page=True)
 
-                # The link: the token becomes a cookie and leaves the address bar.
-                await page.goto(connect_url)
-                assert page.url == f"{base_url}/connect"
-                assert await page.locator(".tenant").inner_text() == "Acme Reviews"
-                await page.get_by_role("link", name="WooCommerce").wait_for()
-                await page.screenshot(path=str(out / "picker.png"), full_page=True)
+            # Pick WooCommerce; a key the store refuses.
+            await page.get_by_role("link", name="WooCommerce").click()
+            await page.get_by_label("Store URL").fill(settings["store_url"])
+            await page.get_by_label("Consumer key").fill(fake.wrong_credentials()["consumer_key"])
+            await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
+            await page.locator("summary", has_text="Advanced settings").click()
+            await page.get_by_label("API origin override").fill(settings["base_url"])
+            await page.get_by_role("button", name="Connect").click()
 
-                # Pick WooCommerce; a key the store refuses.
-                await page.get_by_role("link", name="WooCommerce").click()
-                await page.get_by_label("Store URL").fill(settings["store_url"])
-                await page.get_by_label("Consumer key").fill(fake.wrong_credentials()["consumer_key"])
-                await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
+            alert = page.get_by_role("alert")
+            await alert.wait_for()
+            assert "WooCommerce rejected these credentials" in await alert.inner_text()
+            assert "Consumer key is invalid" in await alert.inner_text()
+            # Focus is on the first field to fix; the store URL was kept, no secret was.
+            assert await page.evaluate("document.activeElement.id") == "f-consumer_key"
+            assert await page.get_by_label("Store URL").input_value() == settings["store_url"]
+            assert await page.get_by_label("Consumer key").input_value() == ""
+            assert await page.get_by_label("Consumer secret").input_value() == ""
+            await page.screenshot(path=str(out / "form-error.png"), full_page=True)
+
+            # Fixed: the browser lands on the tenant's return URL with a code.
+            await page.get_by_label("Consumer key").fill(fake.credentials["consumer_key"])
+            await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
+            if not await page.get_by_label("API origin override").is_visible():
                 await page.locator("summary", has_text="Advanced settings").click()
-                await page.get_by_label("API origin override").fill(settings["base_url"])
-                await page.get_by_role("button", name="Connect").click()
-
-                alert = page.get_by_role("alert")
-                await alert.wait_for()
-                assert "WooCommerce rejected these credentials" in await alert.inner_text()
-                assert "Consumer key is invalid" in await alert.inner_text()
-                # Focus is on the first field to fix; the store URL was kept, no secret was.
-                assert await page.evaluate("document.activeElement.id") == "f-consumer_key"
-                assert await page.get_by_label("Store URL").input_value() == settings["store_url"]
-                assert await page.get_by_label("Consumer key").input_value() == ""
-                assert await page.get_by_label("Consumer secret").input_value() == ""
-                await page.screenshot(path=str(out / "form-error.png"), full_page=True)
-
-                # Fixed: the browser lands on the tenant's return URL with a code.
-                await page.get_by_label("Consumer key").fill(fake.credentials["consumer_key"])
-                await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
-                if not await page.get_by_label("API origin override").is_visible():
-                    await page.locator("summary", has_text="Advanced settings").click()
-                await page.get_by_label("API origin override").fill(settings["base_url"])
-                await page.get_by_role("button", name="Connect").click()
-                await page.wait_for_url(f"{return_url}?**")
-                assert await page.locator("h1").inner_text() == "Store linked"
-                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
-                await asyncio.sleep(0)  # let late request events arrive
-                assert problems == []
-                foreign = [url for url in requested if urllib.parse.urlsplit(url).netloc not in own_origins]
-                assert foreign == [], foreign
-            finally:
-                await browser.close()
+            await page.get_by_label("API origin override").fill(settings["base_url"])
+            await page.get_by_role("button", name="Connect").click()
+            await page.wait_for_url(f"{return_url}?**")
+            assert await page.locator("h1").inner_text() == "Store linked"
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+            await asyncio.sleep(0)  # let late request events arrive
+            assert problems == []
+            foreign = [url for url in requested if urllib.parse.urlsplit(url).netloc not in own_origins]
+            assert foreign == [], foreign
 
         # The tenant's backend trades the code for the token and reads a customer.
         async with httpx.AsyncClient(base_url=base_url) as backend:
@@ -176,30 +185,18 @@ async def test_a_merchant_installs_shopify_through_its_consent_screen_in_a_real_
         assert created.status_code == 201
         connect_url = created.json()["connect_url"]
 
-        async with playwright_api.async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-            try:
-                context = await browser.new_context(viewport=PHONE, device_scale_factor=2)
-                page = await context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                requested: list[str] = []
-                page.on("request", lambda request: requested.append(request.url))
-                problems: list[str] = []
-                page.on("pageerror", lambda error: problems.append(str(error)))
-
-                await page.goto(connect_url)  # one platform offered: straight to its form
-                assert page.url == f"{base_url}/connect/providers/shopify"
-                oauth_form = page.locator("form.oauth")
-                await oauth_form.get_by_label("Store name").fill(SHOP)
-                await page.screenshot(path=str(out / "shopify-connect-with.png"), full_page=True)
-                await oauth_form.get_by_role("button", name="Connect with Shopify").click()
-                await page.wait_for_url(f"{return_url}?**")
-                assert await page.locator("h1").inner_text() == "Store linked"
-                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
-                await asyncio.sleep(0)  # let late request events arrive
-                assert problems == []
-            finally:
-                await browser.close()
+        async with phone_page() as (page, requested, problems):
+            await page.goto(connect_url)  # one platform offered: straight to its form
+            assert page.url == f"{base_url}/connect/providers/shopify"
+            oauth_form = page.locator("form.oauth")
+            await oauth_form.get_by_label("Store name").fill(SHOP)
+            await page.screenshot(path=str(out / "shopify-connect-with.png"), full_page=True)
+            await oauth_form.get_by_role("button", name="Connect with Shopify").click()
+            await page.wait_for_url(f"{return_url}?**")
+            assert await page.locator("h1").inner_text() == "Store linked"
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+            await asyncio.sleep(0)  # let late request events arrive
+            assert problems == []
 
         # The browser went to Shopify's consent screen and back, carrying no token.
         assert any(url.startswith(f"{shop_origin}/admin/oauth/authorize?") for url in requested)

@@ -76,7 +76,9 @@ async def test_the_link_becomes_a_cookie_and_leaves_the_address_bar(connect):
         assert_page_headers(picker)
         assert "<p class=\"tenant\">Acme Reviews</p>" in picker.text
         assert token not in picker.text
-        for name in ("woocommerce", "shopify", "bigcommerce", "wix", "commerce7", "zoho_inventory", "sandbox"):
+        for name in ("woocommerce", "shopify", "bigcommerce", "wix", "commerce7", "zoho_inventory", "magento",
+                     "prestashop", "shopware", "ecwid", "squarespace", "square",
+                     "sandbox"):
             assert f'href="/connect/providers/{name}"' in picker.text
 
 
@@ -315,7 +317,7 @@ async def test_fields_that_are_not_the_providers_are_refused(connect):
         assert twice.status_code == 400
         json_body = await browser.client.post("/connect/providers/woocommerce", json=base)
         assert json_body.status_code == 415
-        not_offered = await browser.post("magento", base)
+        not_offered = await browser.post("acme_shop", base)  # no such platform
         assert not_offered.status_code == 404 and "not offered" in not_offered.text
     assert await connections(connect, tenant) == []
 

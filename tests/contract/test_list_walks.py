@@ -32,6 +32,8 @@ def ids(page: dict[str, Any]) -> list[str]:
 WALKS = [(provider, limit) for provider in PROVIDERS for limit in (7, 50, 100)]
 if "commerce7" in PROVIDERS:
     WALKS.append(("commerce7", 1))  # limit 1 once: pages cut inside Commerce7's own pages
+if "squarespace" in PROVIDERS:
+    WALKS.append(("squarespace", 1))  # the same for Squarespace's pages of 50
 
 
 @pytest.mark.parametrize("provider,limit", WALKS)

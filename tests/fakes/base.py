@@ -388,6 +388,17 @@ class Fake:
         self._swaps = 0
 
 
+def basic(user: str, password: str = "") -> str:
+    """An HTTP Basic ``Authorization`` value, as a store expects it."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def basic_forms(authorization: str) -> list[str]:
+    """A Basic header's secret forms: whole, its base64, unpadded."""
+    encoded = authorization.removeprefix("Basic ")
+    return [authorization, encoded, encoded.rstrip("=")]
+
+
 def varied(base: dict[str, Any], total: int, vary: Callable[[dict[str, Any], int], None]) -> list[dict[str, Any]]:
     """``total`` deep copies of ``base``, the i-th changed in place by ``vary(copy, i)``."""
     customers = []

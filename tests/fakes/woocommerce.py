@@ -16,7 +16,6 @@ with ``Retry-After`` (30 s here).
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import Any
 
@@ -24,7 +23,7 @@ from aiohttp import web
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, Fake, basic, basic_forms, varied
 
 KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"  # ck_/cs_ + 40 hex, as wc_rand_hash makes them
 SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
@@ -34,9 +33,6 @@ PAGE_MAX = 100  # WordPress REST: per_page 1..100
 def fixture(name: str) -> Any:
     return load_fixture("woocommerce", name)
 
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 class WooCommerceFake(Fake):
@@ -80,8 +76,7 @@ class WooCommerceFake(Fake):
         return basic(self.credentials["consumer_key"], self.credentials["consumer_secret"])
 
     def secrets(self) -> list[str]:
-        encoded = self.authorization.removeprefix("Basic ")
-        return [*super().secrets(), self.authorization, encoded, encoded.rstrip("=")]
+        return [*super().secrets(), *basic_forms(self.authorization)]
 
     # -- answers ------------------------------------------------------------------------
 

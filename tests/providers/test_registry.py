@@ -53,8 +53,8 @@ def test_the_built_in_providers_are_the_entry_points():
 
 
 def test_an_unknown_name_is_refused_naming_the_known_ones():
-    with pytest.raises(registry.UnknownProvider, match="unknown provider 'magento'; known: bigcommerce, "):
-        registry.get("magento")
+    with pytest.raises(registry.UnknownProvider, match="unknown provider 'acme_shop'; known: bigcommerce, "):
+        registry.get("acme_shop")
 
 
 def test_plugins_that_cannot_be_used_are_skipped_with_a_warning(tmp_path, caplog):

@@ -56,7 +56,7 @@ def test_map_full_customer_default_address_first():
         name="Bob Bobsen",  # displayName
         company_name="Fancy Co.",  # the default address's company
         phone_number="+13125551212",
-        status=None,  # state ENABLED is the login account, not a customer status
+        status="active",  # state ENABLED: the login account is in use
         currency="USD",
         emails=[Email(email="bob@example.com", type=None, is_primary=True)],
         phones=[Phone(number="+13125551212", extension=None, type=None, is_primary=True)],
@@ -102,7 +102,7 @@ def test_map_customer_with_phone_only_and_empty_strings():
         name="Bob Norman",
         company_name=None,
         phone_number="+16134504538",
-        status=None,  # DISABLED
+        status="inactive",  # DISABLED: no active login account
         currency="USD",
         emails=[],
         phones=[Phone(number="+16134504538", extension=None, type=None, is_primary=True)],
@@ -137,7 +137,7 @@ def test_map_customer_without_contact_details_or_addresses():
         name="Test Customer",
         company_name=None,  # defaultAddress: null
         phone_number=None,
-        status=None,
+        status="inactive",  # DISABLED
         currency="USD",
         emails=[],
         phones=[],
@@ -599,3 +599,55 @@ def test_settings_round_trip_through_msgspec():
         "shop": "my-store",
         "api_version": "unstable",
     }
+
+
+@pytest.mark.parametrize(("state", "status"), [
+    ("ENABLED", "active"), ("DISABLED", "inactive"), ("DECLINED", "inactive"),
+    ("INVITED", "INVITED"),  # neither: Shopify's own value, per the status rule
+    (None, None),
+])
+def test_status_follows_the_login_account_state(state, status):
+    raw = copy.deepcopy(fixture("customer.json")["data"]["customer"])
+    raw["state"] = state
+    assert ShopifyProvider.map_customer(raw).status == status
+
+
+# -- an OAuth install's credentials (proxy/connect/oauth/shopify.py stores them) -------------
+
+
+def test_oauth_credentials_are_told_apart_from_the_key_forms():
+    from providers.shopify import ShopifyCredentials, ShopifyOAuthCredentials
+
+    oauth = {"client_id": "app", "client_secret": "shpss_s3cr3t", "refresh_token": "shprt_1"}
+    credentials, _ = ShopifyProvider.parse_config(oauth, {"shop": "my-store"})
+    assert isinstance(credentials, ShopifyOAuthCredentials)
+    credentials, _ = ShopifyProvider.parse_config({"access_token": TOKEN}, {"shop": "my-store"})
+    assert isinstance(credentials, ShopifyCredentials)
+    with pytest.raises(ConfigurationError, match="refresh_token"):  # a mix is neither
+        ShopifyProvider.parse_config({"access_token": TOKEN, "refresh_token": "x"}, {"shop": "my-store"})
+    with pytest.raises(ConfigurationError, match="client_secret"):
+        ShopifyProvider.parse_config({"client_id": "app", "refresh_token": "x"}, {"shop": "my-store"})
+    shown = repr(ShopifyProvider.parse_config(oauth, {"shop": "my-store"})[0])
+    assert "s3cr3t" not in shown and "shprt_1" not in shown
+
+
+async def test_oauth_credentials_mint_at_the_shops_token_endpoint_and_keep_the_rotated_refresh(upstream_client):
+    from providers.tokens import MemoryTokenStore
+
+    shop = ShopifyFake()
+    async with shop.serve() as origin:
+        shop.refresh_tokens.add("shprt_first")
+        shop.credentials = {"client_id": shop.client_id, "client_secret": shop.client_secret,
+                            "refresh_token": "shprt_first"}
+        tokens = MemoryTokenStore()
+        provider = shop.make_provider(origin, upstream_client, tokens, auth_url=origin)
+        _, customer = await provider.get_customer(shop.ids[0])
+        assert customer.id == shop.ids[0]
+        shop.revoke_all()  # a 401: one more refresh, with the refresh token the first one rotated to
+        await provider.get_customer(shop.ids[1])
+    grants = [json.loads(body) for body, kind in zip(shop.bodies, shop.kinds) if kind == "token"]
+    assert [g["grant_type"] for g in grants] == ["refresh_token", "refresh_token"]
+    assert grants[0]["refresh_token"] == "shprt_first" and grants[1]["refresh_token"] == shop.issued_refresh[0]
+    token_request = next(r for r, kind in zip(shop.requests, shop.kinds) if kind == "token")
+    assert token_request.content_type == "application/json"
+    assert tokens.token is not None and tokens.token.extra["refresh_token"] == shop.issued_refresh[1]

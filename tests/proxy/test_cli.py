@@ -79,7 +79,7 @@ def test_create_list_revoke_delete(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--provider", "magento", "--credentials", "{}"], "unknown provider"),
+        (["--provider", "acme_shop", "--credentials", "{}"], "unknown provider"),
         (["--provider", "sandbox", "--credentials", "{not json"], "not valid JSON"),
         (["--provider", "sandbox", "--credentials", "{}", "--settings", '{"size": "many"}'], "size"),
         (["--provider", "sandbox", "--credentials", "[]"], "JSON object"),

@@ -12,6 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.magento import MagentoFake
+from tests.fakes.prestashop import PrestaShopFake
+from tests.fakes.shopware import ShopwareFake
+from tests.fakes.ecwid import EcwidFake
+from tests.fakes.squarespace import SquarespaceFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.fakes.zoho_inventory import CONTACTS_PATH, ORG_ID, TOKEN_PATH, ZohoInventoryFake
 from tests.harness import Harness, running_app
@@ -48,11 +53,42 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         {"site_id": "c993128b-26be-41cd-9fcd-904abe23462f"},
         [{"site_id": "1d2c6a64-3f21-4e36-9a1f-4c7f4b0a9e11"}, {"base_url": "https://evil.example.com"}],
     ),
+    "prestashop": (
+        dict(PrestaShopFake.default_credentials),
+        {"store_url": "https://shop.example.com/shop", "timezone": "Europe/Paris"},
+        [{"store_url": "https://shop.example.com/other"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "shopware": (
+        dict(ShopwareFake.default_credentials),
+        {"store_url": "https://shop.example.com"},
+        [{"store_url": "https://evil.example.com"}, {"base_url": "https://evil.example.com"},
+         {"auth_url": "https://evil.example.com"}],
+    ),
     "zoho_inventory": (
         ZOHO_CREDENTIALS,
         {"organization_id": ORG_ID, "data_center": "com"},
         [{"data_center": "eu"}, {"auth_url": "https://evil.example.com"},
          {"base_url": "https://evil.example.com"}, {"organization_id": "10234696"}],
+    ),
+    "magento": (
+        dict(MagentoFake.default_credentials),
+        {"store_url": "https://shop.example.com/m", "store_code": "default"},
+        [{"store_url": "https://evil.example.com/m"}, {"store_code": "other"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "ecwid": (
+        dict(EcwidFake.default_credentials),
+        {"store_id": "1003"},
+        [{"store_id": "1004"}, {"base_url": "https://evil.example.com"}],
+    ),
+    "squarespace": (
+        dict(SquarespaceFake.default_credentials),
+        {},
+        [{"base_url": "https://evil.example.com"}],
+    ),
+    "square": (
+        {"access_token": "EAAAEOuLQObrVwJvCvoio2bG7f9aoBgEMFXb2pWVJ5vNVpMT"},
+        {"environment": "production"},
+        [{"environment": "sandbox"}, {"base_url": "https://evil.example.com"}, {"auth_url": "https://evil.example.com"}],
     ),
 }
 

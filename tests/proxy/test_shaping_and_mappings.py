@@ -63,7 +63,7 @@ async def test_mappings_for_other_providers_do_not_apply(api):
         ({"name": "Bad Name", "expression": "a"}, "slug"),
         ({"name": "x", "expression": ""}, "expression"),
         ({"name": "x", "expression": "a", "object": "order"}, "object"),
-        ({"name": "x", "expression": "a", "provider": "magento"}, "provider"),
+        ({"name": "x", "expression": "a", "provider": "acme_shop"}, "provider"),
         ({"name": "x", "expression": "a" * 2000}, "at most"),
     ],
 )

@@ -25,6 +25,7 @@ from ...clock import now_text, text_after
 from ...store.records import ConnectAttempt, ConnectSession, Sealed
 
 TTL = 600  # seconds between begin and callback
+CALLBACK, CHOOSE = "callback", "choose"  # the step an attempt's state is good for
 _STATE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 
@@ -43,7 +44,9 @@ def seal(runtime: Any, tenant_id: str | None, key: str, data: dict[str, Any], ki
     return Sealed(key_id, blob)
 
 
-def unseal(runtime: Any, tenant_id: str | None, key: str, sealed: Sealed, kind: str = "attempt") -> dict[str, Any] | None:
+def unseal(
+    runtime: Any, tenant_id: str | None, key: str, sealed: Sealed, kind: str = "attempt"
+) -> dict[str, Any] | None:
     """The data, or None when it cannot be read (its key left the ring)."""
     try:
         plain = runtime.keyring.decrypt(sealed.key_id, sealed.blob, sealed_extra_aad(kind, tenant_id, key))

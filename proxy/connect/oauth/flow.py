@@ -106,7 +106,7 @@ class FlowContext:
         in a one-use attempt of this session, good for ten minutes. The
         app's client id goes with it: the callback must use the same app."""
         client_id = self.app.client_id if self.app is not None else None
-        return await self.new_attempt({"client_id": client_id, "flow": data})
+        return await self.new_attempt({"step": attempts.CALLBACK, "client_id": client_id, "flow": data})
 
     async def new_attempt(self, record: dict[str, Any]) -> str:
         """The framework's: an attempt holding ``record`` as it is."""

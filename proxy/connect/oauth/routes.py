@@ -113,7 +113,7 @@ async def callback(request: Request) -> Response:
     opened = await page._opened(request)
     flow, form = _flow(request, opened)
     claimed = await attempts.claim(request.app.state.runtime, flow.state_of(query))
-    attempt, data = _checked(request, opened, flow, claimed)
+    data = _checked(request, opened, flow, claimed, attempts.CALLBACK)
     ctx = await _context(request, opened, flow)
     try:
         _same_app(ctx, data)
@@ -137,7 +137,7 @@ async def choose(request: Request) -> Response:
         raise PageError(403, "This form has expired", "Start again from the form.", tenant=opened.tenant,
                         link=_form_link(request, form.provider))
     claimed = await attempts.claim(runtime, submitted.get("state"))
-    attempt, data = _checked(request, opened, flow, claimed)
+    data = _checked(request, opened, flow, claimed, attempts.CHOOSE)
     choice = data.get("choice") or {}
     value = submitted.get(CHOSEN, "")
     if value not in {option[0] for option in choice.get("options", [])}:
@@ -170,9 +170,12 @@ def _query(request: Request) -> dict[str, str]:
 
 
 def _checked(
-    request: Request, opened: Opened, flow: OAuthFlow, claimed: tuple[Any, dict[str, Any]] | None,
-) -> tuple[Any, dict[str, Any]]:
-    """The claimed attempt, if it is this session's and this platform's."""
+    request: Request, opened: Opened, flow: OAuthFlow, claimed: tuple[Any, dict[str, Any]] | None, step: str,
+) -> dict[str, Any]:
+    """The claimed attempt's data, if it is this session's, this platform's
+    and this step's (a choice's state is no callback's, and the reverse)."""
+    if claimed is not None and claimed[1].get("step") != step:
+        claimed = None
     if claimed is None:
         # Unknown, used (a replay), expired or malformed: nothing changes.
         raise PageError(400, "This sign-in cannot be completed",
@@ -187,7 +190,7 @@ def _checked(
         raise PageError(403, "This sign-in did not start in this browser",
                         "Start again from the form, in this browser.", tenant=opened.tenant,
                         link=_form_link(request, flow.provider))
-    return attempt, data
+    return data
 
 
 def _same_app(ctx: FlowContext, data: dict[str, Any]) -> None:
@@ -231,7 +234,7 @@ async def _choice_page(
     if not options:
         raise await _failed(request, opened, FLOWS[form.provider], FlowRefused(
             "nothing_to_choose", f"{form.display_name} offered nothing to connect."))
-    state = await ctx.new_attempt({"client_id": data.get("client_id"), "choice": {
+    state = await ctx.new_attempt({"step": attempts.CHOOSE, "client_id": data.get("client_id"), "choice": {
         "field": choice.field, "label": choice.label, "options": options, "keep": choice.keep,
     }})
     return page.render(request, "choice.html", {

@@ -127,9 +127,12 @@ class ShopifyFlow(OAuthFlow):
     async def _exchange(self, ctx: FlowContext, shop: str, code: str) -> Grant:
         app = ctx.app
         assert app is not None
+        fields: dict[str, Any] = {
+            "client_id": app.client_id, "client_secret": app.client_secret, "code": code,
+            "expiring": 1,  # an expiring offline token, with a refresh token
+        }
         endpoint = TokenEndpoint(
-            "Shopify", ctx.http, app.origin(f"https://{shop}") + TOKEN_PATH,
-            {"client_id": app.client_id, "client_secret": app.client_secret, "code": code, "expiring": 1},  # type: ignore[dict-item]
+            "Shopify", ctx.http, app.origin(f"https://{shop}") + TOKEN_PATH, fields,
             store=MemoryTokenStore(), send="json", extra=lambda body: {"scope": body.get("scope")},
         )
         try:

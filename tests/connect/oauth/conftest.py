@@ -77,13 +77,17 @@ class Merchant(Browser):
         self._saw(response)
         return response
 
-    async def walk(self, provider: str, typed: dict[str, str]) -> httpx.Response:
-        """start -> consent -> callback; the callback's answer."""
+    async def consented(self, provider: str, typed: dict[str, str]) -> str:
+        """start -> consent: the callback URL the platform sends the browser to."""
         started = await self.start(provider, typed)
         assert started.status_code == 303, started.text
         consented = await self.consent(started.headers["location"])
         assert consented.status_code == 302, consented.text
-        return await self.back(consented.headers["location"])
+        return consented.headers["location"]
+
+    async def walk(self, provider: str, typed: dict[str, str]) -> httpx.Response:
+        """start -> consent -> callback; the callback's answer."""
+        return await self.back(await self.consented(provider, typed))
 
     def _saw(self, response: httpx.Response) -> None:
         self.visited.append(str(response.request.url))

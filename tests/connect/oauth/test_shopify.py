@@ -9,8 +9,10 @@ and the hostile callbacks, each storing nothing and saying why."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.parse
+from typing import AsyncIterator
 
 import pytest
 
@@ -18,6 +20,7 @@ from proxy.connect.oauth import shopify as flow
 from tests.connect.conftest import csrf_of
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.fakes.shopify import SHOP, SHOP_HOST, ShopifyFake, sign
+from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 
 GRANT = f"shopify:{ShopifyFake().client_id}:{SHOP_HOST}"
 
@@ -257,140 +260,109 @@ async def test_a_reconnect_replaces_the_grant_in_place(oauth):
 # -- hostile and refused callbacks -------------------------------------------------------------
 
 
-async def refused_without_a_trace(oauth, fake, response, before, session_id, *, status, says, session="pending"):
-    assert response.status_code == status, response.text
-    assert says in response.text
-    assert response.headers["content-type"].startswith("text/html")
-    assert await oauth.stored() == before
-    assert (await oauth.session_status(session_id))["status"] == session
-    assert_no_token_in([str(response.request.url)], fake)
+class Scene:
+    """An installed app, a merchant with an open session, and what was
+    stored before the hostile step (a refusal must add nothing)."""
+
+    def __init__(self, oauth, fake: ShopifyFake, merchant, session: dict, before: dict) -> None:
+        self.oauth, self.fake, self.merchant, self.session, self.before = oauth, fake, merchant, session, before
+
+    async def callback(self) -> str:
+        """Start and consent: the callback URL Shopify sends the browser to."""
+        return await self.merchant.consented("shopify", {"shop": SHOP})
+
+    async def refused(self, response, *, status: int, says: str, session: str = "pending") -> None:
+        assert response.status_code == status, response.text
+        assert says in response.text
+        assert response.headers["content-type"].startswith("text/html")
+        assert await self.oauth.stored() == self.before
+        assert (await self.oauth.session_status(self.session["id"]))["status"] == session
+        assert_no_token_in([str(response.request.url)], self.fake)
+
+
+@contextlib.asynccontextmanager
+async def scene(oauth) -> AsyncIterator[Scene]:
+    fake = ShopifyFake()
+    async with fake.serve() as origin, oauth.merchant() as merchant:
+        await installed(oauth, fake, origin)
+        session = await merchant.open(return_url=RETURN_URL)
+        yield Scene(oauth, fake, merchant, session, await oauth.stored())
 
 
 async def test_a_callback_not_signed_with_the_app_secret_is_refused(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        fake.sign_with = "not-the-app-secret"
-        response = await merchant.walk("shopify", {"shop": SHOP})
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400,
-                                      says="not signed by Shopify")
-        assert fake.token_requests() == 0  # the code was never sent anywhere
+    async with scene(oauth) as s:
+        s.fake.sign_with = "not-the-app-secret"
+        await s.refused(await s.merchant.back(await s.callback()), status=400, says="not signed by Shopify")
+        assert s.fake.token_requests() == 0  # the code was never sent anywhere
 
 
 async def test_a_tampered_parameter_breaks_the_hmac_and_a_replayed_state_finds_nothing(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        started = await merchant.start("shopify", {"shop": SHOP})
-        callback = (await merchant.consent(started.headers["location"])).headers["location"]
-        tampered = await merchant.back(with_query(callback, timestamp=str(int(time.time()) + 1)))
-        await refused_without_a_trace(oauth, fake, tampered, before, session["id"], status=400,
-                                      says="not signed by Shopify")
-        replayed = await merchant.back(callback)  # the state was spent by the first
-        await refused_without_a_trace(oauth, fake, replayed, before, session["id"], status=400,
-                                      says="already used")
-        unknown = await merchant.back(with_query(callback, state="x" * 43))
-        await refused_without_a_trace(oauth, fake, unknown, before, session["id"], status=400,
-                                      says="already used")
-        assert fake.token_requests() == 0
+    async with scene(oauth) as s:
+        callback = await s.callback()
+        tampered = await s.merchant.back(with_query(callback, timestamp=str(int(time.time()) + 1)))
+        await s.refused(tampered, status=400, says="not signed by Shopify")
+        replayed = await s.merchant.back(callback)  # the state was spent by the first
+        await s.refused(replayed, status=400, says="already used")
+        unknown = await s.merchant.back(with_query(callback, state="x" * 43))
+        await s.refused(unknown, status=400, says="already used")
+        assert s.fake.token_requests() == 0
 
 
 async def test_another_browsers_state_is_refused(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as victim, oauth.merchant() as attacker:
-        await installed(oauth, fake, origin)
+    async with scene(oauth) as s, oauth.merchant() as attacker:
         theirs = await attacker.open(end_user_id="attacker", return_url=RETURN_URL)
-        started = await attacker.start("shopify", {"shop": SHOP})
-        callback = (await attacker.consent(started.headers["location"])).headers["location"]
-        ours = await victim.open(end_user_id="victim", return_url=RETURN_URL)
-        before = await oauth.stored()
-        response = await victim.back(callback)  # a login CSRF: the attacker's store into our session
-        await refused_without_a_trace(oauth, fake, response, before, ours["id"], status=403,
-                                      says="did not start in this browser")
+        callback = await attacker.consented("shopify", {"shop": SHOP})
+        # A login CSRF: the attacker's store into our merchant's session.
+        await s.refused(await s.merchant.back(callback), status=403, says="did not start in this browser")
         assert (await oauth.session_status(theirs["id"]))["status"] == "pending"
-        assert fake.token_requests() == 0
+        assert s.fake.token_requests() == 0
 
 
 async def test_a_shop_outside_myshopify_com_is_refused(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        typed = await merchant.start("shopify", {"shop": "evil.example.com"})
+    async with scene(oauth) as s:
+        typed = await s.merchant.start("shopify", {"shop": "evil.example.com"})
         assert typed.status_code == 422 and "myshopify.com address" in typed.text
-        assert 'aria-invalid="true"' in typed.text and fake.authorizations == []
-        fake.shop = "evil.example.com"  # signed with the app's secret all the same
-        response = await merchant.walk("shopify", {"shop": SHOP})
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400,
-                                      says="another store")
-        fake.shop = "other-store.myshopify.com"  # a real shop, not the one typed
-        response = await merchant.walk("shopify", {"shop": SHOP})
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400,
-                                      says="another store")
-        assert fake.token_requests() == 0
+        assert 'aria-invalid="true"' in typed.text and s.fake.authorizations == []
+        s.fake.shop = "evil.example.com"  # signed with the app's secret all the same
+        await s.refused(await s.merchant.back(await s.callback()), status=400, says="another store")
+        s.fake.shop = "other-store.myshopify.com"  # a real shop, not the one typed
+        await s.refused(await s.merchant.back(await s.callback()), status=400, says="another store")
+        assert s.fake.token_requests() == 0
 
 
 async def test_an_old_timestamp_is_refused(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        started = await merchant.start("shopify", {"shop": SHOP})
-        callback = query_of((await merchant.consent(started.headers["location"])).headers["location"])
+    async with scene(oauth) as s:
+        callback = query_of(await s.callback())
         callback["timestamp"] = str(int(time.time()) - 3600)
-        callback["hmac"] = sign(callback, fake.client_secret)
-        response = await merchant.back(f"{oauth.callback_url('shopify')}?{urllib.parse.urlencode(callback)}")
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400, says="too old")
+        callback["hmac"] = sign(callback, s.fake.client_secret)
+        response = await s.merchant.back(f"{oauth.callback_url('shopify')}?{urllib.parse.urlencode(callback)}")
+        await s.refused(response, status=400, says="too old")
 
 
 async def test_a_callback_after_the_session_expired_stores_nothing(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        started = await merchant.start("shopify", {"shop": SHOP})
-        callback = (await merchant.consent(started.headers["location"])).headers["location"]
-        await oauth.connect.expire(session["id"])
-        response = await merchant.back(callback)
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=410,
-                                      says="expired", session="expired")
-        assert fake.token_requests() == 0
+    async with scene(oauth) as s:
+        callback = await s.callback()
+        await oauth.connect.expire(s.session["id"])
+        await s.refused(await s.merchant.back(callback), status=410, says="expired", session="expired")
+        assert s.fake.token_requests() == 0
 
 
 async def test_a_code_used_before_fails_the_session_with_the_reason(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        started = await merchant.start("shopify", {"shop": SHOP})
-        callback = (await merchant.consent(started.headers["location"])).headers["location"]
-        fake.codes[query_of(callback)["code"]] = True  # someone exchanged it first
-        response = await merchant.back(callback)
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400,
-                                      says="Shopify refused the sign-in", session="failed")
-        assert (await oauth.session_status(session["id"]))["error"] == "invalid_code"
+    async with scene(oauth) as s:
+        callback = await s.callback()
+        s.fake.codes[query_of(callback)["code"]] = True  # someone exchanged it first
+        await s.refused(await s.merchant.back(callback), status=400, says="Shopify refused the sign-in",
+                        session="failed")
+        assert (await oauth.session_status(s.session["id"]))["error"] == "invalid_code"
 
 
 async def test_the_merchant_declining_fails_the_session_and_says_so(oauth):
-    fake = ShopifyFake()
-    async with fake.serve() as origin, oauth.merchant() as merchant:
-        await installed(oauth, fake, origin)
-        session = await merchant.open(return_url=RETURN_URL)
-        before = await oauth.stored()
-        fake.consent = "deny"
-        response = await merchant.walk("shopify", {"shop": SHOP})
-        await refused_without_a_trace(oauth, fake, response, before, session["id"], status=400,
-                                      says="You did not allow access on Shopify", session="failed")
-        assert (await oauth.session_status(session["id"]))["error"] == "access_denied"
-        assert fake.token_requests() == 0
+    async with scene(oauth) as s:
+        s.fake.consent = "deny"
+        await s.refused(await s.merchant.back(await s.callback()), status=400,
+                        says="You did not allow access on Shopify", session="failed")
+        assert (await oauth.session_status(s.session["id"]))["error"] == "access_denied"
+        assert s.fake.token_requests() == 0
 
 
 async def test_start_needs_the_forms_csrf_token_and_only_the_flows_inputs(oauth):
@@ -403,3 +375,39 @@ async def test_start_needs_the_forms_csrf_token_and_only_the_flows_inputs(oauth)
         extra = await merchant.start("shopify", {"shop": SHOP, "access_token": "shpat_x"})
         assert extra.status_code == 400
         assert fake.authorizations == [] and await oauth.connect.rows("connect_attempts") == 0
+
+
+async def test_the_install_logs_no_secret(oauth, trap: Trap):  # noqa: F811
+    fake = ShopifyFake(expires_in=60)  # the first read refreshes: that path logs too
+    async with fake.serve() as origin, oauth.merchant() as merchant:
+        await installed(oauth, fake, origin)
+        body = await connected(oauth, merchant, fake)
+        fake.expires_in = 3600
+        assert (await oauth.read_customer(body["connection_token"], fake.ids[0])).status_code == 200
+        fake.consent = "deny"
+        await merchant.open(return_url=RETURN_URL)
+        assert (await merchant.walk("shopify", {"shop": SHOP})).status_code == 400
+    values = [*fake.secrets(), *fake.codes, body["connection_token"]]
+    values += [query_of(url)["state"] for url in merchant.visited if "state=" in url]
+    # Three renderings per record (tests/logtrap.py); httpx/httpcore are the test's own browser.
+    ours = [text for i, record in enumerate(trap.records) if not record.name.startswith(("httpx", "httpcore"))
+            for text in trap.texts[3 * i:3 * i + 3]]
+    assert len(ours) >= 8
+    leaks = [line for line in ours if any(v in line for v in values)]
+    assert leaks == [], leaks[:2]
+
+
+async def test_a_reconnect_with_typed_keys_leaves_the_grant(oauth):
+    fake = ShopifyFake()
+    async with fake.serve() as origin:
+        await installed(oauth, fake, origin)
+        async with oauth.merchant() as browser:
+            first = await connected(oauth, browser, fake)
+        async with oauth.merchant() as browser:
+            await browser.open(return_url=RETURN_URL, connection_id=first["connection_id"])
+            typed = await browser.submit("shopify", {"shop": SHOP, "base_url": origin, **fake.credentials})
+            assert typed.status_code == 303, typed.text
+        stored = await oauth.store.get_connection(first["connection_id"])
+        assert stored.grant_key is None  # its token is its own again, not the grant's
+        read = await oauth.read_customer(first["connection_token"], fake.ids[0])
+        assert read.status_code == 200, read.text
