@@ -14,7 +14,7 @@ import httpx
 
 from proxy.provider_apps import ResolvedApp
 from tests.connect.oauth.conftest import RETURN_URL
-from tests.connect.oauth.test_shopify import refused_without_a_trace
+from tests.connect.oauth.test_shopify import assert_no_token_in
 
 CALLBACK = "http://shoprelay.test/connect/oauth/{provider}/callback"
 
@@ -79,6 +79,18 @@ class Secrets:
 # -- the end-to-end hostile cases every flow shares --------------------------------------------
 
 
+async def refused_without_a_trace(oauth: Any, fake: Any, response: Any, before: dict[str, int], session_id: str,
+                                  *, status: int, says: str, session: str = "pending") -> None:
+    """The merchant reads why on an HTML page; nothing was stored; the
+    session is as expected; no secret is in the URL."""
+    assert response.status_code == status, response.text
+    assert says in response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert await oauth.stored() == before
+    assert (await oauth.session_status(session_id))["status"] == session
+    assert_no_token_in([str(response.request.url)], fake)
+
+
 @dataclasses.dataclass
 class Install:
     """One platform's install as the end-to-end tests drive it."""
@@ -131,16 +143,6 @@ async def a_callback_after_expiry_stores_nothing(oauth: Any, install: Install) -
         await oauth.connect.expire(p.session["id"])
         await p.refused(await p.merchant.back(callback), status=410, says="expired", session="expired")
     assert install.fake.token_requests() == 0
-
-
-async def consent_callback(merchant: Any, provider: str, typed: dict[str, str]) -> str:
-    """The button with what the merchant typed, then the platform's consent:
-    the callback URL the platform sends the browser to."""
-    started = await merchant.start(provider, typed)
-    assert started.status_code == 303, started.text
-    consented = await merchant.consent(started.headers["location"])
-    assert consented.status_code == 302, consented.text
-    return consented.headers["location"]
 
 
 async def completed_and_read(oauth: Any, merchant: Any, callback: str, fake: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from proxy.connect.oauth.flow import FLOWS, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.connect.oauth.flow_support import (
     App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused,
-    completed_and_read, consent_callback, follow, needs_reauth_and_told, pending, subscribed,
+    completed_and_read, follow, needs_reauth_and_told, pending, subscribed,
 )
 from tests.connect.oauth.test_shopify import assert_no_token_in, with_query
 from tests.fakes.wix import APP_ID, APP_SECRET, INSTANCE_ID, INSTANCE_SITE, WixFake
@@ -131,7 +131,7 @@ async def wix_installed(oauth, origin: str) -> None:
 
 async def installer_callback(merchant) -> str:
     """The button, then Wix's installer: the callback URL it sends the browser to."""
-    return await consent_callback(merchant, "wix", {})
+    return await merchant.consented("wix", {})
 
 
 async def test_a_merchant_connects_wix_through_the_installer(oauth):

@@ -18,7 +18,7 @@ from proxy.connect.oauth.flow import FLOWS, Choice, FlowRefused, Grant
 from tests.connect.oauth.conftest import RETURN_URL
 from tests.connect.oauth.flow_support import (
     App, Context, Install, Secrets, a_callback_after_expiry_stores_nothing, another_browsers_state_is_refused,
-    completed_and_read, consent_callback, follow, needs_reauth_and_told, pending, subscribed,
+    completed_and_read, follow, needs_reauth_and_told, pending, subscribed,
 )
 from tests.connect.oauth.test_shopify import assert_no_token_in
 from tests.connect.test_no_secrets_logged import _rendered
@@ -177,7 +177,7 @@ async def zoho_installed(oauth, origin: str) -> None:
 
 async def zoho_callback(merchant, dc: str = "eu") -> str:
     """The button with the data centre, then Zoho's consent: our callback URL."""
-    return await consent_callback(merchant, "zoho_inventory", {"data_center": dc})
+    return await merchant.consented("zoho_inventory", {"data_center": dc})
 
 
 def choice_form(page: str) -> dict[str, str]:
