@@ -1,5 +1,19 @@
 """Zoho Inventory's contacts API and the Zoho Accounts token endpoint.
 
+* ``GET /oauth/v2/auth?client_id&response_type=code&redirect_uri&scope
+  &access_type=offline&prompt=consent&state`` (the consent screen, already
+  agreed to): every parameter checked (400 otherwise), then 302 to
+  ``redirect_uri`` with ``code``, ``location``, ``accounts-server`` (this
+  server's own origin unless ``accounts_server`` names another) and
+  ``state``; ``consent_error`` answers ``error=<it>`` instead of a code;
+* ``POST /oauth/v2/token`` form ``client_id, client_secret,
+  grant_type=authorization_code, code, redirect_uri``: a code issued by the
+  consent above, once, with its redirect URI -> ``{"access_token",
+  "refresh_token", "api_domain", "token_type", "expires_in"}`` (the
+  documented exchange answer); the refresh grant takes that refresh token
+  as well as the credentials' own. Anything else is ``{"error": "invalid_code"}`` (HTTP 200);
+* ``GET /inventory/v1/organizations``: ``{"code": 0, "organizations": ...}``
+  (``organizations``, default the one ORG_ID; zoho-organizations.json);
 * ``POST /oauth/v2/token?refresh_token=...&client_id=...&client_secret=...
   &grant_type=refresh_token``: mints ``{prefix}1.sig``, ``{prefix}2.sig``...
   in the documented refresh response (zoho-oauth-token-refresh.json, its
@@ -24,6 +38,7 @@ signal; this store's 429 sends ``Retry-After: 7``.
 from __future__ import annotations
 
 import copy
+import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +53,9 @@ REFRESH_TOKEN = "1000.8ecd1a2b3c4d5e6f7a8b9c0d1e2f5cb7.46381a2b3c4d5e6f7a8b9c0d1
 ORG_ID = "10234695"
 CONTACTS_PATH = "/inventory/v1/contacts"
 TOKEN_PATH = "/oauth/v2/token"
+AUTHORIZE_PATH = "/oauth/v2/auth"
+ORGANIZATIONS_PATH = "/inventory/v1/organizations"
+CONSENT_SCOPES = {"ZohoInventory.contacts.READ", "ZohoInventory.settings.READ"}
 PAGE_MAX = 200  # per_page maximum
 
 
@@ -69,6 +87,12 @@ class ZohoInventoryFake(TokenFake):
             customers, expires_in=expires_in, token_prefix=token_prefix, token_delay=token_delay, **kwargs
         )
         self.api_domain = api_domain
+        self.refresh_tokens: set[str] = set()  # issued by code exchanges; taken beside credentials' own
+        self.codes: dict[str, str] = {}  # authorization code -> its redirect_uri, until used
+        self.used_codes: set[str] = set()
+        self.accounts_server: str | None = None  # the accounts-server the consent redirect names
+        self.consent_error: str | None = None
+        self.organizations: list[dict[str, Any]] = [fixture("zoho-organizations.json")["organizations"][0]]
 
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
@@ -85,10 +109,20 @@ class ZohoInventoryFake(TokenFake):
     def customer_id(self, raw: dict[str, Any]) -> str:
         return str(raw["contact_id"])
 
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), *sorted(self.refresh_tokens)]  # the exchange's too
+
     def settings(self, origin: str) -> dict[str, Any]:
         return {"organization_id": ORG_ID, "data_center": "com", "base_url": origin, "auth_url": origin}
 
+    def kind(self, request: web.Request, body: bytes) -> str:
+        if request.path in (AUTHORIZE_PATH, ORGANIZATIONS_PATH):
+            return request.path.rsplit("/", 1)[1]  # "auth", "organizations"
+        return super().kind(request, body)
+
     def routes(self, app: web.Application) -> None:
+        app.router.add_get(AUTHORIZE_PATH, self.consent)
+        app.router.add_get(ORGANIZATIONS_PATH, self.organizations_list)
         app.router.add_post(TOKEN_PATH, self.token)
         app.router.add_get(CONTACTS_PATH + "/{id}", self.contact)
         app.router.add_get(CONTACTS_PATH, self.contacts)
@@ -109,14 +143,57 @@ class ZohoInventoryFake(TokenFake):
 
     # -- routes ---------------------------------------------------------------------------
 
+    async def consent(self, request: web.Request) -> web.Response:
+        q = request.query
+        expected = {"client_id": self.credentials["client_id"], "response_type": "code", "access_type": "offline",
+                    "prompt": "consent"}
+        scopes = set(q.get("scope", "").split(","))
+        if any(q.get(k) != v for k, v in expected.items()) or not CONSENT_SCOPES <= scopes \
+                or not q.get("redirect_uri") or not q.get("state"):
+            return web.json_response({"error": "invalid_request"}, status=400)
+        if self.consent_error is not None:
+            added = {"error": self.consent_error, "state": q["state"]}
+        else:
+            code = f"1000.code{len(self.codes) + len(self.used_codes) + 1}.{'c' * 32}"
+            self.codes[code] = q["redirect_uri"]
+            origin = f"{request.scheme}://{request.host}"
+            added = {"code": code, "location": "us", "accounts-server": self.accounts_server or origin,
+                     "state": q["state"]}
+        raise web.HTTPFound(f"{q['redirect_uri']}?{urllib.parse.urlencode(added)}")
+
+    async def exchange(self, request: web.Request) -> web.Response:
+        grant = dict(await request.post())
+        await self.received(grant)
+        code = grant.get("code", "")
+        expected = {"client_id": self.credentials["client_id"], "client_secret": self.credentials["client_secret"],
+                    "grant_type": "authorization_code", "code": code, "redirect_uri": self.codes.get(code)}
+        if grant != expected or request.query:  # the secret belongs in the body, not the URL
+            return web.json_response(fixture("oauth-error-invalid-code.json"))
+        self.used_codes.add(code)
+        del self.codes[code]  # one use
+        refresh = f"1000.refresh{len(self.used_codes)}.{'r' * 32}"
+        self.refresh_tokens.add(refresh)
+        body = {"access_token": self.mint(".sig"), "refresh_token": refresh,
+                "api_domain": self.api_domain or "https://www.zohoapis.com", "token_type": "Bearer",
+                "expires_in": self.expires_in}
+        return web.json_response(body)
+
+    async def organizations_list(self, request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Zoho-oauthtoken" or token not in self.accepted:
+            return self.unauthorized().response()
+        return web.json_response({"code": 0, "message": "success", "organizations": self.organizations})
+
     async def token(self, request: web.Request) -> web.Response:
+        if request.query.get("grant_type") is None:  # the code exchange posts a form
+            return await self.exchange(request)
         grant = dict(request.query)  # Zoho's refresh request carries the secrets in the query string
         await self.received(grant)
         expected = {
-            "refresh_token": self.credentials["refresh_token"], "client_id": self.credentials["client_id"],
+            "refresh_token": grant.get("refresh_token"), "client_id": self.credentials["client_id"],
             "client_secret": self.credentials["client_secret"], "grant_type": "refresh_token",
         }
-        if grant != expected:
+        if grant != expected or grant["refresh_token"] not in {self.credentials["refresh_token"], *self.refresh_tokens}:
             return web.json_response(fixture("oauth-error-invalid-code.json"))
         value = self.mint(".sig")
         body = {**fixture("zoho-oauth-token-refresh.json"), "access_token": value, "expires_in": self.expires_in}

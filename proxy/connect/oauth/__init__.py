@@ -10,3 +10,5 @@ platform, imported here so it registers its flow. See DESIGN.md, "Connect".
 
 from . import shopify  # noqa: F401  (registers the flow)
 from . import square  # noqa: F401  (registers the flow)
+from . import wix  # noqa: F401  (registers the flow)
+from . import zoho_inventory  # noqa: F401  (registers the flow)
