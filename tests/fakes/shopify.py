@@ -6,11 +6,13 @@ with ``X-Shopify-Access-Token``.
 * ``customers(first: $n, after: $cursor)`` / ``customers(last: $n, before:
   $cursor)`` in id order (the default sort key), with Relay ``pageInfo`` and
   Shopify's documented cursors (base64 of ``{"last_id": N, "last_value":
-  "N"}``). A query whose calculated cost exceeds 1,000 points is refused
-  with MAX_COST_EXCEEDED (HTTP 200, as GraphQL refusals are): one customer
-  node as the module selects it costs 109 (the node and its four object
-  fields 1 each, ``addressesV2(first: 50)`` and ``metafields(first: 50)``
-  2 + 50 each); the connection and pageInfo add 3 per query;
+  "N"}``);
+* every query is priced by Shopify's documented rules from its text
+  (tests/fakes/graphql_cost.py) and one over 1,000 points is refused with
+  MAX_COST_EXCEEDED (HTTP 200, as GraphQL refusals are);
+* a customer is answered as queried: ``addressesV2`` cut to its ``first``,
+  ``metafields`` only when selected, cut to its ``first`` and to the
+  ``keys: $keys`` named;
 * ``{ shop { id } }``: shop.json (verify).
 
 A wrong token gets the REST-style 401 (error-401.json). The rate limit is
@@ -22,20 +24,28 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 from aiohttp import web
+from graphql import GraphQLError
 
 from tests.support import load_fixture
 
 from .base import TOTAL, Answer, Fake, varied
+from .graphql_cost import MAX_QUERY_COST, requested_cost
+
+_ADDRESSES = re.compile(r"addressesV2\(first: (\d+)\)")
+_METAFIELDS = re.compile(r"metafields\(first: (\d+)(, keys: \$keys)?\)")
 
 TOKEN = "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"  # the documented shpat_ + 32 hex shape
 SHOP = "your-development-store"
 API_VERSION = "2026-10"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
-NODE_COST, MAX_COST, MAX_FIRST = 109, 1000, 250
-PAGE_MAX = (MAX_COST - 3) // NODE_COST  # 9
+MAX_FIRST = 250
+# The module's node without metafields costs 12 (tests/providers/test_shopify_cost.py):
+# (1,000 - 3 for the connection and pageInfo) // 12 customers fit in one query.
+PAGE_MAX = 83
 
 
 def fixture(name: str) -> Any:
@@ -104,9 +114,20 @@ class ShopifyFake(Fake):
             return self.unauthorized().response()
         payload = await request.json()
         query, variables = payload.get("query", ""), payload.get("variables") or {}
+        try:
+            cost = requested_cost(query, variables)
+        except (GraphQLError, KeyError, ValueError):  # unparseable, or a variable not sent
+            return web.json_response({"errors": [{"message": "not a query this store answers"}]}, status=400)
+        if cost > MAX_QUERY_COST:
+            error = {
+                "message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_QUERY_COST},
+            }
+            return web.json_response({"errors": [error]})  # GraphQL refusals are HTTP 200
         if "customer(id:" in query:
             number = str(variables.get("id", "")).rsplit("/", 1)[-1]
-            return web.json_response({"data": {"customer": self.lookup(number)}})
+            found = self.lookup(number)
+            return web.json_response({"data": {"customer": found and as_queried(found, query, variables)}})
         if "customers(" in query:
             return self.customers_page(query, variables)
         if "shop" in query:
@@ -116,13 +137,9 @@ class ShopifyFake(Fake):
     def customers_page(self, query: str, variables: dict[str, Any]) -> web.Response:
         numbers = [int(n) for n in self.ids]
         n, cursor = variables["n"], variables["cursor"]
-        cost = 3 + n * NODE_COST
-        if n > MAX_FIRST or cost > MAX_COST:
-            error = {
-                "message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
-                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_COST},
-            }
-            return web.json_response({"errors": [error]})  # GraphQL refusals are HTTP 200
+        if n > MAX_FIRST:
+            error = {"message": f"The first argument is limited to {MAX_FIRST}."}
+            return web.json_response({"errors": [error]})
         pivot = numbers.index(json.loads(base64.b64decode(cursor))["last_id"]) if cursor else None
         if "customers(first: $n, after: $cursor)" in query:
             start = 0 if pivot is None else pivot + 1
@@ -138,8 +155,26 @@ class ShopifyFake(Fake):
             "startCursor": cursor_of(numbers[chunk.start]) if chunk else None,
             "endCursor": cursor_of(numbers[chunk.stop - 1]) if chunk else None,
         }
-        nodes = [self.customers[i] for i in chunk]
+        nodes = [as_queried(self.customers[i], query, variables) for i in chunk]
         return web.json_response({"data": {"customers": {"nodes": nodes, "pageInfo": info}}})
+
+
+def as_queried(customer: dict[str, Any], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The stored customer as ``query`` selects it: its address and metafield connections cut."""
+    node = dict(customer)
+    addresses = _ADDRESSES.search(query)
+    if addresses and isinstance(node.get("addressesV2"), dict) and "nodes" in node["addressesV2"]:
+        node["addressesV2"] = {"nodes": node["addressesV2"]["nodes"][: int(addresses[1])]}
+    metafields = _METAFIELDS.search(query)
+    if metafields is None:
+        node.pop("metafields", None)
+        return node
+    stored = (node.get("metafields") or {}).get("nodes") or []
+    if metafields[2]:
+        keys = set(variables.get("keys") or ())
+        stored = [m for m in stored if f"{m.get('namespace')}.{m.get('key')}" in keys]
+    node["metafields"] = {"nodes": stored[: int(metafields[1])]}
+    return node
 
 
 FAKE = ShopifyFake
