@@ -76,7 +76,8 @@ https://shopify.dev/docs/api/admin-graphql/latest/queries/customers (the
 ``countryCodeV2``); https://shopify.dev/docs/api/admin-graphql/latest/objects/MailingAddress ;
 https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer
 (2025-04); https://shopify.dev/changelog/simplified-metafield-querying
-(``keys``); https://shopify.dev/docs/api/admin-graphql/latest/interfaces/HasMetafields ; https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits ;
+(``keys``); https://shopify.dev/docs/api/admin-graphql/latest/interfaces/HasMetafields ;
+https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits ;
 https://shopify.dev/docs/api/admin-rest (401 body);
 https://shopify.dev/docs/api/usage/response-codes ;
 recorded ACCESS_DENIED body in NangoHQ/integration-templates
@@ -141,7 +142,7 @@ class Queries(NamedTuple):
     variables: dict[str, Any]  # the metafield keys, sent with every query
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def queries(metafields: Metafields = NONE) -> Queries:
     """The GraphQL text for ``metafields`` (see providers.shopify_metafields)."""
     declared, line, cost, variables = "", "", 0, {}

@@ -13,6 +13,9 @@ so the GraphQL selection carries only what the mappings can read:
 * anything else (``metafields.nodes[0]``, a filter on the key alone): the
   customer's first ``UNNAMED`` metafields, in Shopify's order.
 
+An expression over the whole node (``@``, ``*``, ``keys(@)``) names no
+``metafields`` and is not taken to read them: it sees the node as queried.
+
 The expressions are the tenant's own text: a pair goes to Shopify as a GraphQL
 variable, never into the query text, and one that cannot be written in the
 ``namespace.key`` form (a dot in the namespace) or too many pairs (Shopify
@@ -55,7 +58,7 @@ class _Unbounded(Exception):
     """An expression reads metafields the walk cannot name."""
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)  # per distinct set of a connection's expressions (each at most 1,000 characters)
 def metafields_read(expressions: tuple[str, ...]) -> Metafields:
     """What ``expressions`` (JMESPath over the customer node) read of ``metafields``."""
     pairs: set[tuple[str, str]] = set()
@@ -148,8 +151,9 @@ def _bound(node: Any, edge: bool) -> _Bound:
     if kind == "comparator" and node.get("value") == "eq" and len(children) == 2:
         for named, literal in (children, children[::-1]):
             name = _node_field(named, edge)
-            if name in ("namespace", "key") and literal.get("type") == "literal" and isinstance(literal.get("value"), str):
-                value = frozenset({literal["value"]})
+            value = literal.get("value") if literal.get("type") == "literal" else None
+            if name in ("namespace", "key") and isinstance(value, str):
+                value = frozenset({value})
                 return (value, None, None) if name == "namespace" else (None, value, None)
     return _OPEN
 
