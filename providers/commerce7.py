@@ -38,7 +38,11 @@ Mapping quirks:
 * when no street address exists (empty address list, or a listed customer),
   one partial address is built from the customer's top-level ``city``,
   ``stateCode``, ``zipCode``, ``countryCode``: no street, ``id`` null;
-* ``status`` null (``hasAccount`` is about logins, clubs are not a status);
+* ``status`` from ``hasAccount``, the customer's login account (as Shopify's
+  ``state``, the only account-level flag Commerce7 has; Truto reports a
+  status for Commerce7 too): true -> ``active``, false -> ``inactive``
+  ("no active account", not "no longer a customer"); absent -> null. Club
+  memberships are not a status and stay in remote_data;
   ``currency`` null (amounts are in cents and carry no currency);
   dates are UTC ISO with milliseconds.
 
@@ -170,6 +174,7 @@ class Commerce7Customer(_Place, kw_only=True):  # null where Commerce7 has no da
     customer_addresses: list[_Address] | None = None  # attached by a get, absent from lists
     created_at: str | None = None
     updated_at: str | None = None
+    has_account: bool | None = None  # the login account, see the docstring
 
 
 # Errors: {"statusCode", "type", "message", "errors": []}.
@@ -270,7 +275,8 @@ class Commerce7Provider(Provider[Commerce7Credentials, Commerce7Settings]):
         return unified_customer(
             remote_id=c.id, first_name=first, last_name=last, emails=emails, phones=phones,
             company_name=text(default.company) if default else None, addresses=addresses,
-            status=None, currency=None,  # see the docstring's mapping quirks
+            status=None if c.has_account is None else ("active" if c.has_account else "inactive"),
+            currency=None,  # see the docstring's mapping quirks
             created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),
         )
 

@@ -9,11 +9,14 @@ present in the JSON and ``null`` when the provider does not know it
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-Status = Literal["active", "inactive"]
+# ``active``/``inactive`` where the platform's meaning is clear, else the
+# platform's own value (Truto's rule, on both surfaces); each provider module
+# says what it maps. New providers follow the same rule.
+Status = str
 
 
 class Address(msgspec.Struct, kw_only=True):

@@ -51,9 +51,14 @@ restoreRate`` from ``extensions.cost``. HTTP 404 comes from a wrong shop or
 api_version, never from a missing customer.
 
 Mapping notes: ``name`` is ``displayName`` (first + last, else email, else
-phone). ``status`` is null: Shopify's ``state`` (ENABLED/DISABLED/INVITED/
-DECLINED) is the login-account state of classic customer accounts, not a
-customer status; it stays in remote_data. ``company_name`` is the default
+phone). ``status`` comes from ``state``, the only status Shopify has, and
+Truto reports it too: it is the state of the customer's *login account*,
+not of the relationship. ENABLED (an account in use) -> ``active``; DISABLED
+(no account: most checkout customers, who may have ordered yesterday) and
+DECLINED (the invitation was refused) -> ``inactive``, i.e. "no active
+account"; INVITED (invited, not yet accepted: neither) passes through as
+Shopify's own ``INVITED``, per the status rule (active/inactive where the
+meaning is clear, else the platform's value). ``company_name`` is the default
 address's company (customers have no company field). Addresses have no
 billing/shipping type; the default address comes first.
 
@@ -320,6 +325,7 @@ class ShopifyCustomer(msgspec.Struct, rename="camel"):
     first_name: str | None = None
     last_name: str | None = None
     display_name: str | None = None
+    state: str | None = None  # the login account's: ENABLED, DISABLED, INVITED, DECLINED
     created_at: str | None = None
     updated_at: str | None = None
     default_email_address: Detail | None = None
@@ -463,10 +469,11 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         first, last = text(raw.first_name), text(raw.last_name)
         email = text((raw.default_email_address or Detail()).email_address)
         phone = text((raw.default_phone_number or Detail()).phone_number)
+        state = text(raw.state)
         return unified_customer(
             remote_id=raw.remote_id, first_name=first, last_name=last, name=text(raw.display_name),
             company_name=text((raw.default_address or MailingAddress()).company),
-            status=None,  # `state` is the login account's state, not a customer status
+            status=_STATUS.get(state, state) if state else None,  # see the docstring
             currency=text((raw.amount_spent or Detail()).currency_code),
             emails=[Email(email=email)] if email else [],  # one each at most
             phones=[Phone(number=phone)] if phone else [],
@@ -474,6 +481,9 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
             created_at=utc_timestamp(raw.created_at),
             modified_at=utc_timestamp(raw.updated_at),
         )
+
+
+_STATUS = {"ENABLED": "active", "DISABLED": "inactive", "DECLINED": "inactive"}  # INVITED: as is
 
 
 def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:

@@ -41,7 +41,9 @@ number in the docs) is stringified; an ISO ``country_code`` (documented on
 the contact address resource) wins over the free-text ``country``
 (``"U.S.A"``), which else passes through; ``created_time`` and
 ``last_modified_time``, date-only in the docs and ``2013-10-07T12:06:10+0530``
-in real responses, become UTC.
+in real responses, become UTC. ``status`` is Zoho's own: ``active`` and
+``inactive`` as they are, any other value (the list filter also names
+duplicate and crm contacts) passed through as the platform's value.
 
 Uncertain (handled defensively):
 * no Zoho page documents the body of a missing *contact*: 1002 is the errors
@@ -293,7 +295,7 @@ class ZohoInventoryProvider(Provider[ZohoInventoryCredentials, ZohoInventorySett
         return unified_customer(
             remote_id=text(contact.contact_id), first_name=first, last_name=last, name=text(contact.contact_name),
             company_name=text(contact.company_name), currency=text(contact.currency_code),
-            status=status if status in ("active", "inactive") else None, emails=emails, phones=phones,
+            status=status, emails=emails, phones=phones,  # active/inactive, else Zoho's own value
             addresses=[address.mapped(kind) for address, kind in sides if address is not None],
             created_at=utc_timestamp(contact.created_time), modified_at=utc_timestamp(contact.last_modified_time),
         )

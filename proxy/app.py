@@ -17,7 +17,7 @@ from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
 from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
-from .routes import admin, management, provider_apps, reference, tenant, webhooks
+from .routes import admin, management, provider_apps, reference, tenant, truto, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
 from .runtime import Runtime
@@ -39,6 +39,9 @@ def create_app(config: Config | None = None) -> Starlette:
             # The hot path first: Starlette tries routes in order.
             Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
             Route("/ecommerce/customers", list_customers, methods=["GET"]),
+            # Truto's surface over the same pipeline (Bearer API key + integrated_account_id).
+            Route("/unified/ecommerce/customers/{id}", truto.retrieve_customer, methods=["GET"]),
+            Route("/unified/ecommerce/customers", truto.list_customers, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", reference.openapi_json, methods=["GET"]),
             Route("/docs", reference.docs, methods=["GET"]),

@@ -63,6 +63,9 @@ _MISSING_KEY = "send your API key in the x-api-key header"
 _BAD_KEY = "the API key is not valid (unknown or revoked)"
 _MISSING_TOKEN = "send the connection token in the x-connection-token header"
 _BAD_TOKEN = "the connection token is not valid for this API key"
+_MISSING_ACCOUNT = "integrated_account_id: give the id of one of your connections"
+_BAD_ACCOUNT = "integrated_account_id: no connection of yours has that id"
+MAX_CONNECTION_ID = 128  # ids are UUIDs; longer is unknown without a query
 
 
 class LiveConnection(msgspec.Struct, kw_only=True):
@@ -112,6 +115,9 @@ class Directory:
         self.keys: TTLCache[str, KeyOwner] = TTLCache(config.cache_size, config.cache_ttl)
         self.connections: TTLCache[str, LiveConnection] = TTLCache(config.cache_size, config.cache_ttl)
         self.mappings: TTLCache[str, TenantMappings] = TTLCache(config.cache_size, config.cache_ttl)
+        # (tenant, connection id) -> token digest, for surfaces that name a
+        # connection by id; a stale entry costs one query, never a wrong answer.
+        self.connection_ids: TTLCache[str, str] = TTLCache(config.cache_size, config.cache_ttl)
         self._poll_interval = config.invalidation_poll_interval
         self._connection_concurrency = config.connection_concurrency
         self._retry_policy = RetryPolicy(max_attempts=config.retry_attempts)
@@ -187,6 +193,39 @@ class Directory:
         if live.tenant_id != owner.tenant_id:
             raise ApiError(401, "invalid_connection_token", _BAD_TOKEN)
         self.connection_limits.check(live.id, "connection")
+        return live
+
+    async def connection_by_id(self, owner: KeyOwner, connection_id: str | None) -> LiveConnection:
+        """The tenant's connection named by id (Truto's ``integrated_account_id``):
+        the same LiveConnection, cache and invalidation as its token. The id
+        leads to the token digest (remembered per tenant and id); a stale
+        digest (the token was rotated) is looked up again once. Unknown,
+        deleted and another tenant's ids answer alike."""
+        if not connection_id:
+            raise ApiError(400, "invalid_parameter", _MISSING_ACCOUNT, parameter="integrated_account_id")
+        key = f"{owner.tenant_id}\x00{connection_id}"
+        live = None
+        digest = self.connection_ids.get(key) if len(connection_id) <= MAX_CONNECTION_ID else None
+        if digest is not None:
+            live = await self._live_by_digest(owner, digest)
+        if live is None and len(connection_id) <= MAX_CONNECTION_ID:
+            self.store_queries += 1
+            digest = await self.store.connection_token_digest(owner.tenant_id, connection_id)
+            live = await self._live_by_digest(owner, digest) if digest is not None else None
+        if live is None or live.id != connection_id or live.tenant_id != owner.tenant_id:
+            self.connection_ids.pop(key)
+            raise ApiError(404, "not_found", _BAD_ACCOUNT, parameter="integrated_account_id")
+        self.connection_ids.put(key, live.token_digest)
+        self.connection_limits.check(live.id, "connection")
+        return live
+
+    async def _live_by_digest(self, owner: KeyOwner, digest: str) -> LiveConnection | None:
+        live = self.connections.get(digest)
+        (self._conn_hit if live is not None else self._conn_miss).inc()
+        if live is None:
+            live = await self._load_once(owner.tenant_id, digest)
+            if live is not None:
+                self.connections.put(digest, live)
         return live
 
     async def mappings_for(self, live: LiveConnection) -> list[Any]:
@@ -360,6 +399,7 @@ class Directory:
     def drop_caches(self) -> None:
         self.keys.clear()
         self.connections.clear()
+        self.connection_ids.clear()
         self.mappings.clear()
 
     # -- last used (batched; never a write per request) ----------------------

@@ -558,7 +558,9 @@ _PROPERTIES: dict[str, dict[str, str]] = {
         "name": "The display name, as the provider gives it or first and last name joined.",
         "company_name": "The customer's company, if any.",
         "phone_number": "The primary phone number.",
-        "status": "`active` or `inactive` (disabled, archived or blocked at the provider).",
+        "status": "`active` or `inactive` where the platform's meaning is clear, else the platform's own value "
+                  "(Truto's rule); null where it has none. Shopify and Commerce7 report the customer's login "
+                  "account (see the README's providers).",
         "currency": "The customer's currency (ISO 4217), where the provider tracks one.",
         "emails": "Every email address the provider knows.",
         "phones": "Every phone number the provider knows.",
@@ -930,6 +932,8 @@ def _components() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def document() -> bytes:
+    from . import openapi_truto  # it builds on this module's helpers
+
     doc = {
         "openapi": "3.1.0",
         "info": {
@@ -940,13 +944,16 @@ def document() -> bytes:
                 f"Providers: {', '.join(f'`{name}`' for name in provider_names())}.\n\n"
                 "**Authentication.** Send the tenant's API key as `x-api-key` on every call, and a connection "
                 "token as `x-connection-token` on `/ecommerce/*` reads. The admin API (`/admin/*`) takes "
-                "`Authorization: Bearer <SHOPRELAY_ADMIN_TOKEN>` instead. Errors are RFC 9457 "
+                "`Authorization: Bearer <SHOPRELAY_ADMIN_TOKEN>` instead. Truto's surface "
+                "(`/unified/ecommerce/*`) takes the API key as `Authorization: Bearer` and names the connection "
+                "with `integrated_account_id`. Errors are RFC 9457 "
                 "`application/problem+json` with a stable `code`."
             ),
         },
         "servers": [{"url": "/", "description": "This server (the origin serving this document)."}],
         "tags": [
             {"name": "ecommerce/customers", "description": "Customers, read live from the merchant's store."},
+            openapi_truto.TAG,
             {"name": "connections", "description": "The tenant's links to stores (`x-api-key`)."},
             {"name": "field-mappings", "description": "Custom fields computed from the raw records."},
             {"name": "tenant", "description": "The tenant's own settings: connect return URLs and webhooks."},
@@ -961,10 +968,10 @@ def document() -> bytes:
             {"name": "webhooks", "description": "Signed events POSTed to the tenant's `webhook_url` "
                                                 "(Standard Webhooks), and their delivery log."},
         ],
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_truto.paths()},
         "webhooks": _webhooks(),
         "components": {
-            "schemas": _components(),
+            "schemas": {**_components(), **openapi_truto.schemas()},
             "securitySchemes": {
                 "ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key",
                            "description": "The tenant's API key (`sk_...`)."},
@@ -973,6 +980,7 @@ def document() -> bytes:
                 "ConnectSession": {"type": "apiKey", "in": "cookie", "name": CONNECT_COOKIE,
                                    "description": "Set by `GET /connect/start` from a `connect_url`'s token: the "
                                                   "merchant's browser holds it, never the tenant."},
+                **openapi_truto.SCHEME,
                 "AdminToken": {"type": "http", "scheme": "bearer",
                                "description": "`SHOPRELAY_ADMIN_TOKEN`, for `/admin/*` (and `/metrics` when it "
                                               "requires it)."},

@@ -161,6 +161,12 @@ class Store(abc.ABC):
     async def get_connection(self, connection_id: str) -> Connection | None: ...
 
     @abc.abstractmethod
+    async def connection_token_digest(self, tenant_id: str, connection_id: str) -> str | None:
+        """The token digest of the tenant's connection with this id (another
+        tenant's is None): surfaces that name a connection by id (Truto's
+        ``integrated_account_id``) reach the same cached connection as its token."""
+
+    @abc.abstractmethod
     async def connection_credentials(self, connection_id: str) -> Sealed | None: ...
 
     @abc.abstractmethod

@@ -497,6 +497,17 @@ class PostgresStore(Store):
         )
         return connection_from_row(row) if row else None
 
+    async def connection_token_digest(self, tenant_id: str, connection_id: str) -> str | None:
+        if _nul(tenant_id, connection_id):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT token_digest FROM connections WHERE tenant_id = $1 AND id = $2",
+                tenant_id, connection_id,
+            )
+        )
+        return row[0] if row else None
+
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         if _nul(connection_id):
             return None

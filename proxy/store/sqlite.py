@@ -376,6 +376,15 @@ class SQLiteStore(Store):
         )
         return connection_from_row(row) if row else None
 
+    async def connection_token_digest(self, tenant_id: str, connection_id: str) -> str | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT token_digest FROM connections WHERE tenant_id = ? AND id = ?",
+                (tenant_id, connection_id),
+            ).fetchone()
+        )
+        return row[0] if row else None
+
     async def connection_credentials(self, connection_id: str) -> Sealed | None:
         row = await self._run(
             lambda c: c.execute(

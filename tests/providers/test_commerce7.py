@@ -80,7 +80,7 @@ def test_map_documented_customer_with_its_addresses():
         name="Jason Andres",  # honorific "Mr" is not prefixed
         company_name="Commerce7",  # the default address's company
         phone_number="+17783477874",
-        status=None,  # hasAccount/clubs are not a customer status
+        status="inactive",  # hasAccount false: no login account (clubs are not a status)
         currency=None,  # lifetimeValue 380273 is cents without a currency
         emails=[Email(email="jason@commerce7.com", type=None, is_primary=True)],
         phones=[
@@ -131,7 +131,7 @@ def test_map_customer_without_addresses_gets_a_partial_address():
         name="Jason Andres",
         company_name=None,  # only addresses carry a company
         phone_number="+17783477874",
-        status=None,
+        status="inactive",  # hasAccount false
         currency=None,
         emails=[Email(email="jason@commerce7.com", is_primary=True)],
         phones=[Phone(number="+17783477874", is_primary=True), Phone(number="+17783477888")],
@@ -154,6 +154,7 @@ def test_map_listed_customers():
         name="Jane Doe",
         company_name=None,
         phone_number="+17075555555",
+        status="inactive",  # hasAccount false
         emails=[Email(email="jane.doe@example.com", is_primary=True)],
         phones=[Phone(number="+17075555555", is_primary=True)],
         addresses=[NAPA],
@@ -677,3 +678,13 @@ async def test_list_with_a_repeated_cursor_is_a_bad_response(upstream_client):
     async with store.serve() as origin:
         with pytest.raises(ProviderBadResponse):
             await store.make_provider(origin, upstream_client).list_page(PageRequest(limit=10))
+
+
+@pytest.mark.parametrize(("has_account", "status"), [(True, "active"), (False, "inactive"), (None, None)])
+def test_status_follows_has_account(has_account, status):
+    raw = copy.deepcopy(fixture("customer.json"))
+    if has_account is None:
+        del raw["hasAccount"]
+    else:
+        raw["hasAccount"] = has_account
+    assert Commerce7Provider.map_customer(raw).status == status

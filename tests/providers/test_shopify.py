@@ -56,7 +56,7 @@ def test_map_full_customer_default_address_first():
         name="Bob Bobsen",  # displayName
         company_name="Fancy Co.",  # the default address's company
         phone_number="+13125551212",
-        status=None,  # state ENABLED is the login account, not a customer status
+        status="active",  # state ENABLED: the login account is in use
         currency="USD",
         emails=[Email(email="bob@example.com", type=None, is_primary=True)],
         phones=[Phone(number="+13125551212", extension=None, type=None, is_primary=True)],
@@ -102,7 +102,7 @@ def test_map_customer_with_phone_only_and_empty_strings():
         name="Bob Norman",
         company_name=None,
         phone_number="+16134504538",
-        status=None,  # DISABLED
+        status="inactive",  # DISABLED: no active login account
         currency="USD",
         emails=[],
         phones=[Phone(number="+16134504538", extension=None, type=None, is_primary=True)],
@@ -137,7 +137,7 @@ def test_map_customer_without_contact_details_or_addresses():
         name="Test Customer",
         company_name=None,  # defaultAddress: null
         phone_number=None,
-        status=None,
+        status="inactive",  # DISABLED
         currency="USD",
         emails=[],
         phones=[],
@@ -638,3 +638,14 @@ def test_settings_round_trip_through_msgspec():
         "shop": "my-store",
         "api_version": "unstable",
     }
+
+
+@pytest.mark.parametrize(("state", "status"), [
+    ("ENABLED", "active"), ("DISABLED", "inactive"), ("DECLINED", "inactive"),
+    ("INVITED", "INVITED"),  # neither: Shopify's own value, per the status rule
+    (None, None),
+])
+def test_status_follows_the_login_account_state(state, status):
+    raw = copy.deepcopy(fixture("customer.json")["data"]["customer"])
+    raw["state"] = state
+    assert ShopifyProvider.map_customer(raw).status == status

@@ -219,13 +219,13 @@ def test_map_without_a_primary_flag_takes_the_first_person():
     assert [p.is_primary for p in customer.phones] == [True, False, False]
 
 
-def test_map_name_falls_back_to_the_person_and_other_statuses_are_null():
+def test_map_name_falls_back_to_the_person_and_other_statuses_pass_through():
     raw = copy.deepcopy(fixture("zoho-inventory-customer.json")["contact"])
     raw["contact_name"] = " "
     raw["status"] = "crm"
     customer = ZohoInventoryProvider.map_customer(raw)
     assert customer.name == "Will Smith"
-    assert customer.status is None
+    assert customer.status == "crm"  # no clear active/inactive meaning: Zoho's own value
 
 
 def test_map_minimal_contact():

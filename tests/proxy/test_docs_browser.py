@@ -53,6 +53,8 @@ async def test_docs_render_an_interactive_reference_from_this_server_only(tmp_pa
                     "/ecommerce/customers/{id}"
                 )
                 assert await page.locator(".opblock").count() >= 15
+                # Truto's surface is described beside Panora's.
+                await page.locator(".opblock-summary-path[data-path='/unified/ecommerce/customers/{id}']").wait_for()
                 # Markdown renders: the info text's `x-api-key` is a <code>, not backticks.
                 info = page.locator(".information-container .markdown, .information-container .renderedMarkdown")
                 assert await info.locator("code", has_text="x-api-key").count() >= 1
@@ -64,6 +66,7 @@ async def test_docs_render_an_interactive_reference_from_this_server_only(tmp_pa
                 await dialog.wait_for()
                 text = await dialog.inner_text()
                 assert "x-api-key" in text and "x-connection-token" in text and "ApiKey" in text
+                assert "TrutoBearer" in text  # the API key as Truto's bearer token
                 await dialog.locator("button.close-modal").click()
 
                 # Expanding an operation shows its parameters and responses.

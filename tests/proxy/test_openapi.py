@@ -159,6 +159,7 @@ def test_each_operation_states_the_credentials_it_takes():
         wanted = (
             [{"AdminToken": []}] if path.startswith("/admin/")
             else [{"ApiKey": [], "ConnectionToken": []}] if path.startswith("/ecommerce/")
+            else [{"TrutoBearer": []}] if path.startswith("/unified/ecommerce/")
             else [{}, {"AdminToken": []}] if path == "/metrics"
             else [] if path in ("/health", "/ready", "/connect/start")
             # The merchant's pages: the cookie /connect/start sets.
@@ -269,10 +270,10 @@ def test_error_lists_are_the_routes_own():
         assert codes <= known, (path, method, codes - known)
         if (path, method) in ROUTE_CODES:
             assert ROUTE_CODES[path, method] & codes == ROUTE_CODES[path, method]
-        if not path.startswith("/ecommerce/"):
+        if not path.startswith(("/ecommerce/", "/unified/ecommerce/")):
             assert "customer_not_found" not in codes, (path, method)
             assert "missing_connection_token" not in codes, (path, method)
-        if not path.startswith(("/ecommerce/", "/connections")):
+        if not path.startswith(("/ecommerce/", "/unified/ecommerce/", "/connections")):
             assert not {c for c in codes if c.startswith("provider_")}, (path, method)
 
 

@@ -82,6 +82,7 @@ class Target(msgspec.Struct):
             "ConnectionToken": {"x-connection-token": self.connection_token},
             "AdminToken": {"Authorization": f"Bearer {ADMIN}"},
             "ConnectSession": {"Cookie": self.connect_cookie},
+            "TrutoBearer": {"Authorization": f"Bearer {self.api_key}"},
         }
         headers = dict(case.headers or {})
         for requirement in case.operation.definition.raw.get("security", []):
@@ -95,6 +96,8 @@ class Target(msgspec.Struct):
         connection_id. Generated values almost never name one."""
         if case.operation.path in self.ids:
             case.path_parameters = {**(case.path_parameters or {}), "id": self.ids[case.operation.path]}
+        if case.operation.path.startswith("/unified/"):  # Truto's surface names the connection by id
+            case.query = {**(case.query or {}), "integrated_account_id": self.ids["/connections/{id}"]}
         if isinstance(case.body, dict):
             existing = {"provider": "sandbox", "connection_id": self.ids["/connections/{id}"]}
             case.body = {**case.body, **{k: v for k, v in existing.items() if k in case.body}}
@@ -136,6 +139,7 @@ def target(tmp_path, monkeypatch) -> Iterator[Target]:
     session_token = urllib.parse.parse_qs(urllib.parse.urlsplit(session["connect_url"]).query)["token"][0]
     yield Target(app, key["api_key"], connection["connection_token"], f"{COOKIE}={session_token}", {
         "/ecommerce/customers/{id}": "3",  # the sandbox store has ids 1..250
+        "/unified/ecommerce/customers/{id}": "3",
         "/connections/{id}": connection["id"],
         "/connections/{id}/rotate-token": connection["id"],
         "/field-mappings/{id}": mapping["id"],
@@ -182,7 +186,9 @@ def test_every_operation_answers_as_documented(case, target):
 
 def _names_objects(ctx: Any) -> bool:
     operation = ctx.operation
-    return "{id}" in operation.path or operation.label in ("POST /connections", "POST /field-mappings")
+    return "{id}" in operation.path or operation.label in (
+        "POST /connections", "POST /field-mappings", "GET /unified/ecommerce/customers",
+    )
 
 
 @schema.include(_names_objects).parametrize()

@@ -64,6 +64,9 @@ async def test_connections_scoped_by_tenant(store):
     assert found.connection == connection(1)
     assert found.credentials == Sealed("k", b"\x00cipher") and found.oauth_token is None
     assert await store.find_connection("t2", "tok-1") is None
+    assert await store.connection_token_digest("t1", "c1") == "tok-1"
+    assert await store.connection_token_digest("t2", "c1") is None  # another tenant's: as unknown
+    assert await store.connection_token_digest("t1", "c9") is None
     assert await store.connection_credentials("c1") == Sealed("k", b"\x00cipher")
     with pytest.raises(Conflict):
         await store.create_connection(connection(2, "t2"), "tok-1", Sealed("k", b"x"))
@@ -86,6 +89,7 @@ async def test_connection_updates_and_tokens(store):
     assert await store.rotate_connection_token("c1", "tok-2", "ct_2", "2026-02-04T00:00:00.000Z")
     assert await store.find_connection("t1", "tok-1") is None
     assert (await store.find_connection("t1", "tok-2")).connection.token_prefix == "ct_2"
+    assert await store.connection_token_digest("t1", "c1") == "tok-2"
     kinds = [(i.kind, i.digest) for i in await store.invalidations_since(cursor)]
     assert kinds == [("connection", "tok-1")] * 3
     assert not await store.update_connection("nope", T0, settings={})
