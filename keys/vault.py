@@ -124,6 +124,17 @@ def credentials_aad(tenant_id: str, connection_id: str, purpose: str = "credenti
     return f"shoprelay/v1/{purpose}/{tenant_id}/{connection_id}".encode()
 
 
+# What each OAuth install table's sealed column is bound to (store.base.SEALED_EXTRAS).
+_EXTRA_PURPOSES = {"attempt": "connect-attempt", "install": "unclaimed-install", "grant": "oauth-grant"}
+
+
+def sealed_extra_aad(kind: str, owner: str | None, key: str) -> bytes:
+    """A connect attempt's data (bound to its tenant and id), an unclaimed
+    install's (its app's tenant and claim digest), a grant's shared token
+    (its grant key)."""
+    return credentials_aad(owner or "", key, _EXTRA_PURPOSES[kind])
+
+
 def webhook_secret_aad(tenant_id: str) -> bytes:
     """A tenant's webhook signing secret is bound to the tenant alone."""
     return credentials_aad(tenant_id, "", "webhook-secret")

@@ -178,6 +178,8 @@ class Provider(Generic[C, S]):
     display_name: ClassVar[str]
     credentials_type: ClassVar[type[msgspec.Struct]] = NoCredentials
     settings_type: ClassVar[type[msgspec.Struct]] = CommonSettings
+    # Other credential shapes the provider takes (an OAuth install's grant).
+    credentials_alternatives: ClassVar[tuple[type[msgspec.Struct], ...]] = ()
     credentials: C
     settings: S
     default_origin: ClassVar[str] = ""
@@ -254,9 +256,22 @@ class Provider(Generic[C, S]):
     ) -> tuple[msgspec.Struct, msgspec.Struct]:
         """Validate raw credentials/settings; ConfigurationError on mismatch."""
         return (
-            _convert(credentials, cls.credentials_type, "credentials"),
+            _convert(credentials, cls.credentials_form(credentials), "credentials"),
             _convert(settings if settings is not None else {}, cls.settings_type, "settings"),
         )
+
+    @classmethod
+    def credentials_form(cls, credentials: Any) -> type[msgspec.Struct]:
+        """The Struct raw credentials are in: ``credentials_type`` (what the
+        connect form asks for), or the first of ``credentials_alternatives``
+        (an OAuth install's) holding every field given when it does not."""
+        if isinstance(credentials, dict) and cls.credentials_alternatives:
+            given = set(credentials)
+            if not given <= set(cls.credentials_type.__struct_fields__):
+                for form in cls.credentials_alternatives:
+                    if given <= set(form.__struct_fields__):
+                        return form
+        return cls.credentials_type
 
     @property
     def origin(self) -> str:

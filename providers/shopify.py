@@ -41,7 +41,16 @@ addresses of the 5), but the bucket must hold the requested cost first.
 
 Settings: ``shop`` is the store's myshopify name (stored bare), ``api_version``
 a quarterly ``YYYY-MM`` release or ``unstable``. Shopify answers a retired
-version with the oldest supported one.
+version with the oldest supported one. ``auth_url`` replaces the token
+endpoint's origin (``https://{shop}.myshopify.com``).
+
+Credentials: an Admin API ``access_token`` (a custom app's, typed on the
+connect form), or what an OAuth install (proxy/connect/oauth/shopify.py)
+stores: the app's ``client_id``/``client_secret`` and the ``refresh_token``
+of an expiring offline token. Those mint hour-long access tokens at
+``POST {auth origin}/admin/oauth/access_token`` (JSON ``grant_type=
+refresh_token``); the refresh token rotates with each, and the token store
+keeps the current one (shared by every connection of the grant).
 
 Errors: GraphQL failures come as HTTP 200 with ``errors[]``, read by their
 ``extensions.code``, and win over data: an ACCESS_DENIED comes with
@@ -100,7 +109,8 @@ import msgspec
 
 from . import calls, paging
 from .auth import HeaderToken
-from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
+from .auth import OAuthAccess
+from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider, is_numeric_id
 from .error_table import ErrorTable, Say, Words, json_body, retry_after_header
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
 from .errors import ProviderUnavailable
@@ -108,6 +118,7 @@ from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .shopify_metafields import NONE, UNNAMED, Metafields, metafields_read
+from .token_endpoint import refresh_token
 
 T = TypeVar("T")
 SHOP_DOMAIN = ".myshopify.com"
@@ -202,7 +213,20 @@ class ShopifyCredentials(Credentials):
             )
 
 
-class ShopifySettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
+class ShopifyOAuthCredentials(Credentials):
+    """What an OAuth install stores (an expiring offline token's grant)."""
+
+    client_id: Annotated[HeaderValue, msgspec.Meta(description="the Shopify app's client ID")]
+    client_secret: Annotated[HeaderValue, msgspec.Meta(description="the Shopify app's client secret")]
+    refresh_token: Annotated[HeaderValue, msgspec.Meta(description=(
+        "refresh token of the expiring offline access token the install returned"
+    ))]
+
+
+TOKEN_PATH = "/admin/oauth/access_token"
+
+
+class ShopifySettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     shop: Annotated[str, msgspec.Meta(title="Store name", description="the store's name, or name.myshopify.com")]
     api_version: Annotated[str, msgspec.Meta(description=(
         "Admin API release YYYY-MM (MM one of 01, 04, 07, 10), or unstable"
@@ -394,13 +418,30 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         200: Say(ProviderBadResponse, "rejected the query"),  # GraphQL errors of no code in CODES
     })
 
+    # The OAuth install's credentials, beside the key form's (credentials_type).
+    credentials_alternatives = (ShopifyOAuthCredentials,)
+
+    @property
+    def shop_origin(self) -> str:
+        return f"https://{self.settings.shop}{SHOP_DOMAIN}"
+
     @property
     def endpoint(self) -> str:
-        origin = self.settings.base_url or f"https://{self.settings.shop}{SHOP_DOMAIN}"
+        origin = self.settings.base_url or self.shop_origin
         return f"{origin}/admin/api/{self.settings.api_version}/graphql.json"
 
-    def make_auth(self) -> HeaderToken:
-        return HeaderToken(self.credentials.access_token, header="X-Shopify-Access-Token")
+    @property
+    def auth_origin(self) -> str:
+        return self.settings.auth_url or self.shop_origin
+
+    def make_auth(self) -> HeaderToken | OAuthAccess:
+        c = self.credentials
+        if isinstance(c, ShopifyOAuthCredentials):
+            return refresh_token(
+                "Shopify", self.http, self.auth_origin + TOKEN_PATH, c.client_id, c.client_secret, c.refresh_token,
+                store=self.tokens, header="X-Shopify-Access-Token", scheme=None, send="json",
+            )
+        return HeaderToken(c.access_token, header="X-Shopify-Access-Token")
 
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id) and int(customer_id) < 2**64  # UnsignedInt64

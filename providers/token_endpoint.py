@@ -12,8 +12,9 @@ Platforms differ in small ways, stated where the endpoint is built: Zoho
 answers a refusal with HTTP 200 and throttles as ``"Access Denied"``; Wix
 puts its code in ``details.applicationError.code``; Zoho returns the data
 center's ``api_domain`` with the token, and its legacy answer counts
-``expires_in`` in milliseconds beside ``expires_in_sec``. ``refusal``,
-``read_code``, ``extra`` and ``expires_in_keys`` carry those differences.
+``expires_in`` in milliseconds beside ``expires_in_sec``; Square names an
+absolute ``expires_at`` instead of a lifetime. ``refusal``, ``read_code``,
+``extra``, ``expires_in_keys`` and ``expiry`` carry those differences.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class TokenEndpoint:
         refusal: Callable[[int, dict[str, Any]], ProviderError | None] | None = None,
         extra: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         expires_in_keys: tuple[str, ...] = ("expires_in",),
+        expiry: Callable[[dict[str, Any]], float | None] | None = None,
     ) -> None:
         self.platform, self.http, self.url, self.fields = platform, http, url, dict(fields)
         self.store, self.send, self.lifetime = store, send, lifetime
@@ -76,6 +78,9 @@ class TokenEndpoint:
         self.permanent_statuses = permanent_statuses
         self.read_code, self.refusal, self.extra = read_code, refusal, extra
         self.expires_in_keys = expires_in_keys
+        # When to mint again (epoch seconds) read from the answer; None falls
+        # back to expires_in / lifetime.
+        self.expiry = expiry
 
     async def mint(self) -> AccessToken:
         assert self.http is not None
@@ -104,13 +109,16 @@ class TokenEndpoint:
             raise ProviderBadResponse(f"{self.platform}'s token endpoint answered without an access_token")
         # The first key holding a positive number of seconds; else the lifetime.
         expires_in = next((body[k] for k in self.expires_in_keys if _seconds(body.get(k))), self.lifetime)
+        expires_at = self.expiry(body) if self.expiry is not None else None
         extra = self.extra(body) if self.extra is not None else {}
         if isinstance(body.get("refresh_token"), str) and _TOKEN.match(body["refresh_token"]):
             extra["refresh_token"] = body["refresh_token"]  # rotated: the next refresh uses it
         elif (sent := fields.get("refresh_token")) != self.fields.get("refresh_token"):
             # None new: the rotated one just sent stays current (RFC 6749 section 6).
             extra["refresh_token"] = sent
-        return AccessToken(access_token=token, expires_at=time.time() + float(expires_in), extra=extra)
+        if expires_at is None:
+            expires_at = time.time() + float(expires_in)
+        return AccessToken(access_token=token, expires_at=expires_at, extra=extra)
 
     async def _fields(self) -> dict[str, str]:
         fields = dict(self.fields)

@@ -19,7 +19,7 @@ from providers.http import guard_refusal
 
 from .clock import now_text
 from .store import Store
-from .store.records import CONNECTION_ACTIVE, ApiKey, Connection, Sealed, Tenant, WebhookEvent
+from .store.records import CONNECTION_ACTIVE, UNSET, ApiKey, Connection, Sealed, Tenant, UnsetType, WebhookEvent
 from .webhooks import events
 
 # A live check of parsed credentials and settings before they are stored
@@ -157,6 +157,7 @@ async def create_connection(
     end_user_id: str | None = None,
     tags: dict[str, str] | None = None,
     event_for: Callable[[Connection], WebhookEvent | None] | None = None,
+    grant_key: str | None = None,
 ) -> tuple[Connection, str]:
     """Validate, encrypt and store; returns the connection and its token (shown once).
     ``end_user_id`` and ``tags`` are the connect session's (checked there).
@@ -164,6 +165,8 @@ async def create_connection(
     storing it; ``event_for`` builds the webhook event written with it
     (the connect page's carries its session id), by default a plain
     ``connection.created`` when the tenant has a ``webhook_url``.
+    ``grant_key`` names the platform grant of an OAuth install, whose
+    token the connection shares (oauth_store.GrantTokenStore).
 
     The SSRF guard's refusals are the caller's check (validate_connection_input
     with the configured policy): tests and benchmarks store loopback stores."""
@@ -182,6 +185,7 @@ async def create_connection(
         updated_at=now,
         end_user_id=end_user_id,
         tags=dict(tags or {}),
+        grant_key=grant_key,
     )
     if event_for is None:
         event = events.connection_event(events.CREATED, connection, tenant=tenant)
@@ -222,13 +226,17 @@ async def update_connection(
     allow_private_networks: bool,
     verify: Verifier | None = None,
     event: WebhookEvent | None = None,
+    grant_key: "str | None | UnsetType" = UNSET,
 ) -> Connection:
     """Replace the credentials and/or settings (PATCH /connections/{id},
     ``connections update``). What is not given is kept, and the result is
     validated (and verified) as a whole, as at creation; the connection is
     active again afterwards. Nothing is written when a check fails.
     ``connection.updated`` goes out with the change: ``event`` (the connect
-    page's, with its session id), else a plain one."""
+    page's, with its session id), else a plain one. ``grant_key`` (an OAuth
+    reconnect) replaces the connection's grant; left out, it stays unless
+    new credentials are given: those are the connection's own, and the
+    grant's shared token is not theirs."""
     if credentials is None and settings is None:
         raise InvalidInput("give credentials and/or settings")
     if credentials is None:
@@ -246,6 +254,8 @@ async def update_connection(
         _same_destination(connection, settings)
     if verify is not None:
         await verify(connection.provider, creds, parsed_settings)
+    if new_credentials and grant_key is UNSET:
+        grant_key = None
     found = await store.update_connection(
         connection.id,
         now_text(),
@@ -253,6 +263,7 @@ async def update_connection(
         settings=msgspec.to_builtins(parsed_settings) if settings is not None else None,
         status=CONNECTION_ACTIVE,
         event=event or await events.event_for(store, events.UPDATED, connection),
+        grant_key=grant_key,
     )
     updated = await store.get_connection(connection.id) if found else None
     if updated is None:

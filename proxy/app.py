@@ -17,6 +17,7 @@ from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
 from .connect import exchange as connect_exchange, page as connect_page, sessions as connect_sessions
+from .connect.oauth import routes as connect_oauth
 from .routes import admin, management, provider_apps, reference, tenant, truto, webhooks
 from .routes.customers import list_customers, retrieve_customer
 from .routes.health import health, ready
@@ -79,6 +80,7 @@ def create_app(config: Config | None = None) -> Starlette:
             Route("/connect", connect_page.picker, methods=["GET"]),
             Route("/connect/providers/{provider}", connect_page.provider_form, methods=["GET"]),
             Route("/connect/providers/{provider}", connect_page.submit, methods=["POST"]),
+            *connect_oauth.routes(),  # OAuth installs: start, callback, choose, and each flow's own
             Mount("/connect/assets", app=connect_page.assets),
         ],
         middleware=[Middleware(RequestContextMiddleware)],

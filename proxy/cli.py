@@ -499,13 +499,14 @@ def cmd_keys_rotate(config: Config, args: argparse.Namespace) -> None:
 
     report, in_use = _with_store(run, config)
     _emit(report)
-    others = len(report.undecryptable_webhook_secrets) + len(report.undecryptable_provider_apps)
+    others = (len(report.undecryptable_webhook_secrets) + len(report.undecryptable_provider_apps)
+              + len(report.undecryptable_oauth))
     stuck = len(report.undecryptable) + others
     if stuck:
         lacking = sorted(key_id for key_id in in_use if key_id not in keyring.key_ids)
         what = (
             f"{len(report.undecryptable)} connection(s)" if not others
-            else f"{stuck} connection(s), webhook secret(s) or provider app secret(s)"
+            else f"{stuck} connection(s), webhook secret(s), provider app secret(s) or OAuth grant(s)"
         )
         raise CliError(
             f"{what} use a key that is not in the keyring "

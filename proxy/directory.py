@@ -44,7 +44,7 @@ from .clock import now_text
 from .concurrency import TenantCalls
 from .config import Config
 from .metrics import Metrics
-from .oauth_store import ConnectionTokenStore
+from .oauth_store import ConnectionTokenStore, GrantTokenStore
 from .problems import ApiError, credentials_unreadable
 from .ratelimit import AuthFailureThrottle, Limiter
 from .store import Store
@@ -282,7 +282,11 @@ class Directory:
                 "the connection's stored credentials cannot be used; recreate the connection",
                 provider=conn.provider,
             ) from None
-        tokens = ConnectionTokenStore(self.store, self.keyring, conn.tenant_id, conn.id)
+        tokens: ConnectionTokenStore | GrantTokenStore
+        if conn.grant_key is not None:  # made by an OAuth install: the grant's token is shared
+            tokens = GrantTokenStore(self.store, self.keyring, conn.grant_key)
+        else:
+            tokens = ConnectionTokenStore(self.store, self.keyring, conn.tenant_id, conn.id)
         refreshes = self.metrics.token_refreshes.labels(conn.provider)
         tokens.on_save.append(refreshes.inc)
         live = LiveConnection(

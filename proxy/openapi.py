@@ -288,6 +288,7 @@ _CONNECTION_EXAMPLES: dict[str, dict[str, Any]] = {
                  "settings": {"store_url": "https://shop.example.com"}},
     "ecwid": {"credentials": {"access_token": "secret_ab12cd34"}, "settings": {"store_id": "1003"}},
     "squarespace": {"credentials": {"api_key": "example-api-key"}, "settings": {}},
+    "square": {"credentials": {"access_token": "EAAAexample"}, "settings": {"environment": "sandbox"}},
 }
 
 
@@ -486,6 +487,7 @@ def _paths() -> dict[str, Any]:
             "revokeApiKey", "Revoke an API key", ADMIN, ("204", None), [INVALID_ID, *_ADMIN_AUTH, API_KEY_NOT_FOUND], [_ID],
             tags=a)},
         **_connect_paths(ex),
+        **_oauth_paths(),
         **_provider_app_paths(ex),
         "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
         "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
@@ -735,8 +737,9 @@ _PROPERTIES.update({
         "end_user_id": "The merchant's id, as given.",
         "provider": "The platform connected; null until completed.",
         "connection_id": "The connection made or reconnected; null until completed.",
-        "error": f"Why it failed: `too_many_attempts` (more than {CONNECT_MAX_ATTEMPTS} submissions) or "
-                 "`store_failed`; else null.",
+        "error": f"Why it failed: `too_many_attempts` (more than {CONNECT_MAX_ATTEMPTS} submissions), "
+                 "`store_failed`, or the platform's refusal of an OAuth install (`access_denied`: the merchant "
+                 "declined; `invalid_code`, `insufficient_scope`, or the platform's own error code); else null.",
     },
     "ConnectExchange": {"code": "The `connect_code` the merchant's browser brought back (`cc_...`)."},
     "ConnectExchanged": {
@@ -825,12 +828,21 @@ def _commonmark(node: Any) -> None:
             _commonmark(value)
 
 
+def _one_of(cls: Any) -> dict[str, Any]:
+    """The provider's credentials schema: its form's, or any of its shapes
+    (Shopify's OAuth install stores a refresh token instead of a key)."""
+    if not cls.credentials_alternatives:
+        return ref(cls.credentials_type)
+    return {"anyOf": [ref(cls.credentials_type), *map(ref, cls.credentials_alternatives)]}
+
+
 def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Each provider's credentials and settings Structs as schemas, the
     ``ConnectionCreate`` variant per provider, and the credentials/settings
     alternatives a PATCH may carry."""
     classes = {name: registry.get(name) for name in provider_names()}
-    structs = sorted({t for cls in classes.values() for t in (cls.credentials_type, cls.settings_type)},
+    structs = sorted({t for cls in classes.values()
+                      for t in (cls.credentials_type, cls.settings_type, *cls.credentials_alternatives)},
                      key=lambda t: t.__name__)
     _, schemas = msgspec.json.schema_components(structs, ref_template=_REF)
     variants = []
@@ -841,7 +853,7 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "description": f"`POST /connections` for {cls.display_name}.",
             "properties": {
                 "provider": {"const": name, "description": "The provider's name."},
-                "credentials": {**ref(cls.credentials_type), "description": f"{cls.display_name} credentials, "
+                "credentials": {**_one_of(cls), "description": f"{cls.display_name} credentials, "
                                 "stored encrypted and never returned."},
                 "settings": {**ref(cls.settings_type), "description": f"{cls.display_name} settings (optional "
                              "where every field has a default)."},
@@ -849,7 +861,8 @@ def _provider_schemas() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict
             "required": ["provider", "credentials"],
         }
         variants.append(ref(variant))
-    credentials = [ref(t) for t in structs if any(c.credentials_type is t for c in classes.values())]
+    credentials = [ref(t) for t in structs if any(t in (c.credentials_type, *c.credentials_alternatives)
+                                                  for c in classes.values())]
     settings = [ref(t) for t in structs if any(c.settings_type is t for c in classes.values())]
     schemas["ConnectionCreate"] = {
         "title": "ConnectionCreate",
@@ -1092,6 +1105,54 @@ def _connect_paths(ex: dict[str, Any]) -> dict[str, Any]:
                         "consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"}}},
                 }}}),
         },
+    }
+
+
+def _oauth_paths() -> dict[str, Any]:
+    """OAuth installs: the "Connect with PLATFORM" button, the platform's
+    redirect back, the merchant's choice (proxy/connect/oauth)."""
+    provider = _param("provider", "path", _STRING, "A provider with an OAuth install (and an app for the tenant, "
+                      "or the operator's default).", True, example="shopify")
+    gone = ("404 platform not offered or no app, 403 without the session cookie or a wrong `csrf_token`, "
+            "410 the link expired, was used or failed; a page saying what to do.")
+
+    def form(example: dict[str, str]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["csrf_token"],
+                       "properties": {"csrf_token": {"type": "string", "description": "From the form's hidden field."}},
+                       "additionalProperties": {"type": "string"}},
+            "examples": {"shopify": {"summary": "shopify", "value": {"csrf_token": "EXAMPLE", **example}}},
+        }}}
+
+    base = "/connect/oauth/{provider}"
+    return {
+        f"{base}/start": {"post": _page(
+            "startOAuthInstall", "Go to the platform's consent screen",
+            "The form's \"Connect with PLATFORM\" button, with what the platform needs typed first (Shopify's "
+            "`shop`). A one-use `state` (256 random bits, 10 minutes, bound to this session) is minted.",
+            {"303": {"description": "To the platform's authorization page."}},
+            gone + " 400 a field the flow does not take, 422 the form again (a malformed shop name), 429 too "
+            "many attempts.", params=[provider], body=form({"shop": "my-store"}))},
+        f"{base}/callback": {"get": _page(
+            "oauthCallback", "The platform sends the merchant back",
+            "Register this URL on the platform (`shoprelay provider-apps callback-urls`). It reads the "
+            "parameters the platform sends (`code`, `state`, Shopify's `hmac`, `shop`, `timestamp`...; none is "
+            "refused by name, a repeated one is), claims the attempt behind `state` once, requires the browser's "
+            "session to be the one that started, lets the platform's checks run (Shopify's HMAC, shop and "
+            "timestamp), exchanges the code and stores the connection. `error=access_denied` (or a refused code) "
+            "fails the session with that reason.",
+            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+             "200": {"description": "Without a `return_url`, the connected page (as the form's); or a page "
+                                    "to choose what to connect.", "content": _HTML}},
+            gone + " 400 an unknown, used or expired `state`, a callback the platform did not sign, another "
+            "store, or the platform's refusal; 403 another browser's `state`.", params=[provider])},
+        f"{base}/choose": {"post": _page(
+            "chooseOAuthInstall", "The merchant's choice (several stores or organisations)",
+            "The choice page's form: `csrf_token`, its one-use `state` and `choice`.",
+            {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+             "200": {"description": "Without a `return_url`, the connected page.", "content": _HTML}},
+            gone + " 400 a choice not offered, or a used or expired `state`.", params=[provider],
+            body=form({"state": "EXAMPLE", "choice": "org-1"}))},
     }
 
 

@@ -47,6 +47,16 @@ def accepts(*names: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
+def platform_query(handler: Handler) -> Handler:
+    """A callback a platform calls with parameters of its own choosing
+    (an OAuth redirect: Shopify says its set may change, and signs all of
+    them). Nothing is refused by name; the handler bounds and verifies
+    what it reads."""
+    handler.query_parameters = frozenset()  # type: ignore[attr-defined]
+    handler.platform_query = True  # type: ignore[attr-defined]
+    return handler
+
+
 def refuse_unknown(params: QueryParams, allowed: frozenset[str]) -> None:
     for name in params.keys():
         if name in allowed or (REMOTE_QUERY in allowed and name.startswith(REMOTE_QUERY)):

@@ -1,6 +1,7 @@
 """Re-encrypting every stored secret under the active key: connections'
 credentials and OAuth tokens, then tenants' webhook signing secrets, then
-provider apps' client secrets.
+provider apps' client secrets, then the OAuth install tables' (attempts,
+unclaimed installs, shared grant tokens).
 
 Resumable and safe while serving: rows already under the active key are
 skipped, each row is swapped only if it still holds what was read
@@ -10,11 +11,16 @@ serving processes keep working with old and new keys both in the keyring.
 
 from __future__ import annotations
 
+import functools
+from typing import Awaitable, Callable
+
 import msgspec
 
-from keys.vault import DecryptionError, Keyring, credentials_aad, provider_app_aad, webhook_secret_aad
+from keys.vault import DecryptionError, Keyring, credentials_aad, provider_app_aad, sealed_extra_aad
+from keys.vault import webhook_secret_aad
 
 from .store import Store
+from .store.base import SEALED_EXTRAS
 from .store.records import Sealed, SealedRow
 
 
@@ -28,6 +34,8 @@ class RotationReport(msgspec.Struct, kw_only=True):
     undecryptable_webhook_secrets: list[str] = msgspec.field(default_factory=list)
     # Provider apps ("operator/{provider}" or "{tenant id}/{provider}") likewise.
     undecryptable_provider_apps: list[str] = msgspec.field(default_factory=list)
+    # "kind:key" of OAuth install rows (store.base.SEALED_EXTRAS) likewise.
+    undecryptable_oauth: list[str] = msgspec.field(default_factory=list)
 
 
 def _reseal(keyring: Keyring, sealed: Sealed, aad: bytes) -> Sealed:
@@ -45,6 +53,8 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
         if not rows:
             await _rotate_webhook_secrets(store, keyring, batch, report)
             await _rotate_provider_apps(store, keyring, batch, report)
+            for kind in SEALED_EXTRAS:
+                await _rotate_extras(store, keyring, kind, batch, report)
             return report
         for row in rows:
             after = row.connection_id
@@ -76,6 +86,27 @@ async def rotate(store: Store, keyring: Keyring, batch: int = 500) -> RotationRe
                 report.changed_meanwhile += 1
 
 
+async def _rotate_one(
+    keyring: Keyring, report: RotationReport, sealed: Sealed, aad: bytes,
+    swap: Callable[[Sealed], Awaitable[bool]], stuck: list[str], name: str,
+) -> None:
+    """One sealed value (not a connection's): re-encrypted and swapped if
+    it still holds what was read; counted in the report, or named in
+    ``stuck`` when its key is missing from the ring."""
+    if sealed.key_id == keyring.active_id:
+        report.already_current += 1
+        return
+    try:
+        new = _reseal(keyring, sealed, aad)
+    except DecryptionError:
+        stuck.append(name)
+        return
+    if await swap(new):
+        report.rotated += 1
+    else:
+        report.changed_meanwhile += 1
+
+
 async def _rotate_webhook_secrets(
     store: Store, keyring: Keyring, batch: int, report: RotationReport
 ) -> None:
@@ -84,18 +115,11 @@ async def _rotate_webhook_secrets(
     while rows := await store.sealed_webhook_secrets(after, batch):
         for tenant_id, sealed in rows:
             after = tenant_id
-            if sealed.key_id == keyring.active_id:
-                report.already_current += 1
-                continue
-            try:
-                new = _reseal(keyring, sealed, webhook_secret_aad(tenant_id))
-            except DecryptionError:
-                report.undecryptable_webhook_secrets.append(tenant_id)
-                continue
-            if await store.reseal_webhook_secret(tenant_id, sealed, new):
-                report.rotated += 1
-            else:
-                report.changed_meanwhile += 1
+            await _rotate_one(
+                keyring, report, sealed, webhook_secret_aad(tenant_id),
+                functools.partial(store.reseal_webhook_secret, tenant_id, sealed),
+                report.undecryptable_webhook_secrets, tenant_id,
+            )
 
 
 async def _rotate_provider_apps(
@@ -106,15 +130,20 @@ async def _rotate_provider_apps(
     while rows := await store.sealed_provider_app_secrets(after, batch):
         for tenant_id, provider, sealed in rows:
             after = (tenant_id or "", provider)
-            if sealed.key_id == keyring.active_id:
-                report.already_current += 1
-                continue
-            try:
-                new = _reseal(keyring, sealed, provider_app_aad(tenant_id, provider))
-            except DecryptionError:
-                report.undecryptable_provider_apps.append(f"{tenant_id or 'operator'}/{provider}")
-                continue
-            if await store.reseal_provider_app_secret(tenant_id, provider, sealed, new):
-                report.rotated += 1
-            else:
-                report.changed_meanwhile += 1
+            await _rotate_one(
+                keyring, report, sealed, provider_app_aad(tenant_id, provider),
+                functools.partial(store.reseal_provider_app_secret, tenant_id, provider, sealed),
+                report.undecryptable_provider_apps, f"{tenant_id or 'operator'}/{provider}",
+            )
+
+
+async def _rotate_extras(store: Store, keyring: Keyring, kind: str, batch: int, report: RotationReport) -> None:
+    """One OAuth install table's sealed column, counted with the rest."""
+    after = ""
+    while rows := await store.sealed_extras(kind, after, batch):
+        for key, owner, sealed in rows:
+            after = key
+            await _rotate_one(
+                keyring, report, sealed, sealed_extra_aad(kind, owner, key),
+                functools.partial(store.reseal_extra, kind, key, sealed), report.undecryptable_oauth, f"{kind}:{key}",
+            )

@@ -86,9 +86,12 @@ async def running_app(tmp_path: pathlib.Path, **overrides: Any) -> AsyncIterator
 
 
 @contextlib.asynccontextmanager
-async def served_over_http(tmp_path: pathlib.Path, **overrides: Any) -> AsyncIterator[tuple[Harness, str]]:
+async def served_over_http(
+    tmp_path: pathlib.Path, *, port: int = 0, **overrides: Any
+) -> AsyncIterator[tuple[Harness, str]]:
     """The app behind a real uvicorn socket, for clients that speak real HTTP
-    (Panora's SDK). Yields the harness and the base URL."""
+    (Panora's SDK). Yields the harness and the base URL. ``port`` (0: any
+    free one) lets a test name its public URL before the server starts."""
     import asyncio
 
     import uvicorn
@@ -96,7 +99,7 @@ async def served_over_http(tmp_path: pathlib.Path, **overrides: Any) -> AsyncIte
     config = make_config(tmp_path, **overrides)
     app = create_app(config)
     # Served as `shoprelay serve` serves (its protocol, timeouts and bounds).
-    options = serving.server_options(config, host="127.0.0.1", port=0, workers=1)
+    options = serving.server_options(config, host="127.0.0.1", port=port, workers=1)
     options["log_level"] = "warning"
     del options["log_config"]  # leave the test process's logging as it is
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", **options))

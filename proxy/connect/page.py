@@ -43,6 +43,7 @@ from ..middleware import request_context
 from ..problems import ApiError
 from ..store.records import ConnectSession, Tenant
 from . import completion, csrf, forms
+from .oauth.offer import Offer, offer_for
 from .sessions import COMPLETED, EXPIRED, PENDING, START_PATH, origin_of, status_of
 
 _HERE = pathlib.Path(__file__).parent
@@ -229,6 +230,11 @@ async def picker(request: Request) -> Response:
     return render(request, "picker.html", {"choices": choices}, tenant=opened.tenant)
 
 
+async def _oauth(request: Request, opened: Opened, form: forms.Form) -> Offer | None:
+    """The "Connect with PLATFORM" button, where a flow and an app exist."""
+    return await offer_for(request.app.state.runtime, opened.tenant.id, form)
+
+
 @params.accepts()
 async def provider_form(request: Request) -> Response:
     opened = await _opened(request)
@@ -239,7 +245,7 @@ async def provider_form(request: Request) -> Response:
         connection = await request.app.state.runtime.store.get_connection(opened.session.reconnect_connection_id)
         if connection is not None and connection.tenant_id == opened.tenant.id:
             values.update({k: str(v) for k, v in connection.settings.items() if v is not None and k in form.names})
-    return _form_page(request, opened, form, values)
+    return _form_page(request, opened, form, values, oauth=await _oauth(request, opened, form))
 
 
 @params.accepts()
@@ -258,6 +264,7 @@ async def submit(request: Request) -> Response:
                         "Open the form again and submit it from there.", tenant=tenant,
                         link=(f"{_base(request)}{PATH}/providers/{form.provider}", "Open the form again"))
     kept = {f.name: submitted[f.name] for f in form.fields if not f.secret and f.name in submitted}
+    oauth = await _oauth(request, opened, form)
     secrets_typed = [submitted[f.name] for f in form.fields if f.secret and submitted.get(f.name)]
     try:
         credentials, settings = forms.read(form, submitted)
@@ -266,21 +273,21 @@ async def submit(request: Request) -> Response:
         )
     except forms.FormError as exc:
         return _form_page(request, opened, form, kept, error=str(exc), field=exc.field, status=exc.status,
-                          hide=secrets_typed)
+                          hide=secrets_typed, oauth=oauth)
     except accounts.InvalidInput as exc:
         message = str(exc).removeprefix(f"{form.provider}: ")
         return _form_page(request, opened, form, kept, error=message, field=forms.field_named_in(form, message),
-                          status=422, hide=secrets_typed)
+                          status=422, hide=secrets_typed, oauth=oauth)
     try:
         async with runtime.directory.tenant_calls.slot(tenant.id):
             await verification.verify(runtime.http, form.provider, creds, parsed, runtime.config.request_timeout)
     except ProviderError as exc:
         problem = verification.problem(exc, form.provider)
         return _form_page(request, opened, form, kept, error=problem.detail, status=problem.status,
-                          hide=secrets_typed, headers=problem.headers)
+                          hide=secrets_typed, headers=problem.headers, oauth=oauth)
     except ApiError as exc:  # the tenant's calls are all busy
         return _form_page(request, opened, form, kept, error=exc.detail, status=exc.status,
-                          hide=secrets_typed, headers=exc.headers)
+                          hide=secrets_typed, headers=exc.headers, oauth=oauth)
     try:
         code = await completion.complete(runtime, session, tenant, form.provider, credentials, settings)
     except completion.SessionGone:
@@ -333,6 +340,7 @@ async def _form_body(request: Request, opened: Opened) -> dict[str, str]:
 def _form_page(
     request: Request, opened: Opened, form: forms.Form, values: dict[str, str], *, error: str | None = None,
     field: str | None = None, status: int = 200, hide: list[str] = (), headers: dict[str, str] | None = None,  # type: ignore[assignment]
+    oauth: Offer | None = None, error_in: str = "keys",
 ) -> Response:
     if error:
         # Defence in depth: a message never carries what the merchant typed as a secret.
@@ -340,9 +348,13 @@ def _form_page(
             if len(secret) >= 4:
                 error = error.replace(secret, "***")
     at_fault = form.field(field)
+    if at_fault is not None and error_in == "oauth":
+        at_fault = at_fault if oauth is not None and at_fault in oauth.inputs else None
     # Focus goes to the first error: the field named, else (the platform
     # refused the keys, which must be typed again) the first secret field.
     focus = field if at_fault is not None else next((f.name for f in form.fields if f.secret), None) if error else None
+    if error and error_in == "oauth":
+        focus = at_fault.name if at_fault is not None else None
     advanced_open = any(
         values.get(f.name) not in (None, "", f.default) or f.name == field for f in form.advanced
     )
@@ -351,6 +363,7 @@ def _form_page(
         "error_label": at_fault.label if at_fault else None, "focus": focus, "advanced_open": advanced_open,
         "csrf_token": csrf.token_for(opened.secret), "csrf_field": csrf.FIELD,
         "several": len(_choices(opened.session)) > 1, "reconnect": bool(opened.session.reconnect_connection_id),
+        "oauth": oauth, "error_in": error_in,
     }, status=status, tenant=opened.tenant, headers=headers)
 
 

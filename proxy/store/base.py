@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 from .records import (
     UNSET,
     ApiKey,
+    ConnectAttempt,
     ConnectCode,
     Connection,
     ConnectionSecrets,
@@ -33,6 +34,7 @@ from .records import (
     Sealed,
     SealedRow,
     Tenant,
+    UnclaimedInstall,
     UnsetType,
     WebhookEvent,
 )
@@ -48,6 +50,12 @@ KEY_ID_COUNTS_SQL = (
     " SELECT 'tenant:' || id, webhook_secret_key_id AS key_id FROM tenants"
     " WHERE webhook_secret_key_id IS NOT NULL"
     " UNION ALL"
+    " SELECT 'grant:' || grant_key, token_key_id AS key_id FROM oauth_grants"
+    " UNION ALL"
+    " SELECT 'attempt:' || id, data_key_id AS key_id FROM connect_attempts"
+    " UNION ALL"
+    " SELECT 'install:' || claim_digest, data_key_id AS key_id FROM unclaimed_installs"
+    " UNION ALL"
     " SELECT 'app:' || COALESCE(tenant_id, '') || '/' || provider, secret_key_id AS key_id"
     " FROM provider_apps"
     ") AS sealed GROUP BY key_id ORDER BY key_id"
@@ -59,6 +67,15 @@ COUNTS_SQL = (
     " (SELECT COUNT(*) FROM connections),"
     " (SELECT COUNT(*) FROM field_mappings)"
 )
+
+
+# The OAuth install tables' sealed columns, for key rotation:
+# kind -> (table, key column, AAD owner column or None, key id column, ciphertext column).
+SEALED_EXTRAS: dict[str, tuple[str, str, str | None, str, str]] = {
+    "attempt": ("connect_attempts", "id", "tenant_id", "data_key_id", "data_ciphertext"),
+    "install": ("unclaimed_installs", "claim_digest", "app_tenant_id", "data_key_id", "data_ciphertext"),
+    "grant": ("oauth_grants", "grant_key", None, "token_key_id", "token_ciphertext"),
+}
 
 
 class StoreUnavailable(Exception):
@@ -189,6 +206,7 @@ class Store(abc.ABC):
         settings: dict | None = None,
         status: str | None = None,
         event: WebhookEvent | None = None,
+        grant_key: "str | None | UnsetType" = UNSET,
     ) -> bool:
         """Replace what is given; a new credential also drops the OAuth token.
         False (and no event) if there is no such connection."""
@@ -258,6 +276,51 @@ class Store(abc.ABC):
     ) -> ConnectCode | None:
         """Use the code once: only if unused, not expired at ``at`` and the
         tenant's; it is then marked used (atomically). Else None."""
+
+    # OAuth installs (proxy/connect/oauth)
+    @abc.abstractmethod
+    async def create_connect_attempt(self, attempt: ConnectAttempt, data: Sealed) -> None:
+        """Store an attempt; its ``state`` is kept by digest only."""
+
+    @abc.abstractmethod
+    async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
+        """Use the attempt once: only if unused and unexpired at ``at`` it is
+        marked used (atomically) and returned. Of two racing callbacks one
+        gets it; a replay gets None."""
+
+    @abc.abstractmethod
+    async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
+        """The attempt as stored (used or not), without claiming it."""
+
+    @abc.abstractmethod
+    async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None: ...
+
+    @abc.abstractmethod
+    async def create_unclaimed_install(self, install: UnclaimedInstall, data: Sealed) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
+        """Claim once, while unexpired at ``at`` (atomically, as attempts)."""
+
+    @abc.abstractmethod
+    async def connections_with_grant(self, grant_key: str) -> list[Connection]:
+        """Every connection (of any tenant) made from this grant, by id."""
+
+    @abc.abstractmethod
+    async def save_grant_token(self, grant_key: str, token: Sealed) -> None:
+        """Insert or replace the grant's shared token."""
+
+    @abc.abstractmethod
+    async def load_grant_token(self, grant_key: str) -> Sealed | None: ...
+
+    @abc.abstractmethod
+    async def sealed_extras(self, kind: str, after: str, limit: int) -> list[tuple[str, str | None, Sealed]]:
+        """(row key, AAD owner, sealed) of one SEALED_EXTRAS kind in key
+        order after ``after`` ("" = start): their part of a key rotation."""
+
+    @abc.abstractmethod
+    async def reseal_extra(self, kind: str, key: str, old: Sealed, new: Sealed) -> bool:
+        """Swap the row's ciphertext if it still is ``old``."""
 
     # webhook outbox
     @abc.abstractmethod

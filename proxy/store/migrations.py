@@ -151,6 +151,43 @@ SQLITE: list[str] = [
     CREATE UNIQUE INDEX provider_apps_operator ON provider_apps (provider)
         WHERE tenant_id IS NULL;
     """,
+    # 6: OAuth installs (proxy/connect/oauth): one-use attempts behind each
+    # `state`, installs that arrived without a session, and the token one
+    # platform grant shares between the connections made from it
+    """
+    CREATE TABLE connect_attempts (
+        id TEXT PRIMARY KEY,
+        state_digest TEXT NOT NULL UNIQUE,
+        session_id TEXT NOT NULL REFERENCES connect_sessions(id) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        data_key_id TEXT NOT NULL,
+        data_ciphertext BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE INDEX connect_attempts_session ON connect_attempts (session_id);
+    CREATE TABLE unclaimed_installs (
+        claim_digest TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        app_tenant_id TEXT,
+        grant_key TEXT,
+        data_key_id TEXT NOT NULL,
+        data_ciphertext BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        claimed_at TEXT
+    );
+    CREATE TABLE oauth_grants (
+        grant_key TEXT PRIMARY KEY,
+        token_key_id TEXT NOT NULL,
+        token_ciphertext BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE connections ADD grant_key TEXT;
+    CREATE INDEX connections_grant ON connections (grant_key);
+    """,
 ]
 
 # PostgreSQL: the same steps, one for one, at the same versions. Timestamps
@@ -292,5 +329,42 @@ POSTGRES: list[str] = [
         WHERE tenant_id IS NOT NULL;
     CREATE UNIQUE INDEX provider_apps_operator ON provider_apps (provider)
         WHERE tenant_id IS NULL;
+    """,
+    # 6: OAuth installs (proxy/connect/oauth): one-use attempts behind each
+    # `state`, installs that arrived without a session, and the token one
+    # platform grant shares between the connections made from it
+    """
+    CREATE TABLE connect_attempts (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        state_digest TEXT NOT NULL UNIQUE,
+        session_id TEXT NOT NULL REFERENCES connect_sessions(id) ON DELETE CASCADE,
+        tenant_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        data_key_id TEXT NOT NULL,
+        data_ciphertext BYTEA NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        expires_at TEXT COLLATE "C" NOT NULL,
+        used_at TEXT COLLATE "C"
+    );
+    CREATE INDEX connect_attempts_session ON connect_attempts (session_id);
+    CREATE TABLE unclaimed_installs (
+        claim_digest TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        app_tenant_id TEXT,
+        grant_key TEXT,
+        data_key_id TEXT NOT NULL,
+        data_ciphertext BYTEA NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        expires_at TEXT COLLATE "C" NOT NULL,
+        claimed_at TEXT COLLATE "C"
+    );
+    CREATE TABLE oauth_grants (
+        grant_key TEXT PRIMARY KEY,
+        token_key_id TEXT NOT NULL,
+        token_ciphertext BYTEA NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL
+    );
+    ALTER TABLE connections ADD grant_key TEXT;
+    CREATE INDEX connections_grant ON connections (grant_key);
     """,
 ]

@@ -32,8 +32,12 @@ import asyncpg
 import msgspec
 
 from . import migrations
-from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, InvalidValue, Store, StoreUnavailable
+from .base import (
+    COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, SEALED_EXTRAS, Conflict, InvalidValue, Store, StoreUnavailable,
+)
 from .records import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_WIDTH,
     CODE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WIDTH,
@@ -41,6 +45,8 @@ from .records import (
     EVENT_DELIVERED,
     EVENT_FAILED,
     EVENT_PENDING,
+    INSTALL_COLUMNS,
+    INSTALL_WIDTH,
     KEY_COLUMNS,
     MAPPING_COLUMNS,
     PROVIDER_APP_COLUMNS,
@@ -51,6 +57,7 @@ from .records import (
     TENANT_COLUMNS,
     UNSET,
     ApiKey,
+    ConnectAttempt,
     ConnectCode,
     Connection,
     ConnectionSecrets,
@@ -62,14 +69,19 @@ from .records import (
     Sealed,
     SealedRow,
     Tenant,
+    UnclaimedInstall,
     UnsetType,
     WebhookEvent,
     api_key_from_row,
+    attempt_from_row,
+    attempt_values,
     code_from_row,
     code_values,
     connection_from_row,
     event_from_row,
     event_values,
+    install_from_row,
+    install_values,
     json_text,
     mapping_from_row,
     provider_app_from_row,
@@ -447,8 +459,8 @@ class PostgresStore(Store):
             await c.execute(
                 "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
                 " credentials_key_id, credentials_ciphertext, settings, status, created_at,"
-                " updated_at, end_user_id, tags)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                " updated_at, end_user_id, tags, grant_key)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 connection.id,
                 connection.tenant_id,
                 connection.provider,
@@ -462,6 +474,7 @@ class PostgresStore(Store):
                 connection.updated_at,
                 connection.end_user_id,
                 json_text(connection.tags),
+                connection.grant_key,
             )
             await _enqueue(c, event)
 
@@ -552,6 +565,7 @@ class PostgresStore(Store):
         settings: dict | None = None,
         status: str | None = None,
         event: WebhookEvent | None = None,
+        grant_key: str | None | UnsetType = UNSET,
     ) -> bool:
         if _nul(connection_id):
             return False
@@ -576,6 +590,10 @@ class PostgresStore(Store):
             if status is not None:
                 await c.execute(
                     "UPDATE connections SET status = $1 WHERE id = $2", status, connection_id
+                )
+            if grant_key is not UNSET:
+                await c.execute(
+                    "UPDATE connections SET grant_key = $1 WHERE id = $2", grant_key, connection_id
                 )
             await c.execute("UPDATE connections SET updated_at = $1 WHERE id = $2", at, connection_id)
             await _invalidate(c, "connection", digest, at)
@@ -765,6 +783,126 @@ class PostgresStore(Store):
             )
         )
         return code_from_row(row) if row else None
+
+    # -- OAuth installs ------------------------------------------------------
+
+    async def create_connect_attempt(self, attempt: ConnectAttempt, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO connect_attempts ({ATTEMPT_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                *attempt_values(attempt), data.key_id, data.blob,
+            )
+        )
+
+    async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
+        if _nul(state_digest):
+            return None
+        row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
+        if _nul(state_digest):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                f"SELECT {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext FROM connect_attempts"
+                " WHERE state_digest = $1",
+                state_digest,
+            )
+        )
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None:
+        if _nul(attempt_id):
+            return
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_attempts SET data_key_id = $1, data_ciphertext = $2 WHERE id = $3",
+                data.key_id, data.blob, attempt_id,
+            )
+        )
+
+    async def create_unclaimed_install(self, install: UnclaimedInstall, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO unclaimed_installs ({INSTALL_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                *install_values(install), data.key_id, data.blob,
+            )
+        )
+
+    async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
+        if _nul(claim_digest):
+            return None
+        row = await self._claim_once(
+            "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
+        )
+        return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+
+    async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
+        """Mark the row used, only if unused and unexpired at ``at``; the row
+        with its sealed data, or None. The row lock makes a racing claim
+        re-check ``used`` after this one commits: one wins."""
+        return await self._write(
+            lambda c: c.fetchrow(
+                f"UPDATE {table} SET {used} = $1 WHERE {key} = $2 AND {used} IS NULL AND expires_at > $1"
+                f" RETURNING {columns}, data_key_id, data_ciphertext",
+                at, value,
+            )
+        )
+
+    async def connections_with_grant(self, grant_key: str) -> list[Connection]:
+        if _nul(grant_key):
+            return []
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE grant_key = $1 ORDER BY id", grant_key
+            )
+        )
+        return [connection_from_row(r) for r in rows]
+
+    async def save_grant_token(self, grant_key: str, token: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO oauth_grants (grant_key, token_key_id, token_ciphertext, updated_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (grant_key) DO UPDATE SET"
+                " token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext,"
+                " updated_at = excluded.updated_at",
+                grant_key, token.key_id, token.blob, _now_text(),
+            )
+        )
+
+    async def load_grant_token(self, grant_key: str) -> Sealed | None:
+        if _nul(grant_key):
+            return None
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT token_key_id, token_ciphertext FROM oauth_grants WHERE grant_key = $1", grant_key
+            )
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def sealed_extras(self, kind: str, after: str, limit: int) -> list[tuple[str, str | None, Sealed]]:
+        table, key, owner, key_id, blob = SEALED_EXTRAS[kind]
+        rows = await self._read(
+            lambda c: c.fetch(
+                f"SELECT {key}, {owner or 'NULL'}, {key_id}, {blob} FROM {table}"
+                f' WHERE {key} COLLATE "C" > $1 ORDER BY {key} COLLATE "C" LIMIT $2',
+                after, limit,
+            )
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_extra(self, kind: str, key: str, old: Sealed, new: Sealed) -> bool:
+        table, key_column, _, key_id, blob = SEALED_EXTRAS[kind]
+        status = await self._write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {key_id} = $1, {blob} = $2 WHERE {key_column} = $3 AND {blob} = $4",
+                new.key_id, new.blob, key, old.blob,
+            )
+        )
+        return status == "UPDATE 1"
 
     # -- webhook outbox ------------------------------------------------------
 
@@ -1186,6 +1324,11 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     # Server messages name constraints and settings, not values; never the URL.
     detail = str(exc).splitlines()[0] if str(exc) else ""
     return StoreUnavailable(f"postgresql: {type(exc).__name__}" + (f": {detail}" if detail else ""))
+
+
+def _with_sealed(row: Any, decode: Callable[[Any], T], width: int) -> tuple[T, Sealed] | None:
+    """A record and the sealed data selected after its columns."""
+    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def _nul(*values: str) -> bool:

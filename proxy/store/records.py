@@ -66,6 +66,10 @@ class Connection(msgspec.Struct, kw_only=True):
     # flow), and the tenant's labels; both are shown, never interpreted.
     end_user_id: str | None = None
     tags: dict[str, str] = {}
+    # The platform grant the connection was made from by an OAuth install
+    # ("shopify:{client_id}:{shop}"): connections sharing it share one
+    # token (oauth_grants). None for connections made from typed keys.
+    grant_key: str | None = None
 
 
 class ConnectionSecrets(msgspec.Struct, kw_only=True):
@@ -144,6 +148,34 @@ class ConnectCode(msgspec.Struct, kw_only=True):
     used_at: str | None = None
 
 
+class ConnectAttempt(msgspec.Struct, kw_only=True):
+    """One OAuth round trip of a connect session: what a ``state`` (by
+    digest) stands for, used once. The flow's data is sealed beside it."""
+
+    id: str
+    state_digest: str
+    session_id: str
+    tenant_id: str
+    provider: str
+    created_at: str
+    expires_at: str
+    used_at: str | None = None
+
+
+class UnclaimedInstall(msgspec.Struct, kw_only=True):
+    """An install the platform started with no connect session behind it
+    (BigCommerce's marketplace): parked until the merchant claims it
+    inside one, by the claim code (kept by digest)."""
+
+    claim_digest: str
+    provider: str
+    app_tenant_id: str | None  # whose provider app took the install (None: the operator's)
+    grant_key: str | None
+    created_at: str
+    expires_at: str
+    claimed_at: str | None = None
+
+
 class WebhookEvent(msgspec.Struct, kw_only=True):
     """An event in the outbox: ``payload`` is the exact JSON body sent."""
 
@@ -189,9 +221,9 @@ CONNECTION_NEEDS_REAUTH = "needs_reauth"
 # functions below: one definition keeps SQLite and PostgreSQL in step.
 CONNECTION_COLUMNS = (
     "id, tenant_id, provider, token_prefix, status, settings, created_at, updated_at,"
-    " end_user_id, tags"
+    " end_user_id, tags, grant_key"
 )
-CONNECTION_WIDTH = 10  # columns in CONNECTION_COLUMNS: what follows them in a row
+CONNECTION_WIDTH = 11  # columns in CONNECTION_COLUMNS: what follows them in a row
 TENANT_COLUMNS = "id, name, created_at, return_urls, webhook_url"
 SESSION_COLUMNS = (
     "id, tenant_id, end_user_id, end_user_email, end_user_name, providers, return_url,"
@@ -204,6 +236,10 @@ EVENT_COLUMNS = (
     " last_error, created_at, delivered_at"
 )
 KEY_COLUMNS = "id, tenant_id, name, prefix, created_at, revoked_at, last_used_at"
+ATTEMPT_COLUMNS = "id, state_digest, session_id, tenant_id, provider, created_at, expires_at, used_at"
+ATTEMPT_WIDTH = 8
+INSTALL_COLUMNS = "claim_digest, provider, app_tenant_id, grant_key, created_at, expires_at, claimed_at"
+INSTALL_WIDTH = 7
 MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
 PROVIDER_APP_COLUMNS = "tenant_id, provider, client_id, scopes, settings, created_at, updated_at"
 
@@ -226,7 +262,7 @@ def connection_from_row(row: Any) -> Connection:
     return Connection(
         id=row[0], tenant_id=row[1], provider=row[2], token_prefix=row[3], status=row[4],
         settings=msgspec.json.decode(row[5]), created_at=row[6], updated_at=row[7],
-        end_user_id=row[8], tags=msgspec.json.decode(row[9], type=dict[str, str]),
+        end_user_id=row[8], tags=msgspec.json.decode(row[9], type=dict[str, str]), grant_key=row[10],
     )
 
 
@@ -254,6 +290,28 @@ def event_from_row(row: Any) -> WebhookEvent:
         attempts=row[5], next_attempt_at=row[6], last_status=row[7], last_error=row[8],
         created_at=row[9], delivered_at=row[10],
     )
+
+
+def attempt_from_row(row: Any) -> ConnectAttempt:
+    return ConnectAttempt(
+        id=row[0], state_digest=row[1], session_id=row[2], tenant_id=row[3], provider=row[4],
+        created_at=row[5], expires_at=row[6], used_at=row[7],
+    )
+
+
+def attempt_values(a: ConnectAttempt) -> tuple:
+    return (a.id, a.state_digest, a.session_id, a.tenant_id, a.provider, a.created_at, a.expires_at, a.used_at)
+
+
+def install_from_row(row: Any) -> UnclaimedInstall:
+    return UnclaimedInstall(
+        claim_digest=row[0], provider=row[1], app_tenant_id=row[2], grant_key=row[3],
+        created_at=row[4], expires_at=row[5], claimed_at=row[6],
+    )
+
+
+def install_values(i: UnclaimedInstall) -> tuple:
+    return (i.claim_digest, i.provider, i.app_tenant_id, i.grant_key, i.created_at, i.expires_at, i.claimed_at)
 
 
 def json_text(value: Any) -> str:

@@ -20,8 +20,10 @@ from typing import Any, AsyncIterator, Callable, Sequence, TypeVar
 import msgspec
 
 from . import migrations
-from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, Conflict, Store, StoreUnavailable
+from .base import COUNTS, COUNTS_SQL, KEY_ID_COUNTS_SQL, SEALED_EXTRAS, Conflict, Store, StoreUnavailable
 from .records import (
+    ATTEMPT_COLUMNS,
+    ATTEMPT_WIDTH,
     CODE_COLUMNS,
     CONNECTION_COLUMNS,
     CONNECTION_WIDTH,
@@ -29,6 +31,8 @@ from .records import (
     EVENT_DELIVERED,
     EVENT_FAILED,
     EVENT_PENDING,
+    INSTALL_COLUMNS,
+    INSTALL_WIDTH,
     KEY_COLUMNS,
     MAPPING_COLUMNS,
     PROVIDER_APP_COLUMNS,
@@ -39,6 +43,7 @@ from .records import (
     TENANT_COLUMNS,
     UNSET,
     ApiKey,
+    ConnectAttempt,
     ConnectCode,
     Connection,
     ConnectionSecrets,
@@ -50,14 +55,19 @@ from .records import (
     Sealed,
     SealedRow,
     Tenant,
+    UnclaimedInstall,
     UnsetType,
     WebhookEvent,
     api_key_from_row,
+    attempt_from_row,
+    attempt_values,
     code_from_row,
     code_values,
     connection_from_row,
     event_from_row,
     event_values,
+    install_from_row,
+    install_values,
     json_text,
     mapping_from_row,
     provider_app_from_row,
@@ -328,8 +338,8 @@ class SQLiteStore(Store):
             c.execute(
                 "INSERT INTO connections (id, tenant_id, provider, token_digest, token_prefix,"
                 " credentials_key_id, credentials_ciphertext, settings, status, created_at,"
-                " updated_at, end_user_id, tags)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " updated_at, end_user_id, tags, grant_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     connection.id,
                     connection.tenant_id,
@@ -344,6 +354,7 @@ class SQLiteStore(Store):
                     connection.updated_at,
                     connection.end_user_id,
                     json_text(connection.tags),
+                    connection.grant_key,
                 ),
             )
             _enqueue(c, event)
@@ -424,6 +435,7 @@ class SQLiteStore(Store):
         settings: dict | None = None,
         status: str | None = None,
         event: WebhookEvent | None = None,
+        grant_key: str | None | UnsetType = UNSET,
     ) -> bool:
         def update(c: sqlite3.Connection) -> bool:
             row = c.execute(
@@ -444,6 +456,8 @@ class SQLiteStore(Store):
                 )
             if status is not None:
                 c.execute("UPDATE connections SET status = ? WHERE id = ?", (status, connection_id))
+            if grant_key is not UNSET:
+                c.execute("UPDATE connections SET grant_key = ? WHERE id = ?", (grant_key, connection_id))
             c.execute("UPDATE connections SET updated_at = ? WHERE id = ?", (at, connection_id))
             _invalidate(c, "connection", row[0], at)
             _enqueue(c, event)
@@ -602,6 +616,113 @@ class SQLiteStore(Store):
             ).fetchone()
         )
         return code_from_row(row) if row else None
+
+    # -- OAuth installs ------------------------------------------------------
+
+    async def create_connect_attempt(self, attempt: ConnectAttempt, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO connect_attempts ({ATTEMPT_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*attempt_values(attempt), data.key_id, data.blob),
+            )
+        )
+
+    async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
+        row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
+        row = await self._run(
+            lambda c: c.execute(
+                f"SELECT {ATTEMPT_COLUMNS}, data_key_id, data_ciphertext FROM connect_attempts"
+                " WHERE state_digest = ?",
+                (state_digest,),
+            ).fetchone()
+        )
+        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+
+    async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "UPDATE connect_attempts SET data_key_id = ?, data_ciphertext = ? WHERE id = ?",
+                (data.key_id, data.blob, attempt_id),
+            )
+        )
+
+    async def create_unclaimed_install(self, install: UnclaimedInstall, data: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                f"INSERT INTO unclaimed_installs ({INSTALL_COLUMNS}, data_key_id, data_ciphertext)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*install_values(install), data.key_id, data.blob),
+            )
+        )
+
+    async def claim_unclaimed_install(self, claim_digest: str, at: str) -> tuple[UnclaimedInstall, Sealed] | None:
+        row = await self._claim_once(
+            "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
+        )
+        return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+
+    async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
+        """Mark the row used, only if unused and unexpired at ``at``; the row
+        with its sealed data, or None (one statement: of racing claims one wins)."""
+        return await self._write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {used} = ? WHERE {key} = ? AND {used} IS NULL AND expires_at > ?"
+                f" RETURNING {columns}, data_key_id, data_ciphertext",
+                (at, value, at),
+            ).fetchone()
+        )
+
+    async def connections_with_grant(self, grant_key: str) -> list[Connection]:
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {CONNECTION_COLUMNS} FROM connections WHERE grant_key = ? ORDER BY id", (grant_key,)
+            ).fetchall()
+        )
+        return [connection_from_row(r) for r in rows]
+
+    async def save_grant_token(self, grant_key: str, token: Sealed) -> None:
+        await self._write(
+            lambda c: c.execute(
+                "INSERT INTO oauth_grants (grant_key, token_key_id, token_ciphertext, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (grant_key) DO UPDATE SET"
+                " token_key_id = excluded.token_key_id, token_ciphertext = excluded.token_ciphertext,"
+                " updated_at = excluded.updated_at",
+                (grant_key, token.key_id, token.blob, _now_text(c)),
+            )
+        )
+
+    async def load_grant_token(self, grant_key: str) -> Sealed | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT token_key_id, token_ciphertext FROM oauth_grants WHERE grant_key = ?", (grant_key,)
+            ).fetchone()
+        )
+        return Sealed(row[0], bytes(row[1])) if row else None
+
+    async def sealed_extras(self, kind: str, after: str, limit: int) -> list[tuple[str, str | None, Sealed]]:
+        table, key, owner, key_id, blob = SEALED_EXTRAS[kind]
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT {key}, {owner or 'NULL'}, {key_id}, {blob} FROM {table}"
+                f" WHERE {key} > ? ORDER BY {key} LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        )
+        return [(r[0], r[1], Sealed(r[2], bytes(r[3]))) for r in rows]
+
+    async def reseal_extra(self, kind: str, key: str, old: Sealed, new: Sealed) -> bool:
+        table, key_column, _, key_id, blob = SEALED_EXTRAS[kind]
+        cursor = await self._write(
+            lambda c: c.execute(
+                f"UPDATE {table} SET {key_id} = ?, {blob} = ? WHERE {key_column} = ? AND {blob} = ?",
+                (new.key_id, new.blob, key, old.blob),
+            )
+        )
+        return cursor.rowcount == 1
 
     # -- webhook outbox ------------------------------------------------------
 
@@ -930,6 +1051,11 @@ def _enqueue(c: sqlite3.Connection, event: WebhookEvent | None) -> None:
             f"INSERT INTO webhook_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             event_values(event),
         )
+
+
+def _with_sealed(row: Any, decode: Callable[[Any], T], width: int) -> tuple[T, Sealed] | None:
+    """A record and the sealed data selected after its columns."""
+    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def _statements(script: str) -> list[str]:

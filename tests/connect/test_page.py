@@ -77,7 +77,8 @@ async def test_the_link_becomes_a_cookie_and_leaves_the_address_bar(connect):
         assert "<p class=\"tenant\">Acme Reviews</p>" in picker.text
         assert token not in picker.text
         for name in ("woocommerce", "shopify", "bigcommerce", "wix", "commerce7", "zoho_inventory", "magento",
-                     "prestashop", "shopware", "ecwid", "squarespace", "sandbox"):
+                     "prestashop", "shopware", "ecwid", "squarespace", "square",
+                     "sandbox"):
             assert f'href="/connect/providers/{name}"' in picker.text
 
 

@@ -47,6 +47,7 @@ CALLS = {
     "prestashop": (2, 2, 2, 2),
     "shopify": (1, 1, 1, 2),
     "shopware": (1, 1, 1, 1),
+    "square": (1, 1, 1, 1),
     "squarespace": (1, 1, 1, 2),
     "wix": (1, 1, 1, 1),
     "woocommerce": (1, 1, 1, 1),

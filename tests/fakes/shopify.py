@@ -18,14 +18,38 @@ with ``X-Shopify-Access-Token``.
 A wrong token gets the REST-style 401 (error-401.json). The rate limit is
 the THROTTLED GraphQL error (HTTP 200, error-throttled.json), whose bucket
 wait is (752 requested - 666 available) / 50 restored a second = 1.72 s.
+
+It is also the shop's authorization server (OAuth installs, connect-flows.md
+A.1.3-A.1.5), for one app (``client_id``/``client_secret``) and one shop:
+
+* ``GET /admin/oauth/authorize`` checks ``client_id``, ``scope`` (holds
+  read_customers), ``redirect_uri`` (the registered one, when set),
+  ``state`` and ``grant_options[]``, then (the merchant consents) 302s to
+  the redirect URI with ``code, host, shop, state, timestamp`` and ``hmac``
+  (hex HMAC-SHA256 of the others sorted, keyed with the app secret); or
+  with ``error=access_denied`` when ``consent = "deny"``;
+* ``POST /admin/oauth/access_token`` (JSON) checks the app's id and
+  secret; exchanges a code once (a used or unknown one: 400
+  ``invalid_request``); with ``"expiring": 1`` it answers an hour-long
+  token with a rotating refresh token and, as Shopify, revokes every
+  earlier expiring token of the app and shop; without it, a non-expiring
+  token. ``grant_type=refresh_token`` spends the refresh token (an unknown
+  or spent one: 400 ``invalid_grant``) for a new pair.
+
+A live minted token reads customers as the key form's ``access_token`` does.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import time
+import urllib.parse
 from typing import Any
 
 from aiohttp import web
@@ -33,7 +57,7 @@ from graphql import GraphQLError
 
 from tests.support import load_fixture
 
-from .base import TOTAL, Answer, Fake, varied
+from .base import TOTAL, Answer, TokenFake, varied
 from .graphql_cost import MAX_QUERY_COST, requested_cost
 
 _ADDRESSES = re.compile(r"addressesV2\(first: (\d+)\)")
@@ -47,6 +71,17 @@ MAX_FIRST = 250
 # The module's node without metafields costs 12 (tests/providers/test_shopify_cost.py):
 # (1,000 - 3 for the connection and pageInfo) // 12 customers fit in one query.
 PAGE_MAX = 83
+CLIENT_ID = "4f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c"
+CLIENT_SECRET = "shpss_0123456789abcdef0123456789abcdef"
+SHOP_HOST = f"{SHOP}.myshopify.com"
+AUTHORIZE_PATH = "/admin/oauth/authorize"
+TOKEN_PATH = "/admin/oauth/access_token"
+
+
+def sign(params: dict[str, str], secret: str) -> str:
+    """Shopify's callback HMAC: the parameters but hmac/signature, sorted, k=v joined by &."""
+    message = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in ("hmac", "signature"))
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def fixture(name: str) -> Any:
@@ -59,12 +94,33 @@ def cursor_of(number: int) -> str:
     return base64.b64encode(raw.encode()).decode()
 
 
-class ShopifyFake(Fake):
+class ShopifyFake(TokenFake):
     provider = "shopify"
     default_credentials = {"access_token": TOKEN}
     page_max = PAGE_MAX
     retry_after = 1.72
     missing_id = "999"
+    # token_path stays None: the key form's connections mint no tokens
+    # (the contract tests read it so); OAuth installs' token endpoint is TOKEN_PATH.
+
+    def __init__(
+        self, customers: list[dict[str, Any]] | None = None, *, client_id: str = CLIENT_ID,
+        client_secret: str = CLIENT_SECRET, expires_in: Any = 3600, **kwargs: Any,
+    ) -> None:
+        super().__init__(customers, expires_in=expires_in, token_prefix="shpat_oauth_", **kwargs)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.shop = SHOP_HOST
+        self.redirect_uri: str | None = None  # the app's registered callback (None: any)
+        self.consent = "allow"  # "deny": the merchant declines
+        self.expiring_offered = True  # False: "expiring" is ignored (apps exempt from expiring tokens)
+        self.sign_with: str | None = None  # another secret: a callback Shopify did not sign
+        self.codes: dict[str, bool] = {}  # issued code -> used
+        self.refresh_tokens: set[str] = set()  # live ones
+        self.issued_refresh: list[str] = []
+        self.authorizations: list[dict[str, str]] = []  # the consent requests' queries
+
+    def secrets(self) -> list[str]:
+        return [*super().secrets(), self.client_secret, *self.issued_refresh]
 
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
@@ -85,8 +141,14 @@ class ShopifyFake(Fake):
     def routes(self, app: web.Application) -> None:
         # Any version: Shopify answers a retired one with the oldest supported.
         app.router.add_post("/admin/api/{version}/graphql.json", self.graphql)
+        app.router.add_get(AUTHORIZE_PATH, self.authorize)
+        app.router.add_post(TOKEN_PATH, self.token)
 
     def kind(self, request: web.Request, body: bytes) -> str:
+        if request.path == TOKEN_PATH:
+            return "token"
+        if request.path == AUTHORIZE_PATH:
+            return "consent"
         try:
             query = json.loads(body).get("query", "")
         except (ValueError, AttributeError):
@@ -111,7 +173,8 @@ class ShopifyFake(Fake):
     # -- routes ---------------------------------------------------------------------------
 
     async def graphql(self, request: web.Request) -> web.Response:
-        if request.headers.get("X-Shopify-Access-Token") != self.credentials["access_token"]:
+        token = request.headers.get("X-Shopify-Access-Token")
+        if token != self.credentials.get("access_token") and token not in self.accepted:
             return self.unauthorized().response()
         payload = await request.json()
         query, variables = payload.get("query", ""), payload.get("variables") or {}
@@ -134,6 +197,69 @@ class ShopifyFake(Fake):
         if "shop" in query:
             return web.json_response(fixture("shop.json"))
         return web.json_response({"errors": [{"message": "not a query this store answers"}]}, status=400)
+
+    # -- the authorization server --------------------------------------------------------
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        problems = []
+        if query.get("client_id") != self.client_id:
+            problems.append("client_id")
+        if "read_customers" not in query.get("scope", "").split(","):
+            problems.append("scope")
+        redirect = query.get("redirect_uri", "")
+        if not redirect or (self.redirect_uri is not None and redirect != self.redirect_uri):
+            problems.append("redirect_uri")
+        if not query.get("state") or query.get("grant_options[]") != "":
+            problems.append("state or grant_options[]")
+        if problems:  # Shopify shows its own error page; it never redirects
+            return web.Response(status=400, text=f"Oauth error invalid_request: {', '.join(problems)}")
+        self.authorizations.append(query)
+        if self.consent == "deny":
+            back = {"error": "access_denied", "state": query["state"]}
+        else:
+            code = secrets.token_hex(16)
+            self.codes[code] = False
+            back = {
+                "code": code, "host": base64.b64encode(f"admin.shopify.com/store/{SHOP}".encode()).decode().rstrip("="),
+                "shop": self.shop, "state": query["state"], "timestamp": str(int(time.time())),
+            }
+            back["hmac"] = sign(back, self.sign_with or self.client_secret)
+        raise web.HTTPFound(f"{redirect}?{urllib.parse.urlencode(back)}")
+
+    async def token(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return web.json_response({"error": "invalid_request"}, status=400)
+        grant = await request.json()
+        await self.received(grant)
+        if grant.get("client_id") != self.client_id or grant.get("client_secret") != self.client_secret:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        if grant.get("grant_type") == "refresh_token":
+            if grant.get("refresh_token") not in self.refresh_tokens:
+                return web.json_response({"error": "invalid_grant", "error_description": "refresh token revoked"},
+                                         status=400)
+            self.refresh_tokens.discard(grant["refresh_token"])  # rotated: spent
+            return web.json_response(self._issue())
+        code = grant.get("code")
+        if code not in self.codes or self.codes[code]:
+            return web.json_response({"error": "invalid_request", "error_description": (
+                "The authorization code was not found or was already used")}, status=400)
+        self.codes[code] = True
+        if grant.get("expiring") != 1 or not self.expiring_offered:
+            return web.json_response({"access_token": self.mint(), "scope": "read_customers"})
+        # One live expiring token per app and shop: the new grant revokes the old.
+        self.revoke_all()
+        self.refresh_tokens.clear()
+        return web.json_response(self._issue())
+
+    def _issue(self) -> dict[str, Any]:
+        refresh = f"shprt_{secrets.token_hex(16)}"
+        self.refresh_tokens.add(refresh)
+        self.issued_refresh.append(refresh)
+        return {
+            "access_token": self.mint(), "expires_in": self.expires_in, "refresh_token": refresh,
+            "refresh_token_expires_in": 7776000, "scope": "read_customers",
+        }
 
     def customers_page(self, query: str, variables: dict[str, Any]) -> web.Response:
         numbers = [int(n) for n in self.ids]

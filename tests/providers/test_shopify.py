@@ -635,6 +635,7 @@ def test_settings_round_trip_through_msgspec():
     )
     assert msgspec.to_builtins(settings) == {
         "base_url": None,
+        "auth_url": None,  # the token endpoint's origin, for OAuth installs' credentials
         "shop": "my-store",
         "api_version": "unstable",
     }
@@ -649,3 +650,44 @@ def test_status_follows_the_login_account_state(state, status):
     raw = copy.deepcopy(fixture("customer.json")["data"]["customer"])
     raw["state"] = state
     assert ShopifyProvider.map_customer(raw).status == status
+
+
+# -- an OAuth install's credentials (proxy/connect/oauth/shopify.py stores them) -------------
+
+
+def test_oauth_credentials_are_told_apart_from_the_key_forms():
+    from providers.shopify import ShopifyCredentials, ShopifyOAuthCredentials
+
+    oauth = {"client_id": "app", "client_secret": "shpss_s3cr3t", "refresh_token": "shprt_1"}
+    credentials, _ = ShopifyProvider.parse_config(oauth, {"shop": "my-store"})
+    assert isinstance(credentials, ShopifyOAuthCredentials)
+    credentials, _ = ShopifyProvider.parse_config({"access_token": TOKEN}, {"shop": "my-store"})
+    assert isinstance(credentials, ShopifyCredentials)
+    with pytest.raises(ConfigurationError, match="refresh_token"):  # a mix is neither
+        ShopifyProvider.parse_config({"access_token": TOKEN, "refresh_token": "x"}, {"shop": "my-store"})
+    with pytest.raises(ConfigurationError, match="client_secret"):
+        ShopifyProvider.parse_config({"client_id": "app", "refresh_token": "x"}, {"shop": "my-store"})
+    shown = repr(ShopifyProvider.parse_config(oauth, {"shop": "my-store"})[0])
+    assert "s3cr3t" not in shown and "shprt_1" not in shown
+
+
+async def test_oauth_credentials_mint_at_the_shops_token_endpoint_and_keep_the_rotated_refresh(upstream_client):
+    from providers.tokens import MemoryTokenStore
+
+    shop = ShopifyFake()
+    async with shop.serve() as origin:
+        shop.refresh_tokens.add("shprt_first")
+        shop.credentials = {"client_id": shop.client_id, "client_secret": shop.client_secret,
+                            "refresh_token": "shprt_first"}
+        tokens = MemoryTokenStore()
+        provider = shop.make_provider(origin, upstream_client, tokens, auth_url=origin)
+        _, customer = await provider.get_customer(shop.ids[0])
+        assert customer.id == shop.ids[0]
+        shop.revoke_all()  # a 401: one more refresh, with the refresh token the first one rotated to
+        await provider.get_customer(shop.ids[1])
+    grants = [json.loads(body) for body, kind in zip(shop.bodies, shop.kinds) if kind == "token"]
+    assert [g["grant_type"] for g in grants] == ["refresh_token", "refresh_token"]
+    assert grants[0]["refresh_token"] == "shprt_first" and grants[1]["refresh_token"] == shop.issued_refresh[0]
+    token_request = next(r for r, kind in zip(shop.requests, shop.kinds) if kind == "token")
+    assert token_request.content_type == "application/json"
+    assert tokens.token is not None and tokens.token.extra["refresh_token"] == shop.issued_refresh[1]

@@ -117,6 +117,19 @@ async def test_the_lifetime_is_expires_in_or_the_default(upstream_client, expire
     assert before + lifetime <= token.expires_at <= after + lifetime
 
 
+@pytest.mark.parametrize("named, lifetime", [(1_900_000_000.0, None), (None, 3600)])
+async def test_the_expiry_hook_wins_over_expires_in(upstream_client, named, lifetime):
+    """Square names an absolute expires_at: the hook reads it; None falls back to expires_in."""
+    body = {**TOKEN, "expires_at": "2030-03-17T17:46:40Z"}
+    async with serve(TokenUpstream(body).app()) as origin:
+        before = time.time()
+        token = await endpoint(origin, upstream_client, expiry=lambda b: named).mint()
+    if named is not None:
+        assert token.expires_at == named
+    else:
+        assert before + 3600 <= token.expires_at <= time.time() + 3600
+
+
 async def test_the_extra_hook_keeps_what_the_platform_adds(upstream_client):
     body = {**TOKEN, "api_domain": "https://www.zohoapis.eu"}
     async with serve(TokenUpstream(body).app()) as origin:

@@ -85,6 +85,11 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]] = 
         {},
         [{"base_url": "https://evil.example.com"}],
     ),
+    "square": (
+        {"access_token": "EAAAEOuLQObrVwJvCvoio2bG7f9aoBgEMFXb2pWVJ5vNVpMT"},
+        {"environment": "production"},
+        [{"environment": "sandbox"}, {"base_url": "https://evil.example.com"}, {"auth_url": "https://evil.example.com"}],
+    ),
 }
 
 

@@ -33,6 +33,7 @@ import pytest
 
 from keys.vault import new_key_text
 from proxy import cli, logs
+from tests.fakes.square import SquareFake
 from tests.fakes.wix import SITE_ID, WixFake
 from tests.fakes.zoho_inventory import ORG_ID as ZOHO_ORG
 from tests.fakes.zoho_inventory import ZohoInventoryFake
@@ -58,6 +59,11 @@ ZOHO_CLIENT_SECRET = "cnryzohoclientsecret9a3c"
 ZOHO_CLIENT_SECRET_2 = "cnryzohoclientsecret2e60d"
 ZOHO_REFRESH_TOKEN = "1000.cnryzohorefresh.77b1e0"
 ZOHO_REFRESH_TOKEN_2 = "1000.cnryzohorefresh2.1c5f"
+SQUARE_CLIENT_ID = "sq0idp-cnrySquareClientId7b2"
+SQUARE_CLIENT_SECRET = "sq0csp-cnrySquareClientSecret5e1"
+SQUARE_CLIENT_SECRET_2 = "sq0csp-cnrySquareClientSecret2-90c"
+SQUARE_REFRESH_TOKEN = "EQAAcnrySquareRefresh.4d7a"
+SQUARE_REFRESH_TOKEN_2 = "EQAAcnrySquareRefresh2.b18e"
 BODY_CANARY = "cnry-in-a-bad-body-f00d"
 
 WIX_CONTACT = load_fixture("wix", "contact-full.json")
@@ -160,7 +166,7 @@ def assert_each_request_logged(trap: Trap, stderr: str, responses: Responses) ->
 # -- the stores: the Wix and Zoho Inventory fakes (tests/fakes/) ---------------------
 
 
-def minted(secrets: Secrets, fake: WixFake | ZohoInventoryFake) -> None:
+def minted(secrets: Secrets, fake: WixFake | ZohoInventoryFake | SquareFake) -> None:
     """The access tokens a fake minted are secrets too."""
     for n, token in enumerate(fake.minted, start=1):
         secrets.add(f"minted access token {n}", token)
@@ -394,6 +400,14 @@ DIALECTS = {
         {"client_id": WIX_CLIENT_ID, "client_secret": WIX_CLIENT_SECRET_2},
         "",
         (400, load_fixture("wix", "oauth-error-invalid-client.json")),
+    ),
+    "square": (
+        SquareFake,
+        {"client_id": SQUARE_CLIENT_ID, "client_secret": SQUARE_CLIENT_SECRET, "refresh_token": SQUARE_REFRESH_TOKEN},
+        {"client_id": SQUARE_CLIENT_ID, "client_secret": SQUARE_CLIENT_SECRET_2,
+         "refresh_token": SQUARE_REFRESH_TOKEN_2},
+        "Bearer ",
+        (401, load_fixture("square", "error-401.json")),
     ),
 }
 

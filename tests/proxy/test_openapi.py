@@ -163,7 +163,8 @@ def test_each_operation_states_the_credentials_it_takes():
             else [{}, {"AdminToken": []}] if path == "/metrics"
             else [] if path in ("/health", "/ready", "/connect/start")
             # The merchant's pages: the cookie /connect/start sets.
-            else [{"ConnectSession": []}] if path == "/connect" or path.startswith("/connect/providers/")
+            else [{"ConnectSession": []}] if path == "/connect" or path.startswith(("/connect/providers/",
+                                                                                  "/connect/oauth/"))
             else [{"ApiKey": []}]
         )
         assert op["security"] == wanted, (path, method)
@@ -194,7 +195,8 @@ async def test_the_connection_examples_are_accepted(api):
 
     examples = DOC["paths"]["/connections"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     assert set(examples) == {"sandbox", "shopify", "bigcommerce", "woocommerce", "wix", "commerce7", "zoho_inventory",
-                             "magento", "prestashop", "shopware", "ecwid", "squarespace"}
+                             "magento", "prestashop", "shopware", "ecwid", "squarespace",
+                             "square"}
     for example in examples.values():
         body = example["value"]
         validate_connection_input(
@@ -217,12 +219,17 @@ def test_credentials_and_settings_are_each_providers_own():
         variant = schemas[create["discriminator"]["mapping"][name].rsplit("/", 1)[1]]
         assert variant["properties"]["provider"]["const"] == name
         for part, struct in (("credentials", cls.credentials_type), ("settings", cls.settings_type)):
-            schema = schemas[variant["properties"][part]["$ref"].rsplit("/", 1)[1]]
+            given = variant["properties"][part]
+            # The form's shape first; an OAuth install's beside it (anyOf).
+            schema = schemas[(given.get("$ref") or given["anyOf"][0]["$ref"]).rsplit("/", 1)[1]]
             # Derived from the provider's Struct, so it cannot drift from what is validated.
             assert list(schema["properties"]) == list(struct.__struct_fields__), (name, part)
             assert schema["additionalProperties"] is False
     shopify = schemas["ShopifyCredentials"]
     assert shopify["required"] == ["access_token"]
+    oauth = schemas["ShopifyOAuthCredentials"]
+    assert oauth["required"] == ["client_id", "client_secret", "refresh_token"]
+    assert all(prop.get("description") for prop in oauth["properties"].values())
     # A body for one provider does not validate as another's.
     body = {"provider": "bigcommerce", "credentials": {"access_token": "t"}, "settings": {"shop": "my-store"}}
     assert not validator(create).is_valid(body)

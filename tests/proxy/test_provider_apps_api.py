@@ -108,7 +108,7 @@ async def test_put_needs_a_valid_api_key(api):
     assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_api_key")
 
 
-@pytest.mark.parametrize("provider", ["nope", "sandbox", "commerce7", "woocommerce", "square", "a" * 300, "%00"])
+@pytest.mark.parametrize("provider", ["nope", "sandbox", "commerce7", "woocommerce", "a" * 300, "%00"])
 async def test_put_for_a_provider_without_apps_is_404(api, provider):
     acme = await api.tenant()
     response = await put(api, acme, provider=provider)

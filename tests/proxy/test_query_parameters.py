@@ -73,6 +73,8 @@ async def test_every_route_refuses_a_parameter_it_does_not_read(api):
     routes = list(app_routes(api.app))
     assert len(routes) >= 20
     for route, method in routes:
+        if getattr(route.endpoint, "platform_query", False):
+            continue  # an OAuth callback reads what the platform sends (params.platform_query)
         path = route.path.replace("{id}", "does-not-matter")
         response = await api.client.request(method, path, params={"bogus": "1"}, headers=headers)
         if is_page(route.path):  # the connect page's: a page for a person says it

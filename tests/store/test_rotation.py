@@ -140,3 +140,19 @@ async def test_provider_app_secrets_rotate_with_the_rest(store):
     assert (own.client_secret, own.owner) == ("tenant-secret", "tenant")
     default = await provider_apps.resolve(new_only, "another-tenant", "shopify")
     assert (default.client_secret, default.owner, default.tenant_id) == ("operator-secret", "operator", None)
+
+
+async def test_oauth_install_rows_are_rotated_too(store):
+    from proxy.oauth_store import GrantTokenStore
+
+    old_ring = parse_keyring(OLD)
+    await GrantTokenStore(store, old_ring, "shopify:app:acme.myshopify.com").save(
+        AccessToken(access_token="shared-secret", expires_at=9e9, extra={"refresh_token": "rt"}))
+    both = parse_keyring(f"{NEW},{OLD}")
+    report = await rotation.rotate(store, both)
+    assert report.rotated == 1 and report.undecryptable_oauth == []
+    token = await GrantTokenStore(store, parse_keyring(NEW), "shopify:app:acme.myshopify.com").load()
+    assert token is not None and token.access_token == "shared-secret" and token.extra["refresh_token"] == "rt"
+    # Under a key the ring lacks: named, left as it is.
+    assert (await rotation.rotate(store, parse_keyring(new_key_text("other")))).undecryptable_oauth == [
+        "grant:shopify:app:acme.myshopify.com"]
