@@ -489,6 +489,7 @@ def _paths() -> dict[str, Any]:
         **_connect_paths(ex),
         **_oauth_paths(),
         **_provider_app_paths(ex),
+        **_bigcommerce_woocommerce_paths(),
         "/health": {"get": _op("health", "Liveness", [], ("200", _model(Health, ex)), [], tags=["operations"])},
         "/ready": {"get": _op("ready", "Readiness: the store answers and can write", [],
                               ("200", (ref(Health), {"status": "ready"})), [STORE_UNAVAILABLE],
@@ -1105,6 +1106,105 @@ def _connect_paths(ex: dict[str, Any]) -> dict[str, Any]:
                         "consumer_key": "ck_0123456789abcdef", "consumer_secret": "cs_0123456789abcdef"}}},
                 }}}),
         },
+    }
+
+
+# -- BigCommerce's and WooCommerce's own install routes -----------------------------------
+
+KEYS_NOT_WAITING = Err(404, "not_found", "No attempt is waiting for keys at this handle: unknown, already used, "
+                       "expired, its session closed, or the body's `user_id` is not the attempt's (all alike).")
+KEYS_REFUSED = Err(422, "verification_failed", "The keys did not read a customer from the store URL the merchant "
+                   "typed (refused, or the store did not answer well or in time), or were made without read "
+                   "access; WooCommerce then deletes them.")
+KEYS_MEDIA = Err(415, "invalid_request", "The body is not `application/json`.")
+KEYS_TOO_LARGE = Err(413, "invalid_request", "The body exceeds 4 KiB.")
+_SIGNED = _param("signed_payload_jwt", "query", _STRING, "BigCommerce's signed payload: an HS256 JWT signed with "
+                 "the app's client secret; `iss` `bc`, `aud` the client id, `exp`/`nbf`/`iat`, `sub` `stores/{hash}`.")
+
+
+def _bigcommerce_woocommerce_paths() -> dict[str, Any]:
+    not_bc = "401 a missing, malformed, expired, not-yet-valid or wrongly signed payload, or one for no app here."
+    # Where a stored connection sends the browser (as the key form's submission).
+    connected = {"303": {"description": "To `return_url` with `connect_code` and `session_id`."},
+                 "200": {"description": "Connected (no `return_url`).", "content": _HTML}}
+    claim_errors = ("403 without the session cookie or with a wrong `csrf_token`, 404 BigCommerce not offered, "
+                    "410 the link expired or was used, 422 the form again: the code is unknown, used or expired "
+                    "(alike), 429 too many submissions.")
+    return {
+        "/connect/oauth/bigcommerce/go": {"get": _page(
+            "bigcommerceInstallHop", "On to BigCommerce's install URL",
+            "The hop \"Connect with BigCommerce\" leads through: it keeps the attempt's `state` in a cookie of its "
+            "own (HttpOnly, SameSite=Lax, ten minutes, path `/connect/oauth/bigcommerce`), since BigCommerce's "
+            "install carries none back, and redirects to `https://login.bigcommerce.com/app/{client_id}/install` "
+            "(the app's `auth_url` origin when set).",
+            {"303": {"description": "To BigCommerce's install URL, with the install cookie."}},
+            "400 a state that is not this session's live attempt, 403 without the session cookie, 404 no app.",
+            params=[_param("state", "query", _STRING, "The attempt's state, from the start form's redirect.", True)])},
+        "/connect/oauth/bigcommerce/callback": {"get": _page(
+            "bigcommerceAuthCallback", "BigCommerce's auth callback (register it as the app's Auth Callback URL)",
+            "`code`, `scope`, `context=stores/{hash}`, `account_uuid` (BigCommerce may add more). With the session "
+            "cookie and the install cookie, the attempt is spent once, the code exchanged at `/oauth2/token` and "
+            "the token checked by reading a customer, then the connection stored. Without them (an install started "
+            "in BigCommerce), the grant is exchanged, checked and parked: the page shows a one-time claim code "
+            "(`sri_...`, 24 hours) for `/connect/oauth/bigcommerce/claim`. An install started from a session "
+            "that expired or finished meanwhile stops before the exchange.",
+            {**connected, "200": {"description": "Connected (no `return_url`), or the claim code of a parked "
+                                                 "install.", "content": _HTML}},
+            "400 a query that is not an install's, a replayed or expired attempt, or a refused code; 404 no app; "
+            "410 the session expired or was used. Nothing is stored.", security=[])},
+        "/connect/oauth/bigcommerce/claim": {
+            "get": _page("bigcommerceClaimForm", "\"I already installed the app\": the claim code form",
+                         "Linked from the BigCommerce form when a BigCommerce app is set.",
+                         {"200": {"description": "The form.", "content": _HTML}}, claim_errors),
+            "post": _page(
+                "bigcommerceClaim", "Claim a parked BigCommerce install",
+                "The claim code is spent once (whatever follows), the grant checked by reading a customer, then "
+                "stored as this session's connection. An install taken by another tenant's own app cannot be "
+                "claimed here.",
+                connected, claim_errors,
+                body={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["csrf_token", "claim_code"],
+                    "properties": {"csrf_token": {"type": "string", "description": "From the form's hidden field."},
+                                   "claim_code": {"type": "string", "description": "The code the install showed."}},
+                }, "examples": {"claim": {"summary": "claim", "value": {
+                    "csrf_token": "EXAMPLE", "claim_code": "sri_EXAMPLEexampleEXAMPLEexampleEXAMPLE"}}},
+                }}}),
+        },
+        "/connect/oauth/bigcommerce/load": {"get": _page(
+            "bigcommerceLoad", "BigCommerce's load callback (the merchant opens the app)",
+            "A small page naming the store and how many connections it has; the control panel may frame it.",
+            {"200": {"description": "The page.", "content": _HTML}}, not_bc, security=[], params=[_SIGNED])},
+        "/connect/oauth/bigcommerce/uninstall": {"get": _page(
+            "bigcommerceUninstall", "BigCommerce's uninstall callback",
+            "Deletes every connection made from that store's install with that app, whichever tenant holds it, "
+            "each with a `connection.deleted` event.",
+            {"204": {"description": "Done."}}, not_bc, security=[], params=[_SIGNED])},
+        "/connect/oauth/woocommerce/callback": {"get": _page(
+            "woocommerceReturn", "WooCommerce's return_url: the browser back from the store",
+            "What happened is read from the attempt (`state`), not from `success`: the connect code the keys' "
+            "POST left is handed on once. `success=0` (the merchant declined) fails the session "
+            "(`access_denied`).",
+            connected, "400 declined, 403 not this browser's attempt, 409 the store sent no keys, 410 the link expired or "
+            "the code was handed out, 422 the keys did not work.")},
+        "/connect/woocommerce/keys/{handle}": {"post": _op(
+            "woocommerceKeys", "WooCommerce's key POST (server to server)", [],
+            ("200", ({"type": "object", "properties": {"status": {"type": "string", "const": "connected"}},
+                      "required": ["status"]}, {"status": "connected"})),
+            [INVALID_BODY, KEYS_TOO_LARGE, KEYS_MEDIA, KEYS_NOT_WAITING, KEYS_REFUSED, TENANT_CALLS_BUSY,
+             STORE_UNAVAILABLE],
+            [_param("handle", "path", _STRING, "The attempt's handle, from `callback_url`.", True)],
+            body=_body({"type": "object", "required": ["key_id", "user_id", "consumer_key", "consumer_secret",
+                                                       "key_permissions"],
+                        "properties": {"key_id": {"type": ["integer", "string"]},
+                                       "user_id": {"type": ["integer", "string"]},
+                                       "consumer_key": {"type": "string"}, "consumer_secret": {"type": "string"},
+                                       "key_permissions": {"type": "string"}}},
+                       {"keys": {"key_id": 1, "user_id": "EXAMPLEuserEXAMPLEuser", "consumer_key": "ck_EXAMPLE",
+                                 "consumer_secret": "cs_EXAMPLE", "key_permissions": "read"}}),
+            tags=["connect"],
+            description="`callback_url` of the wc-auth request. Accepted once, for a live attempt whose handle "
+                        "and `user_id` match, after the keys read a customer from the store URL the merchant "
+                        "typed; the session is then completed. Any other answer makes WooCommerce delete the keys.")},
     }
 
 

@@ -85,7 +85,9 @@ def is_page(path: str) -> bool:
     JSON API under /connect."""
     if path != PATH and not path.startswith(PATH + "/"):
         return False
-    return not (path.startswith(PATH + "/sessions") or path == PATH + "/exchange")
+    # WooCommerce's key POST is the store's server talking: problem+json.
+    return not (path.startswith(PATH + "/sessions") or path == PATH + "/exchange"
+                or path.startswith(PATH + "/woocommerce/keys/"))
 
 
 def _base(request: Request) -> str:
@@ -254,15 +256,7 @@ async def submit(request: Request) -> Response:
     opened = await _opened(request)
     form = _offered(request, opened)
     session, tenant = opened.session, opened.tenant
-    if await runtime.store.count_connect_attempt(session.id) > MAX_ATTEMPTS:
-        await runtime.store.fail_connect_session(session.id, TOO_MANY_ATTEMPTS, now_text())
-        raise PageError(429, "Too many attempts",
-                        f"This link can no longer be used. Go back to {tenant.name} and start again.", tenant=tenant)
-    submitted = await _form_body(request, opened)
-    if not csrf.valid(opened.secret, submitted.pop(csrf.FIELD, None)):
-        raise PageError(403, "This form has expired",
-                        "Open the form again and submit it from there.", tenant=tenant,
-                        link=(f"{_base(request)}{PATH}/providers/{form.provider}", "Open the form again"))
+    submitted = await posted_form(request, opened, f"{_base(request)}{PATH}/providers/{form.provider}")
     kept = {f.name: submitted[f.name] for f in form.fields if not f.secret and f.name in submitted}
     oauth = await _oauth(request, opened, form)
     secrets_typed = [submitted[f.name] for f in form.fields if f.secret and submitted.get(f.name)]
@@ -315,6 +309,23 @@ def _with_code(return_url: str, code: str, session_id: str) -> str:
              if k not in ("connect_code", "session_id")]
     query += [("connect_code", code), ("session_id", session_id)]
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+async def posted_form(request: Request, opened: Opened, form_url: str) -> dict[str, str]:
+    """A form of the session's pages as posted, its ``csrf_token`` checked and
+    taken out. Each counts as one of the session's ``MAX_ATTEMPTS`` (it may
+    make a live call, or guess a code); past them the session fails."""
+    runtime = request.app.state.runtime
+    session, tenant = opened.session, opened.tenant
+    if await runtime.store.count_connect_attempt(session.id) > MAX_ATTEMPTS:
+        await runtime.store.fail_connect_session(session.id, TOO_MANY_ATTEMPTS, now_text())
+        raise PageError(429, "Too many attempts",
+                        f"This link can no longer be used. Go back to {tenant.name} and start again.", tenant=tenant)
+    submitted = await _form_body(request, opened)
+    if not csrf.valid(opened.secret, submitted.pop(csrf.FIELD, None)):
+        raise PageError(403, "This form has expired", "Open the form again and submit it from there.",
+                        tenant=tenant, link=(form_url, "Open the form again"))
+    return submitted
 
 
 async def _form_body(request: Request, opened: Opened) -> dict[str, str]:

@@ -132,7 +132,14 @@ async def connect(request, tmp_path) -> AsyncIterator[Connect]:
     """The app on each store: SQLite in a temporary file, PostgreSQL in a
     fresh schema (tests/store/postgres.py; skipped, saying why, without a
     server)."""
-    overrides: dict[str, Any] = {"public_url": BASE}
+    async with app_on(request, tmp_path, BASE) as connect:
+        yield connect
+
+
+@contextlib.asynccontextmanager
+async def app_on(request: Any, tmp_path: Any, public_url: str) -> AsyncIterator[Connect]:
+    """The app on ``request.param``'s store, public at ``public_url``."""
+    overrides: dict[str, Any] = {"public_url": public_url}
     schema = None
     if request.param == "postgresql":
         database: PostgresDatabase = request.getfixturevalue("postgres_database")

@@ -113,12 +113,14 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
 
             # Pick WooCommerce; a key the store refuses.
             await page.get_by_role("link", name="WooCommerce").click()
-            await page.get_by_label("Store URL").fill(settings["store_url"])
-            await page.get_by_label("Consumer key").fill(fake.wrong_credentials()["consumer_key"])
-            await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
+            # The key form (WooCommerce's "Connect with" form above it asks for a store URL too).
+            keys = page.locator("form:not(.oauth)")
+            await keys.get_by_label("Store URL").fill(settings["store_url"])
+            await keys.get_by_label("Consumer key").fill(fake.wrong_credentials()["consumer_key"])
+            await keys.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
             await page.locator("summary", has_text="Advanced settings").click()
-            await page.get_by_label("API origin override").fill(settings["base_url"])
-            await page.get_by_role("button", name="Connect").click()
+            await keys.get_by_label("API origin override").fill(settings["base_url"])
+            await keys.get_by_role("button", name="Connect").click()
 
             alert = page.get_by_role("alert")
             await alert.wait_for()
@@ -126,18 +128,18 @@ async def test_a_merchant_links_woocommerce_in_a_real_browser(tmp_path):
             assert "Consumer key is invalid" in await alert.inner_text()
             # Focus is on the first field to fix; the store URL was kept, no secret was.
             assert await page.evaluate("document.activeElement.id") == "f-consumer_key"
-            assert await page.get_by_label("Store URL").input_value() == settings["store_url"]
-            assert await page.get_by_label("Consumer key").input_value() == ""
-            assert await page.get_by_label("Consumer secret").input_value() == ""
+            assert await keys.get_by_label("Store URL").input_value() == settings["store_url"]
+            assert await keys.get_by_label("Consumer key").input_value() == ""
+            assert await keys.get_by_label("Consumer secret").input_value() == ""
             await page.screenshot(path=str(out / "form-error.png"), full_page=True)
 
             # Fixed: the browser lands on the tenant's return URL with a code.
-            await page.get_by_label("Consumer key").fill(fake.credentials["consumer_key"])
-            await page.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
-            if not await page.get_by_label("API origin override").is_visible():
+            await keys.get_by_label("Consumer key").fill(fake.credentials["consumer_key"])
+            await keys.get_by_label("Consumer secret").fill(fake.credentials["consumer_secret"])
+            if not await keys.get_by_label("API origin override").is_visible():
                 await page.locator("summary", has_text="Advanced settings").click()
-            await page.get_by_label("API origin override").fill(settings["base_url"])
-            await page.get_by_role("button", name="Connect").click()
+            await keys.get_by_label("API origin override").fill(settings["base_url"])
+            await keys.get_by_role("button", name="Connect").click()
             await page.wait_for_url(f"{return_url}?**")
             assert await page.locator("h1").inner_text() == "Store linked"
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))

@@ -12,12 +12,27 @@
 Wrong keys get "Consumer key is invalid." (error-401.consumer-key-invalid.json).
 WooCommerce has no rate limit of its own; hosts and WAFs send a 429 page
 with ``Retry-After`` (30 s here).
+
+``{prefix}/wc-auth/v1/authorize`` is WooCommerce's key handshake as
+``class-wc-auth.php`` runs it (reference/connect-flows.md A.3), the merchant
+already signed in with ``manage_woocommerce``: every parameter present,
+``scope`` one of read/write/read_write, both URLs valid and ``callback_url``
+https. On consent it makes a key pair, POSTs
+``{key_id, user_id, consumer_key, consumer_secret, key_permissions}`` as JSON
+to ``callback_url`` and, on a 200, sends the browser to
+``return_url?success=1&user_id=...``; any other answer deletes the keys and
+shows the documented error page (401). A refusal sends the browser to
+``return_url?success=0&user_id=...``. The app is not on a socket in tests,
+so the POST goes through ``deliver`` (the test hands the app's client).
 """
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+import secrets
+import urllib.parse
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -28,6 +43,11 @@ from .base import TOTAL, Answer, Fake, basic, basic_forms, varied
 KEY = "ck_4d2b8c5e9f1a3b7c6d0e2f4a8b9c1d3e5f7a9b0c"  # ck_/cs_ + 40 hex, as wc_rand_hash makes them
 SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
 PAGE_MAX = 100  # WordPress REST: per_page 1..100
+AUTHORIZE = "/wc-auth/v1/authorize"
+SEND_FAILED = "An error occurred in the request and at the time were unable to send the consumer data"
+
+# (callback_url, JSON body) -> the HTTP status the callback answered.
+Deliver = Callable[[str, bytes], Awaitable[int]]
 
 
 def fixture(name: str) -> Any:
@@ -45,6 +65,12 @@ class WooCommerceFake(Fake):
     def __init__(self, customers: list[dict[str, Any]] | None = None, *, prefix: str = "/shop", **kwargs: Any) -> None:
         super().__init__(customers, **kwargs)
         self.prefix = prefix
+        self.deliver: Deliver | None = None
+        self.consent = True  # the merchant approves (else "Deny")
+        self.working_keys = True  # the keys it sends work on this store
+        self.posted: list[dict[str, Any]] = []  # what it sent to callback_url
+        self.authorizations: list[dict[str, str]] = []  # the authorize queries
+        self.key_ids = 0
 
     @classmethod
     def make_customers(cls, total: int = TOTAL) -> list[dict[str, Any]]:
@@ -65,10 +91,13 @@ class WooCommerceFake(Fake):
         return f"{self.prefix}/wp-json/wc/v3/customers"
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_get(self.prefix + AUTHORIZE, self.authorize)
         app.router.add_get(self.path + r"/{id:\d+}", self.customer)  # the route matches digits only
         app.router.add_get(self.path, self.collection)
 
     def kind(self, request: web.Request, body: bytes) -> str:
+        if request.path.endswith(AUTHORIZE):
+            return "consent"
         return "list" if request.path == self.path else "get"
 
     @property
@@ -76,7 +105,53 @@ class WooCommerceFake(Fake):
         return basic(self.credentials["consumer_key"], self.credentials["consumer_secret"])
 
     def secrets(self) -> list[str]:
-        return [*super().secrets(), *basic_forms(self.authorization)]
+        sent = [body[k] for body in self.posted for k in ("consumer_key", "consumer_secret")]
+        return [*super().secrets(), *basic_forms(self.authorization), *sent]
+
+    # -- wc-auth -----------------------------------------------------------------------
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        q = request.query
+        names = ("app_name", "scope", "user_id", "return_url", "callback_url")
+        missing = [n for n in names if len(q.getall(n, [])) != 1 or not q[n]]
+        if missing:
+            return self.wc_error(400, f"Missing parameter {missing[0]}")
+        if q["scope"] not in ("read", "write", "read_write"):
+            return self.wc_error(400, "Invalid scope")
+        for name in ("return_url", "callback_url"):
+            parts = urllib.parse.urlsplit(q[name])
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                return self.wc_error(400, f"The {name} is not a valid URL")
+        if not q["callback_url"].startswith("https://"):
+            return self.wc_error(400, "The callback_url needs to be over SSL")
+        self.authorizations.append(dict(q))
+        if not self.consent:
+            raise web.HTTPFound(self.back(q["return_url"], "0", q["user_id"]))
+        self.key_ids += 1
+        keys = {"consumer_key": "ck_" + secrets.token_hex(20), "consumer_secret": "cs_" + secrets.token_hex(20)}
+        body = {"key_id": self.key_ids, "user_id": q["user_id"], **keys,
+                "key_permissions": q["scope"]}
+        self.posted.append(body)
+        before = self.credentials
+        if self.working_keys:
+            self.credentials = keys
+        assert self.deliver is not None, "set fake.deliver to reach the callback_url"
+        status = await self.deliver(q["callback_url"], json.dumps(body).encode())
+        if status != 200:
+            self.credentials = before  # the keys are deleted
+            return self.wc_error(401, SEND_FAILED)
+        raise web.HTTPFound(self.back(q["return_url"], "1", q["user_id"]))
+
+    @staticmethod
+    def back(return_url: str, success: str, user_id: str) -> str:
+        """add_query_arg: the return URL keeps its own query."""
+        parts = urllib.parse.urlsplit(return_url)
+        query = urllib.parse.parse_qsl(parts.query) + [("success", success), ("user_id", user_id)]
+        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+    @staticmethod
+    def wc_error(status: int, message: str) -> web.Response:
+        return web.Response(status=status, text=f"<html><h1>Error</h1><p>{message}</p></html>", content_type="text/html")
 
     # -- answers ------------------------------------------------------------------------
 

@@ -152,6 +152,13 @@ def validator(schema):
     return jsonschema.Draft202012Validator({**schema, "components": DOC["components"]})
 
 
+# BigCommerce's install, load and uninstall callbacks and WooCommerce's key POST.
+PLATFORM_CALLED = {
+    "/connect/oauth/bigcommerce/callback", "/connect/oauth/bigcommerce/load",
+    "/connect/oauth/bigcommerce/uninstall", "/connect/woocommerce/keys/{handle}",
+}
+
+
 def test_each_operation_states_the_credentials_it_takes():
     schemes = DOC["components"]["securitySchemes"]
     assert all(scheme.get("description") for scheme in schemes.values())
@@ -162,6 +169,8 @@ def test_each_operation_states_the_credentials_it_takes():
             else [{"TrutoBearer": []}] if path.startswith("/unified/ecommerce/")
             else [{}, {"AdminToken": []}] if path == "/metrics"
             else [] if path in ("/health", "/ready", "/connect/start")
+            # What a platform calls (its own proof, or none, in the request).
+            else [] if path in PLATFORM_CALLED
             # The merchant's pages: the cookie /connect/start sets.
             else [{"ConnectSession": []}] if path == "/connect" or path.startswith(("/connect/providers/",
                                                                                   "/connect/oauth/"))

@@ -258,13 +258,23 @@ async def _complete(request: Request, opened: Opened, flow: OAuthFlow, form: Any
 
 
 def routes() -> list[BaseRoute]:
-    """The framework's routes, then each flow's own (app.py mounts them)."""
+    """Each flow's own routes, then the framework's (app.py mounts them).
+    A flow's own come first: Starlette takes the first match, and a flow
+    whose platform calls back without our ``state`` (BigCommerce's
+    installs, WooCommerce's return after the key POST) serves its own
+    ``/connect/oauth/{provider}/callback``."""
     base = f"{PATH}/oauth/{{provider}}"
-    found: list[BaseRoute] = [
+    found: list[BaseRoute] = []
+    for flow in FLOWS.values():
+        found += flow.routes()
+    return found + [
         Route(f"{base}/start", start, methods=["POST"]),
         Route(f"{base}/callback", callback, methods=["GET"]),
         Route(f"{base}/choose", choose, methods=["POST"]),
     ]
-    for flow in FLOWS.values():
-        found += flow.routes()
-    return found
+
+
+# Flows with routes of their own that render the connect page's pages
+# import page.py, which imports this package: they register here, once
+# page.py is whole.
+from . import bigcommerce, woocommerce  # noqa: E402,F401
