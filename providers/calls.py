@@ -1,7 +1,8 @@
 """What one provider call carries across layers without threading it
 through every signature: the deadline, the provider's name and the store
 (with the origin, the circuit breaker's key), and what happened (attempts,
-upstream status, the provider's own rate-limit state). The proxy opens a
+upstream status, the provider's own rate-limit state), and what the field
+mappings will read of the answer. The proxy opens a
 :class:`CallRecord` per request."""
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class CallRecord(msgspec.Struct, kw_only=True):
     attempts: int = 0
     upstream_status: int | None = None
     rate_limit: RateLimitState | None = None
+    # The JMESPath expressions of the field mappings applied to the answer:
+    # a provider that chooses what to ask for (Shopify's GraphQL selection)
+    # asks for what they read and no more.
+    mapped: tuple[str, ...] = ()
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -50,9 +55,11 @@ def current() -> CallRecord:
     return record
 
 
-def begin(timeout: float | None = None, provider: str = "", store: str = "") -> CallRecord:
+def begin(
+    timeout: float | None = None, provider: str = "", store: str = "", mapped: tuple[str, ...] = ()
+) -> CallRecord:
     deadline = asyncio.get_running_loop().time() + timeout if timeout is not None else None
-    record = CallRecord(deadline=deadline, provider=provider, store=store)
+    record = CallRecord(deadline=deadline, provider=provider, store=store, mapped=mapped)
     _current.set(record)
     return record
 

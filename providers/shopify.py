@@ -7,15 +7,37 @@ with ``X-Shopify-Access-Token: {access_token}`` and a JSON body
 
 * get one: ``customer(id: "gid://shopify/Customer/{id}")``; ids are the
   numeric REST ids (``legacyResourceId``, UnsignedInt64), so anything else is
-  not found without a call. The raw payload (remote_data) is
-  ``data.customer``, which carries ``metafields`` (first 50) for tenants'
-  field mappings and up to 50 ``addressesV2`` entries.
+  not found without a call.
 * list: ``customers(first: n, after: $cursor)`` / ``customers(last: n,
   before: $cursor)`` with ``pageInfo``, in id order (the default sort key).
-  A single query may cost at most 1,000 points and a customer node with its
-  two 50-entry connections about 109: a provider page holds 9 customers, and
-  a larger ``limit`` reads several pages.
+  A query holds as many customers as fit in 1,000 points (below), so a page
+  of 50 is one query; ``limit=100`` is two.
+* remote_data (the raw payload) is ``data.customer`` / the list's node as
+  queried: the fields the unified mapping reads, ``defaultAddress`` and the
+  first ``ADDRESS_PAGE`` (5) entries of ``addressesV2``, and ``metafields``
+  only when the connection's field mappings read them: the ``namespace.key``
+  pairs their filters name, else the first 25 (providers.shopify_metafields).
+  Five saved addresses besides the default cover the address books
+  checkout builds (a home, a work address, a few gift recipients); each more
+  costs a point per customer, 50 per page.
 * verify: ``{ shop { id } }``.
+
+Requested cost, in points, by the rate-limit guide's rules (scalars and
+enums 0, objects 1, a connection 2 + first (or last) x its node; at most
+1,000 a query), checked against the query text by
+tests/providers/test_shopify_cost.py:
+
+* get, no metafields mapped: 12
+* get, 1 metafield named: 15
+* get, metafields read unnamed: 39
+* list page of 50, no metafields mapped: 603 (one query; 83 customers fit in one)
+* list page of 50, 1 metafield named: 753 (one query; 66 fit)
+* list page of 50, 5 metafields named: 953 (one query; 52 fit)
+* list page of 50, metafields read unnamed: 978 (each of two queries of 25)
+* verify: 1
+
+Shopify refunds what a query did not return (``actualQueryCost``, e.g. 2
+addresses of the 5), but the bucket must hold the requested cost first.
 
 Settings: ``shop`` is the store's myshopify name (stored bare), ``api_version``
 a quarterly ``YYYY-MM`` release or ``unstable``. Shopify answers a retired
@@ -51,7 +73,11 @@ billing/shipping type; the default address comes first.
 
 Uncertain (not documented, handled defensively):
 * the 1,000-point single-query maximum and the per-field costs behind the
-  list page size come from the rate-limit guide, not from a measured query;
+  list page size come from the rate-limit guide, not from a measured query
+  (``pageInfo`` is counted as an object, 1, which may be more than Shopify
+  charges);
+* ``metafields(keys:)`` (2023-01 changelog) is taken to return nodes whose
+  ``key`` is the bare key, as without the argument;
 * SHOP_INACTIVE / INTERNAL_SERVER_ERROR are handled from the Admin API
   reference's error-code list; no recorded body was found;
 * a THROTTLED body without ``requestedQueryCost`` waits for our own
@@ -63,7 +89,9 @@ https://shopify.dev/docs/api/admin-graphql/latest/queries/customers (the
 ``nodes`` example with ``defaultEmailAddress``/``provinceCode``/
 ``countryCodeV2``); https://shopify.dev/docs/api/admin-graphql/latest/objects/MailingAddress ;
 https://shopify.dev/changelog/adding-defaultemailaddress-field-to-customer
-(2025-04); https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits ;
+(2025-04); https://shopify.dev/changelog/simplified-metafield-querying
+(``keys``); https://shopify.dev/docs/api/admin-graphql/latest/interfaces/HasMetafields ;
+https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits ;
 https://shopify.dev/docs/api/admin-rest (401 body);
 https://shopify.dev/docs/api/usage/response-codes ;
 recorded ACCESS_DENIED body in NangoHQ/integration-templates
@@ -72,9 +100,10 @@ recorded ACCESS_DENIED body in NangoHQ/integration-templates
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from typing import Annotated, Any, Mapping, TypeVar
+from typing import Annotated, Any, Mapping, NamedTuple, TypeVar
 
 import msgspec
 
@@ -88,6 +117,7 @@ from .errors import ProviderUnavailable
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .shopify_metafields import NONE, UNNAMED, Metafields, metafields_read
 from .token_endpoint import refresh_token
 
 T = TypeVar("T")
@@ -98,38 +128,76 @@ _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")  # visible ASCII: it is sent as a h
 # gid://shopify/MailingAddress/544365967?model_name=CustomerAddress
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/([0-9]+)(?:\?.*)?$")
 
-ADDRESS_PAGE = METAFIELD_PAGE = 50
+# Requested cost, by the rules of the rate-limit guide (see the docstring):
+# the customer and its four object fields (defaultEmailAddress,
+# defaultPhoneNumber, amountSpent, defaultAddress) 1 each, addressesV2 2 + N.
+ADDRESS_PAGE = 5
 MAX_QUERY_COST = 1000  # Shopify refuses a single query above this (MAX_COST_EXCEEDED)
-# Objects cost 1, scalars 0, a connection 2 + first * node: the customer, defaultEmailAddress,
-# defaultPhoneNumber, amountSpent, defaultAddress, then addressesV2 and metafields.
-CUSTOMER_COST = 5 + (2 + ADDRESS_PAGE) + (2 + METAFIELD_PAGE)
-LIST_PAGE_SIZE = (MAX_QUERY_COST - 3) // CUSTOMER_COST  # 3: the connection + pageInfo
+MAX_FIRST = 250  # the most nodes a connection returns
+CUSTOMER_COST = 5 + (2 + ADDRESS_PAGE)
+LIST_COST = 3  # the customers connection (2) and its pageInfo object (1)
 VERIFY_COST = 1
 
 _ADDRESS_FIELDS = (
     "id firstName lastName company address1 address2 city province provinceCode "
     "zip country countryCodeV2 phone"
 )
-CUSTOMER_FIELDS = f"""fragment CustomerFields on Customer {{
+_METAFIELD_NODES = "{ nodes { namespace key value type } }"
+VERIFY_QUERY = "query Verify { shop { id } }"
+
+
+class Queries(NamedTuple):
+    """The operations for one set of metafields read, their cost, and the
+    customers one list query may hold within MAX_QUERY_COST."""
+
+    get: str
+    forward: str
+    backward: str
+    customer_cost: int
+    page_size: int
+    variables: dict[str, Any]  # the metafield keys, sent with every query
+
+
+@functools.lru_cache(maxsize=64)
+def queries(metafields: Metafields = NONE) -> Queries:
+    """The GraphQL text for ``metafields`` (see providers.shopify_metafields)."""
+    declared, line, cost, variables = "", "", 0, {}
+    if metafields.named:
+        count = len(metafields.keys)
+        declared, variables = ", $keys: [String!]", {"keys": list(metafields.keys)}
+        line, cost = f"\n  metafields(first: {count}, keys: $keys) {_METAFIELD_NODES}", 2 + count
+    elif metafields.read:
+        line, cost = f"\n  metafields(first: {UNNAMED}) {_METAFIELD_NODES}", 2 + UNNAMED
+    fields = f"""fragment CustomerFields on Customer {{
   id legacyResourceId firstName lastName displayName state createdAt updatedAt
   note tags verifiedEmail taxExempt
   defaultEmailAddress {{ emailAddress marketingState }}
   defaultPhoneNumber {{ phoneNumber marketingState }}
   amountSpent {{ amount currencyCode }}
   defaultAddress {{ ...AddressFields }}
-  addressesV2(first: {ADDRESS_PAGE}) {{ nodes {{ ...AddressFields }} }}
-  metafields(first: {METAFIELD_PAGE}) {{ nodes {{ namespace key value type }} }}
+  addressesV2(first: {ADDRESS_PAGE}) {{ nodes {{ ...AddressFields }} }}{line}
 }}
 fragment AddressFields on MailingAddress {{ {_ADDRESS_FIELDS} }}
 """
-CUSTOMER_QUERY = "query GetCustomer($id: ID!) { customer(id: $id) { ...CustomerFields } }\n" + CUSTOMER_FIELDS
-_LIST = (
-    "query %s($n: Int!, $cursor: String) { customers(%s) { nodes { ...CustomerFields } "
-    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }\n" + CUSTOMER_FIELDS
-)
-LIST_FORWARD_QUERY = _LIST % ("ListCustomers", "first: $n, after: $cursor")
-LIST_BACKWARD_QUERY = _LIST % ("ListCustomersBefore", "last: $n, before: $cursor")
-VERIFY_QUERY = "query Verify { shop { id } }"
+    listing = (
+        "query %s($n: Int!, $cursor: String" + declared + ") { customers(%s) { nodes { ...CustomerFields } "
+        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }\n" + fields
+    )
+    customer_cost = CUSTOMER_COST + cost
+    return Queries(
+        get=f"query GetCustomer($id: ID!{declared}) {{ customer(id: $id) {{ ...CustomerFields }} }}\n" + fields,
+        forward=listing % ("ListCustomers", "first: $n, after: $cursor"),
+        backward=listing % ("ListCustomersBefore", "last: $n, before: $cursor"),
+        customer_cost=customer_cost,
+        page_size=min(MAX_FIRST, (MAX_QUERY_COST - LIST_COST) // customer_cost),
+        variables=variables,
+    )
+
+
+# The operations of a connection whose field mappings read no metafields.
+_PLAIN = queries()
+CUSTOMER_QUERY, LIST_FORWARD_QUERY, LIST_BACKWARD_QUERY = _PLAIN.get, _PLAIN.forward, _PLAIN.backward
+LIST_PAGE_SIZE = _PLAIN.page_size  # 83
 
 
 class ShopifyCredentials(Credentials):
@@ -378,9 +446,15 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
     def valid_customer_id(self, customer_id: str) -> bool:
         return is_numeric_id(customer_id) and int(customer_id) < 2**64  # UnsignedInt64
 
+    @staticmethod
+    def _queries() -> Queries:
+        """The operations for the metafields this call's field mappings read."""
+        return queries(metafields_read(calls.current().mapped))
+
     async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
-        gid = f"gid://shopify/Customer/{customer_id}"
-        raw = (await self._graphql(CUSTOMER_QUERY, {"id": gid}, CUSTOMER_COST, CustomerData)).customer
+        ops = self._queries()
+        variables = {"id": f"gid://shopify/Customer/{customer_id}", **ops.variables}
+        raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData)).customer
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
         try:
@@ -391,18 +465,20 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         return raw
 
     async def list_customers(self, request: PageRequest) -> Page:
+        ops = self._queries()
+
         async def fetch(backward: bool, size: int, cursor: str | None) -> paging.Edge:
-            query = LIST_BACKWARD_QUERY if backward else LIST_FORWARD_QUERY
-            cost = 3 + size * CUSTOMER_COST
-            data = await self._graphql(query, {"n": size, "cursor": cursor}, cost, CustomersData)
+            cost = LIST_COST + size * ops.customer_cost
+            variables = {"n": size, "cursor": cursor, **ops.variables}
+            data = await self._graphql(ops.backward if backward else ops.forward, variables, cost, CustomersData)
             info = data.customers.page_info
             return paging.Edge(
                 data.customers.nodes, info.has_next_page, info.has_previous_page, info.start_cursor, info.end_cursor
             )
 
-        # A page of the largest limit (100) takes 12 Shopify pages of 9.
-        max_calls = max(paging.MAX_CALLS, math.ceil(request.limit / LIST_PAGE_SIZE))
-        return await paging.connection_walk(request, fetch, LIST_PAGE_SIZE, max_calls)
+        # Many mapped metafields make small queries: a full page still fits.
+        max_calls = max(paging.MAX_CALLS, math.ceil(request.limit / ops.page_size))
+        return await paging.connection_walk(request, fetch, ops.page_size, max_calls)
 
     async def verify(self) -> None:
         await self._graphql(VERIFY_QUERY, {}, VERIFY_COST, ShopData)
@@ -453,7 +529,7 @@ _STATUS = {"ENABLED": "active", "DISABLED": "inactive", "DECLINED": "inactive"} 
 
 def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:
     """``addressesV2`` with the default address first; the default is added
-    when it is not among them (beyond the first 50)."""
+    when it is not among them (beyond the first ADDRESS_PAGE)."""
     book = raw.addresses_v2.nodes
     book = book if book is not None else [edge.node for edge in raw.addresses_v2.edges]
     if (default := raw.default_address) is None:

@@ -53,6 +53,13 @@ MAX_HEADER_FIELDS = 16
 class Compiled(NamedTuple):
     name: str
     ast: dict[str, Any] | None  # None: the stored expression no longer passes the rules
+    expression: str = ""
+
+
+def expressions(compiled: list[Compiled]) -> tuple[str, ...]:
+    """The expressions that will be evaluated: what the provider must fetch
+    for (``providers.calls.CallRecord.mapped``)."""
+    return tuple(c.expression for c in compiled if c.ast is not None)
 
 
 @lru_cache(maxsize=4096)
@@ -138,7 +145,7 @@ def effective(
         current = chosen.get(mapping.name)
         if current is None or (current.connection_id is None and mapping.connection_id):
             chosen[mapping.name] = mapping
-    return [Compiled(name, _stored(m.expression)) for name, m in sorted(chosen.items())]
+    return [Compiled(name, _stored(m.expression), m.expression) for name, m in sorted(chosen.items())]
 
 
 def _stored(expression: str) -> dict[str, Any] | None:
@@ -164,7 +171,7 @@ async def evaluate_page(
     since_yield, yielded_at = 0, time.perf_counter()
     for raw in raws:
         values: dict[str, Any] = {}
-        for name, ast in compiled:
+        for name, ast, _ in compiled:
             value, reason, work = _evaluate(interpreter, ast, raw, budget)
             values[name] = value
             if reason is not None:

@@ -49,10 +49,12 @@ def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Sh
     return include_remote, shape
 
 
-async def call_provider(request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]]) -> T:
+async def call_provider(
+    request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]], mapped: tuple[str, ...] = ()
+) -> T:
     """Run one provider call within the request deadline and the
     connection's and the tenant's concurrency bounds; failures become the
-    error table."""
+    error table. ``mapped``: the field-mapping expressions the answer meets."""
     if live.status != CONNECTION_ACTIVE:
         raise ApiError(
             502,
@@ -63,7 +65,7 @@ async def call_provider(request: Request, live: LiveConnection, call: Callable[[
         )
     runtime = request.app.state.runtime
     timeout = runtime.config.request_timeout
-    record = calls.begin(timeout, live.provider_name, live.id)
+    record = calls.begin(timeout, live.provider_name, live.id, mapped)
     context = request_context(request.scope)
     started = time.perf_counter()
     # The metric's outcome: "ok" or the error table's code (a bounded set).
@@ -116,10 +118,17 @@ def provider_rate_limit_headers(state: calls.RateLimitState) -> dict[str, str]:
     return headers
 
 
-async def custom_fields(request: Request, live: LiveConnection, raws: list[Any]) -> list[dict[str, Any]]:
+async def mappings(request: Request, live: LiveConnection) -> list[field_mappings.Compiled]:
+    """The connection's field mappings, read before the provider call: a
+    provider asks its platform for what they read (Shopify's metafields)."""
+    return await request.app.state.runtime.directory.mappings_for(live)
+
+
+async def custom_fields(
+    request: Request, compiled: list[field_mappings.Compiled], raws: list[Any]
+) -> list[dict[str, Any]]:
     """Each payload's custom fields; fields that came back null for a reason
     are named in a response header and on the request's log line."""
-    compiled = await request.app.state.runtime.directory.mappings_for(live)
     if not compiled:
         return [{} for _ in raws]
     values, problems = await field_mappings.evaluate_page(compiled, raws)
@@ -153,12 +162,16 @@ async def retrieve_customer(request: Request) -> Response:
     customer_id = request.path_params["id"]
     if len(customer_id) > MAX_ID_LENGTH:
         raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
+    compiled = await mappings(request, live)
     raw, customer = await call_provider(
-        request, live, lambda: live.provider.get_customer(customer_id, shape.remote_query)
+        request,
+        live,
+        lambda: live.provider.get_customer(customer_id, shape.remote_query),
+        field_mappings.expressions(compiled),
     )
     if shape.raw:
         return Response(_encode(raw), media_type="application/json")
-    [values] = await custom_fields(request, live, [raw])
+    [values] = await custom_fields(request, compiled, [raw])
     body = unified(customer, raw, values, include_remote, shape)
     return Response(_encode(body), media_type="application/json")
 
@@ -173,13 +186,16 @@ async def list_customers(request: Request) -> Response:
     runtime = request.app.state.runtime
     state = paging.read(runtime.keyring, live.id, params.single(request.query_params, "cursor"))
     page_request = PageRequest(limit=limit, state=state, query=shape.remote_query)
-    page = await call_provider(request, live, lambda: live.provider.list_page(page_request))
+    compiled = await mappings(request, live)
+    page = await call_provider(
+        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
+    )
     next_cursor = paging.issue(runtime.keyring, live.id, page.next)
     prev_cursor = paging.issue(runtime.keyring, live.id, page.prev)
     if shape.raw:
         raw_page = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": page.raws}
         return Response(_encode(raw_page), media_type="application/json")
-    values = await custom_fields(request, live, page.raws)
+    values = await custom_fields(request, compiled, page.raws)
     data = [
         unified(customer, raw, fields, include_remote, shape)
         for raw, customer, fields in zip(page.raws, page.customers, values)

@@ -21,11 +21,11 @@ from starlette.responses import Response, StreamingResponse
 
 from providers.base import PageRequest
 
-from .. import paging, params, shaping, truto
+from .. import field_mappings, paging, params, shaping, truto
 from ..directory import LiveConnection
 from ..middleware import client_address, request_context
 from ..problems import ApiError, invalid_parameter
-from .customers import MAX_ID_LENGTH, call_provider, custom_fields
+from .customers import MAX_ID_LENGTH, call_provider, custom_fields, mappings
 
 _encode = msgspec.json.Encoder().encode
 FORMATS = ("unified", "raw", "normalized", "stream")
@@ -85,10 +85,10 @@ def read_options(request: Request, live: LiveConnection) -> Read:
 
 
 async def records(
-    request: Request, live: LiveConnection, read: Read, raws: list[Any], customers: list[Any]
+    request: Request, compiled: list[Any], read: Read, raws: list[Any], customers: list[Any]
 ) -> list[dict[str, Any]]:
-    values = await custom_fields(request, live, raws)
-    names = {name for name, _ in await request.app.state.runtime.directory.mappings_for(live)}
+    values = await custom_fields(request, compiled, raws)
+    names = {mapping.name for mapping in compiled}
     tree = truto.excluded(request.query_params, names)
     return [
         truto.without(truto.record(customer, raw, custom, read.include_remote), tree)
@@ -107,12 +107,16 @@ async def retrieve_customer(request: Request) -> Response:
     customer_id = request.path_params["id"]
     if len(customer_id) > MAX_ID_LENGTH:
         raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
+    compiled = await mappings(request, live)
     raw, customer = await call_provider(
-        request, live, lambda: live.provider.get_customer(customer_id, read.remote_query)
+        request,
+        live,
+        lambda: live.provider.get_customer(customer_id, read.remote_query),
+        field_mappings.expressions(compiled),
     )
     if read.response_format == "raw":
         return json_response(raw)
-    [body] = await records(request, live, read, [raw], [customer])
+    [body] = await records(request, compiled, read, [raw], [customer])
     if read.response_format == "stream":
         return StreamingResponse(_chunks([_encode(body)]), media_type="application/json")
     return json_response(body)
@@ -129,12 +133,15 @@ async def list_customers(request: Request) -> Response:
     except ApiError as error:  # paging names Panora's parameter
         raise invalid_parameter("next_cursor", error.detail.partition(": ")[2]) from None
     page_request = PageRequest(limit=limit, state=state, query=read.remote_query)
-    page = await call_provider(request, live, lambda: live.provider.list_page(page_request))
+    compiled = await mappings(request, live)
+    page = await call_provider(
+        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
+    )
     next_cursor = paging.issue(keyring, live.id, page.next)
     prev_cursor = paging.issue(keyring, live.id, page.prev)
     if read.response_format == "raw":
         return json_response(truto.envelope(page.raws, next_cursor, prev_cursor))
-    result = await records(request, live, read, page.raws, page.customers)
+    result = await records(request, compiled, read, page.raws, page.customers)
     body = truto.envelope(result, next_cursor, prev_cursor)
     if read.response_format == "stream":
         return StreamingResponse(_list_chunks(body), media_type="application/json")

@@ -6,11 +6,13 @@ with ``X-Shopify-Access-Token``.
 * ``customers(first: $n, after: $cursor)`` / ``customers(last: $n, before:
   $cursor)`` in id order (the default sort key), with Relay ``pageInfo`` and
   Shopify's documented cursors (base64 of ``{"last_id": N, "last_value":
-  "N"}``). A query whose calculated cost exceeds 1,000 points is refused
-  with MAX_COST_EXCEEDED (HTTP 200, as GraphQL refusals are): one customer
-  node as the module selects it costs 109 (the node and its four object
-  fields 1 each, ``addressesV2(first: 50)`` and ``metafields(first: 50)``
-  2 + 50 each); the connection and pageInfo add 3 per query;
+  "N"}``);
+* every query is priced by Shopify's documented rules from its text
+  (tests/fakes/graphql_cost.py) and one over 1,000 points is refused with
+  MAX_COST_EXCEEDED (HTTP 200, as GraphQL refusals are);
+* a customer is answered as queried: ``addressesV2`` cut to its ``first``,
+  ``metafields`` only when selected, cut to its ``first`` and to the
+  ``keys: $keys`` named;
 * ``{ shop { id } }``: shop.json (verify).
 
 A wrong token gets the REST-style 401 (error-401.json). The rate limit is
@@ -40,26 +42,35 @@ A live minted token reads customers as the key form's ``access_token`` does.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 import urllib.parse
 from typing import Any
 
 from aiohttp import web
+from graphql import GraphQLError
 
 from tests.support import load_fixture
 
 from .base import TOTAL, Answer, TokenFake, varied
+from .graphql_cost import MAX_QUERY_COST, requested_cost
+
+_ADDRESSES = re.compile(r"addressesV2\(first: (\d+)\)")
+_METAFIELDS = re.compile(r"metafields\(first: (\d+)(, keys: \$keys)?\)")
 
 TOKEN = "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"  # the documented shpat_ + 32 hex shape
 SHOP = "your-development-store"
 API_VERSION = "2026-10"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
-NODE_COST, MAX_COST, MAX_FIRST = 109, 1000, 250
-PAGE_MAX = (MAX_COST - 3) // NODE_COST  # 9
+MAX_FIRST = 250
+# The module's node without metafields costs 12 (tests/providers/test_shopify_cost.py):
+# (1,000 - 3 for the connection and pageInfo) // 12 customers fit in one query.
+PAGE_MAX = 83
 CLIENT_ID = "4f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c"
 CLIENT_SECRET = "shpss_0123456789abcdef0123456789abcdef"
 SHOP_HOST = f"{SHOP}.myshopify.com"
@@ -167,9 +178,20 @@ class ShopifyFake(TokenFake):
             return self.unauthorized().response()
         payload = await request.json()
         query, variables = payload.get("query", ""), payload.get("variables") or {}
+        try:
+            cost = priced(query, variables.get("n"))
+        except (GraphQLError, KeyError, TypeError, ValueError):  # unparseable, or a variable not sent
+            return web.json_response({"errors": [{"message": "not a query this store answers"}]}, status=400)
+        if cost > MAX_QUERY_COST:
+            error = {
+                "message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_QUERY_COST},
+            }
+            return web.json_response({"errors": [error]})  # GraphQL refusals are HTTP 200
         if "customer(id:" in query:
             number = str(variables.get("id", "")).rsplit("/", 1)[-1]
-            return web.json_response({"data": {"customer": self.lookup(number)}})
+            found = self.lookup(number)
+            return web.json_response({"data": {"customer": found and as_queried(found, query, variables)}})
         if "customers(" in query:
             return self.customers_page(query, variables)
         if "shop" in query:
@@ -242,13 +264,9 @@ class ShopifyFake(TokenFake):
     def customers_page(self, query: str, variables: dict[str, Any]) -> web.Response:
         numbers = [int(n) for n in self.ids]
         n, cursor = variables["n"], variables["cursor"]
-        cost = 3 + n * NODE_COST
-        if n > MAX_FIRST or cost > MAX_COST:
-            error = {
-                "message": f"Query cost is {cost}, which exceeds the single query max cost limit (1000).",
-                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_COST},
-            }
-            return web.json_response({"errors": [error]})  # GraphQL refusals are HTTP 200
+        if n > MAX_FIRST:
+            error = {"message": f"The first argument is limited to {MAX_FIRST}."}
+            return web.json_response({"errors": [error]})
         pivot = numbers.index(json.loads(base64.b64decode(cursor))["last_id"]) if cursor else None
         if "customers(first: $n, after: $cursor)" in query:
             start = 0 if pivot is None else pivot + 1
@@ -264,8 +282,32 @@ class ShopifyFake(TokenFake):
             "startCursor": cursor_of(numbers[chunk.start]) if chunk else None,
             "endCursor": cursor_of(numbers[chunk.stop - 1]) if chunk else None,
         }
-        nodes = [self.customers[i] for i in chunk]
+        nodes = [as_queried(self.customers[i], query, variables) for i in chunk]
         return web.json_response({"data": {"customers": {"nodes": nodes, "pageInfo": info}}})
+
+
+@functools.lru_cache(maxsize=64)
+def priced(query: str, n: int | None) -> int:
+    """The query's requested cost (cached: the benchmark serves this fake)."""
+    return requested_cost(query, {"n": n} if n is not None else {})
+
+
+def as_queried(customer: dict[str, Any], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The stored customer as ``query`` selects it: its address and metafield connections cut."""
+    node = dict(customer)
+    addresses = _ADDRESSES.search(query)
+    if addresses and isinstance(node.get("addressesV2"), dict) and "nodes" in node["addressesV2"]:
+        node["addressesV2"] = {"nodes": node["addressesV2"]["nodes"][: int(addresses[1])]}
+    metafields = _METAFIELDS.search(query)
+    if metafields is None:
+        node.pop("metafields", None)
+        return node
+    stored = (node.get("metafields") or {}).get("nodes") or []
+    if metafields[2]:
+        keys = set(variables.get("keys") or ())
+        stored = [m for m in stored if f"{m.get('namespace')}.{m.get('key')}" in keys]
+    node["metafields"] = {"nodes": stored[: int(metafields[1])]}
+    return node
 
 
 FAKE = ShopifyFake

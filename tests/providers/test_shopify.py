@@ -291,8 +291,9 @@ async def test_get_customer_request_shape_and_raw_payload(upstream_client):
     shop = documented_shop()
     async with shop.serve() as origin:
         raw, customer = await shop.make_provider(origin, upstream_client).get_customer("544365967")
-    assert raw == fixture("customer.json")["data"]["customer"]  # remote_data keeps metafields
-    assert raw["metafields"]["nodes"][0]["value"] == "rob"
+    documented = fixture("customer.json")["data"]["customer"]
+    # remote_data is the node as queried: no field mapping reads metafields, none are asked for.
+    assert raw == {k: v for k, v in documented.items() if k != "metafields"}
     assert customer.id == "544365967" and customer.addresses[0].id == "1053317323"
     (request,) = shop.requests
     assert request.method == "POST"
@@ -312,11 +313,42 @@ def test_customer_query_asks_for_every_documented_field():
         "defaultEmailAddress { emailAddress marketingState }",
         "defaultPhoneNumber { phoneNumber marketingState }",
         "amountSpent { amount currencyCode }",
-        "addressesV2(first: 50) { nodes { ...AddressFields } }",
-        "metafields(first: 50) { nodes { namespace key value type } }",
+        "defaultAddress { ...AddressFields }",
+        "addressesV2(first: 5) { nodes { ...AddressFields } }",
         "provinceCode", "countryCodeV2", "company",
     ):
         assert field in CUSTOMER_QUERY
+    assert "metafields" not in CUSTOMER_QUERY  # only when a field mapping reads them
+
+
+NICKNAME = "metafields.nodes[?namespace=='my_fields' && key=='nickname'].value | [0]"
+
+
+@pytest.mark.parametrize(
+    "mapped, selection, keys",
+    [
+        ((NICKNAME,), "metafields(first: 1, keys: $keys)", ["my_fields.nickname"]),
+        (("metafields.nodes[?key=='nickname'].value | [0]",), "metafields(first: 25)", None),
+    ],
+)
+async def test_get_asks_for_the_metafields_the_mappings_read(upstream_client, mapped, selection, keys):
+    shop = documented_shop()
+    calls.begin(mapped=mapped)
+    async with shop.serve() as origin:
+        raw, _ = await shop.make_provider(origin, upstream_client).get_customer("544365967")
+    body = sent(shop)
+    assert selection in body["query"] and body["variables"].get("keys") == keys
+    assert raw["metafields"]["nodes"][0]["value"] == "rob"
+
+
+async def test_named_metafields_travel_as_variables_never_in_the_query_text(upstream_client):
+    hostile = "metafields.nodes[?namespace=='x\\\" } shop { id' && key=='y'].value"
+    shop = documented_shop()
+    calls.begin(mapped=(hostile,))
+    async with shop.serve() as origin:
+        await shop.make_provider(origin, upstream_client).get_customer("544365967")
+    body = sent(shop)
+    assert "shop" not in body["query"] and body["variables"]["keys"] == ['x\\" } shop { id.y']
 
 
 async def test_api_version_and_base_url_shape_the_path(upstream_client):
@@ -543,7 +575,7 @@ async def test_list_reads_provider_pages_until_the_limit(upstream_client):
         back = await provider.list_page(PageRequest(limit=12, state=second.prev))
     queries = [sent(shop, i) for i in range(len(shop.bodies))]
     assert [c.id for c in first.customers] == [str(i) for i in LIST_IDS[:12]]
-    assert [q["variables"]["n"] for q in queries[:2]] == [LIST_PAGE_SIZE, 12 - LIST_PAGE_SIZE]
+    assert [q["variables"]["n"] for q in queries[:1]] == [12]  # one query: 12 fit in it
     assert queries[0]["variables"]["cursor"] is None
     assert first.prev is None and first.next == {"after": cursor_of(LIST_IDS[11])}
     assert [c.id for c in second.customers] == [str(i) for i in LIST_IDS[12:]]
@@ -551,7 +583,15 @@ async def test_list_reads_provider_pages_until_the_limit(upstream_client):
     assert [c.id for c in back.customers] == [str(i) for i in LIST_IDS[:12]]
     assert back.prev is None and back.next == {"after": cursor_of(LIST_IDS[11])}
     assert {q["query"] for q in queries} == {LIST_FORWARD_QUERY, LIST_BACKWARD_QUERY}
-    assert first.raws[0]["metafields"] == {"nodes": []}
+    assert "metafields" not in first.raws[0]  # no field mapping reads them
+
+
+async def test_a_limit_over_one_query_reads_the_next(upstream_client):
+    shop = ShopifyFake(total=90)
+    async with shop.serve() as origin:
+        page = await shop.make_provider(origin, upstream_client).list_page(PageRequest(limit=100))
+    assert [sent(shop, i)["variables"]["n"] for i in range(len(shop.bodies))] == [LIST_PAGE_SIZE, 100 - LIST_PAGE_SIZE]
+    assert len(page.customers) == 90 and page.next is None
 
 
 async def test_list_backward_in_the_middle_keeps_both_directions(upstream_client):
@@ -585,8 +625,8 @@ async def test_list_without_page_info_is_a_bad_response(upstream_client):
 
 
 def test_list_page_fits_the_single_query_cost_limit():
-    # 2 (connection) + 1 (pageInfo) + 9 customers * 109 points <= 1000
-    assert 3 + LIST_PAGE_SIZE * 109 <= 1000 < 3 + (LIST_PAGE_SIZE + 1) * 109
+    # 2 (connection) + 1 (pageInfo) + 83 customers * 12 points <= 1000 (tests/providers/test_shopify_cost.py)
+    assert 3 + LIST_PAGE_SIZE * 12 <= 1000 < 3 + (LIST_PAGE_SIZE + 1) * 12
 
 
 def test_settings_round_trip_through_msgspec():

@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from proxy.clock import now_text
+from tests.fakes.shopify import ShopifyFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.harness import Harness, Tenant, running_app
 from tests.support import load_fixture
@@ -320,3 +321,21 @@ async def test_provider_errors_are_the_same_problems(api):
     assert truto.status_code == panora.status_code == 404
     assert truto.headers["content-type"] == "application/problem+json"
     assert without_request_id(truto.json()) == without_request_id(panora.json())
+
+
+async def test_a_shopify_metafield_mapping_is_asked_for_on_truto_reads(api):
+    """The mapping's metafield reaches Shopify's query (only mapped metafields are asked for)."""
+    customer = load_fixture("shopify", "customer.json")["data"]["customer"]
+    shop = ShopifyFake([customer])
+    tenant = await api.tenant()
+    async with shop.serve() as origin:
+        conn_id, _ = await api.connection(tenant, "shopify", shop.credentials, shop.settings(origin))
+        created = await api.client.post("/field-mappings", headers={"x-api-key": tenant.api_key}, json={
+            "provider": "shopify", "object": "customer", "name": "nickname",
+            "expression": "metafields.nodes[?namespace=='my_fields' && key=='nickname'].value | [0]",
+        })
+        assert created.status_code == 201, created.text
+        one = (await truto_get(api, tenant, "/544365967", integrated_account_id=conn_id)).json()
+        page = (await truto_get(api, tenant, integrated_account_id=conn_id)).json()
+    assert one["nickname"] == "rob" and [c["nickname"] for c in page["result"]] == ["rob"]
+    assert all(json.loads(body)["variables"]["keys"] == ["my_fields.nickname"] for body in shop.bodies)
