@@ -13,7 +13,7 @@ from starlette.responses import Response
 from providers import calls
 from providers.base import PageRequest
 from providers.errors import ProviderError, ProviderTimeout
-from providers.models import CustomerPage
+from providers.models import Customer, CustomerPage
 
 from .. import field_mappings, paging, params, shaping
 from ..directory import LiveConnection
@@ -152,13 +152,11 @@ def unified(
     return shaping.apply(shape, msgspec.to_builtins(customer))
 
 
-_SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
-
-
-@params.accepts(*_SHAPING)
-async def retrieve_customer(request: Request) -> Response:
-    live = await authorize(request)
-    include_remote, shape = read_shape(request, live)
+async def fetch_customer(
+    request: Request, live: LiveConnection, remote_query: Any
+) -> tuple[list[field_mappings.Compiled], Any, Customer]:
+    """The path's customer read live, with the tenant's compiled field
+    mappings (both surfaces read one customer this way)."""
     customer_id = request.path_params["id"]
     if len(customer_id) > MAX_ID_LENGTH:
         raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
@@ -166,9 +164,20 @@ async def retrieve_customer(request: Request) -> Response:
     raw, customer = await call_provider(
         request,
         live,
-        lambda: live.provider.get_customer(customer_id, shape.remote_query),
+        lambda: live.provider.get_customer(customer_id, remote_query),
         field_mappings.expressions(compiled),
     )
+    return compiled, raw, customer
+
+
+_SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
+
+
+@params.accepts(*_SHAPING)
+async def retrieve_customer(request: Request) -> Response:
+    live = await authorize(request)
+    include_remote, shape = read_shape(request, live)
+    compiled, raw, customer = await fetch_customer(request, live, shape.remote_query)
     if shape.raw:
         return Response(_encode(raw), media_type="application/json")
     [values] = await custom_fields(request, compiled, [raw])

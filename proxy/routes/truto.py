@@ -25,7 +25,7 @@ from .. import field_mappings, paging, params, shaping, truto
 from ..directory import LiveConnection
 from ..middleware import client_address, request_context
 from ..problems import ApiError, invalid_parameter
-from .customers import MAX_ID_LENGTH, call_provider, custom_fields, mappings
+from .customers import call_provider, custom_fields, fetch_customer, mappings
 
 _encode = msgspec.json.Encoder().encode
 FORMATS = ("unified", "raw", "normalized", "stream")
@@ -104,16 +104,7 @@ def json_response(body: Any) -> Response:
 async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     read = read_options(request, live)
-    customer_id = request.path_params["id"]
-    if len(customer_id) > MAX_ID_LENGTH:
-        raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
-    compiled = await mappings(request, live)
-    raw, customer = await call_provider(
-        request,
-        live,
-        lambda: live.provider.get_customer(customer_id, read.remote_query),
-        field_mappings.expressions(compiled),
-    )
+    compiled, raw, customer = await fetch_customer(request, live, read.remote_query)
     if read.response_format == "raw":
         return json_response(raw)
     [body] = await records(request, compiled, read, [raw], [customer])

@@ -17,7 +17,9 @@ from typing import Any, Literal, Mapping
 
 import msgspec
 
-from providers.errors import ProviderError
+from providers.errors import ProviderAuthFailed, ProviderError, ReauthRequired
+from providers.token_endpoint import TokenEndpoint
+from providers.tokens import AccessToken
 
 from .flow import FlowRefused
 
@@ -86,3 +88,15 @@ def inherited(app: Any) -> dict[str, str]:
     """The app's ``auth_url``/``base_url`` (tests, proxies, on-prem), so the
     connection refreshes and reads where the flow did."""
     return {key: app.settings[key] for key in INHERITED_SETTINGS if app.settings.get(key)}
+
+
+async def exchange(platform: str, endpoint: TokenEndpoint) -> AccessToken:
+    """The token a code exchange mints. A refused code fails the session
+    (``invalid_code``); an unreachable platform leaves it open to retry."""
+    try:
+        return await endpoint.mint()
+    except (ReauthRequired, ProviderAuthFailed):
+        raise FlowRefused("invalid_code", f"{platform} refused the sign-in (the code was not accepted).") from None
+    except ProviderError:
+        raise FlowRefused("platform_unavailable", f"{platform} could not be reached. Try again in a moment.",
+                          fail_session=False) from None

@@ -43,12 +43,12 @@ import time
 import urllib.parse
 from typing import Any, Mapping
 
-from providers.errors import ProviderAuthFailed, ProviderError, ReauthRequired
 from providers.shopify import SHOP_DOMAIN, TOKEN_PATH
 from providers.token_endpoint import TokenEndpoint
 from providers.tokens import MemoryTokenStore
 
 from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
+from .platform_json import exchange, inherited
 
 SHOP_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 _SHOP_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # a DNS label, as ShopifySettings
@@ -135,20 +135,12 @@ class ShopifyFlow(OAuthFlow):
             "Shopify", ctx.http, app.origin(f"https://{shop}") + TOKEN_PATH, fields,
             store=MemoryTokenStore(), send="json", extra=lambda body: {"scope": body.get("scope")},
         )
-        try:
-            token = await endpoint.mint()
-        except (ReauthRequired, ProviderAuthFailed):
-            raise FlowRefused("invalid_code", "Shopify refused the sign-in (the code was not accepted).") from None
-        except ProviderError:
-            raise FlowRefused("platform_unavailable", "Shopify could not be reached. Try again in a moment.",
-                              fail_session=False) from None
+        token = await exchange("Shopify", endpoint)
         scope = token.extra.pop("scope", None)
         if isinstance(scope, str) and not READ_SCOPES & set(scope.split(",")):
             raise FlowRefused("insufficient_scope", "Shopify did not grant access to customers (read_customers).")
         settings: dict[str, Any] = {"shop": shop.removesuffix(SHOP_DOMAIN)}
-        for name in ("auth_url", "base_url"):
-            if app.settings.get(name):
-                settings[name] = app.settings[name]
+        settings.update(inherited(app))
         grant_key = f"shopify:{app.client_id}:{shop}"
         refresh = token.extra.get("refresh_token")
         if not isinstance(refresh, str):  # a non-expiring offline token

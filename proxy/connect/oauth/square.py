@@ -45,12 +45,12 @@ import secrets
 import urllib.parse
 from typing import Any, Mapping
 
-from providers.errors import ProviderAuthFailed, ProviderError, ReauthRequired
 from providers.square import ORIGINS, TOKEN_PATH, token_error_code, token_expiry
 from providers.token_endpoint import TokenEndpoint
 from providers.tokens import MemoryTokenStore
 
 from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
+from .platform_json import exchange, inherited
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 DEFAULT_SCOPES = ["CUSTOMERS_READ"]
@@ -109,22 +109,14 @@ class SquareFlow(OAuthFlow):
             read_code=token_error_code, expiry=token_expiry,
             extra=lambda body: {"merchant_id": body.get("merchant_id")},
         )
-        try:
-            token = await endpoint.mint()
-        except (ReauthRequired, ProviderAuthFailed):
-            raise FlowRefused("invalid_code", "Square refused the sign-in (the code was not accepted).") from None
-        except ProviderError:
-            raise FlowRefused("platform_unavailable", "Square could not be reached. Try again in a moment.",
-                              fail_session=False) from None
+        token = await exchange("Square", endpoint)
         merchant = token.extra.pop("merchant_id", None)
         refresh = token.extra.get("refresh_token")
         if not isinstance(refresh, str) or not isinstance(merchant, str) or not _MERCHANT.match(merchant):
             # A short-lived answer (no refresh token) cannot last: not a connection.
             raise FlowRefused("invalid_grant", "Square's answer cannot keep your store connected. Start again.")
         settings: dict[str, Any] = {"environment": environment_of(app.client_id)}
-        for name in ("auth_url", "base_url"):
-            if app.settings.get(name):
-                settings[name] = app.settings[name]
+        settings.update(inherited(app))
         credentials = {"client_id": app.client_id, "client_secret": app.client_secret, "refresh_token": refresh}
         return Grant(credentials=credentials, settings=settings, grant_key=f"square:{app.client_id}:{merchant}",
                      token=token)
