@@ -182,15 +182,8 @@ class Directory:
             raise ApiError(401, "missing_connection_token", _MISSING_TOKEN)
         if not secrets.looks_like(token, secrets.CONNECTION_TOKEN_PREFIX):
             raise ApiError(401, "invalid_connection_token", _BAD_TOKEN)
-        digest = secrets.digest(token)
-        live = self.connections.get(digest)
-        (self._conn_hit if live is not None else self._conn_miss).inc()
-        if live is None:
-            live = await self._load_once(owner.tenant_id, digest)
-            if live is None:
-                raise ApiError(401, "invalid_connection_token", _BAD_TOKEN)
-            self.connections.put(digest, live)
-        if live.tenant_id != owner.tenant_id:
+        live = await self._live_by_digest(owner, secrets.digest(token))
+        if live is None or live.tenant_id != owner.tenant_id:
             raise ApiError(401, "invalid_connection_token", _BAD_TOKEN)
         self.connection_limits.check(live.id, "connection")
         return live

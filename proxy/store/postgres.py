@@ -89,6 +89,7 @@ from .records import (
     session_values,
     tenant_changes,
     tenant_from_row,
+    with_sealed,
 )
 
 T = TypeVar("T")
@@ -799,7 +800,7 @@ class PostgresStore(Store):
         if _nul(state_digest):
             return None
         row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
-        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+        return with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
         if _nul(state_digest):
@@ -811,7 +812,7 @@ class PostgresStore(Store):
                 state_digest,
             )
         )
-        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+        return with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None:
         if _nul(attempt_id):
@@ -838,7 +839,7 @@ class PostgresStore(Store):
         row = await self._claim_once(
             "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
         )
-        return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+        return with_sealed(row, install_from_row, INSTALL_WIDTH)
 
     async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
         """Mark the row used, only if unused and unexpired at ``at``; the row
@@ -1324,11 +1325,6 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
     # Server messages name constraints and settings, not values; never the URL.
     detail = str(exc).splitlines()[0] if str(exc) else ""
     return StoreUnavailable(f"postgresql: {type(exc).__name__}" + (f": {detail}" if detail else ""))
-
-
-def _with_sealed(row: Any, decode: Callable[[Any], T], width: int) -> tuple[T, Sealed] | None:
-    """A record and the sealed data selected after its columns."""
-    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def _nul(*values: str) -> bool:

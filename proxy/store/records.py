@@ -8,7 +8,7 @@ No merchant data is ever stored. Secrets exist here only as digests
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import msgspec
 
@@ -312,6 +312,14 @@ def install_from_row(row: Any) -> UnclaimedInstall:
 
 def install_values(i: UnclaimedInstall) -> tuple:
     return (i.claim_digest, i.provider, i.app_tenant_id, i.grant_key, i.created_at, i.expires_at, i.claimed_at)
+
+
+R = TypeVar("R")
+
+
+def with_sealed(row: Any, decode: Callable[[Any], R], width: int) -> tuple[R, Sealed] | None:
+    """A record and the sealed data selected after its columns."""
+    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def json_text(value: Any) -> str:

@@ -75,6 +75,7 @@ from .records import (
     session_values,
     tenant_changes,
     tenant_from_row,
+    with_sealed,
 )
 
 T = TypeVar("T")
@@ -630,7 +631,7 @@ class SQLiteStore(Store):
 
     async def claim_connect_attempt(self, state_digest: str, at: str) -> tuple[ConnectAttempt, Sealed] | None:
         row = await self._claim_once("connect_attempts", "state_digest", "used_at", ATTEMPT_COLUMNS, state_digest, at)
-        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+        return with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def get_connect_attempt(self, state_digest: str) -> tuple[ConnectAttempt, Sealed] | None:
         row = await self._run(
@@ -640,7 +641,7 @@ class SQLiteStore(Store):
                 (state_digest,),
             ).fetchone()
         )
-        return _with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
+        return with_sealed(row, attempt_from_row, ATTEMPT_WIDTH)
 
     async def update_connect_attempt_data(self, attempt_id: str, data: Sealed) -> None:
         await self._write(
@@ -663,7 +664,7 @@ class SQLiteStore(Store):
         row = await self._claim_once(
             "unclaimed_installs", "claim_digest", "claimed_at", INSTALL_COLUMNS, claim_digest, at
         )
-        return _with_sealed(row, install_from_row, INSTALL_WIDTH)
+        return with_sealed(row, install_from_row, INSTALL_WIDTH)
 
     async def _claim_once(self, table: str, key: str, used: str, columns: str, value: str, at: str) -> Any:
         """Mark the row used, only if unused and unexpired at ``at``; the row
@@ -1051,11 +1052,6 @@ def _enqueue(c: sqlite3.Connection, event: WebhookEvent | None) -> None:
             f"INSERT INTO webhook_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             event_values(event),
         )
-
-
-def _with_sealed(row: Any, decode: Callable[[Any], T], width: int) -> tuple[T, Sealed] | None:
-    """A record and the sealed data selected after its columns."""
-    return (decode(row), Sealed(row[width], bytes(row[width + 1]))) if row else None
 
 
 def _statements(script: str) -> list[str]:
