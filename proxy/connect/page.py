@@ -258,30 +258,31 @@ async def submit(request: Request) -> Response:
     session, tenant = opened.session, opened.tenant
     submitted = await posted_form(request, opened, f"{_base(request)}{PATH}/providers/{form.provider}")
     kept = {f.name: submitted[f.name] for f in form.fields if not f.secret and f.name in submitted}
-    oauth = await _oauth(request, opened, form)
     secrets_typed = [submitted[f.name] for f in form.fields if f.secret and submitted.get(f.name)]
+
+    async def again(**shown: Any) -> Response:
+        # The OAuth offer (a provider-app read and decrypt) only for a form shown again.
+        oauth = await _oauth(request, opened, form)
+        return _form_page(request, opened, form, kept, hide=secrets_typed, oauth=oauth, **shown)
+
     try:
         credentials, settings = forms.read(form, submitted)
         creds, parsed = accounts.validate_connection_input(
             form.provider, credentials, settings, allow_private_networks=runtime.config.allow_private_networks,
         )
     except forms.FormError as exc:
-        return _form_page(request, opened, form, kept, error=str(exc), field=exc.field, status=exc.status,
-                          hide=secrets_typed, oauth=oauth)
+        return await again(error=str(exc), field=exc.field, status=exc.status)
     except accounts.InvalidInput as exc:
         message = str(exc).removeprefix(f"{form.provider}: ")
-        return _form_page(request, opened, form, kept, error=message, field=forms.field_named_in(form, message),
-                          status=422, hide=secrets_typed, oauth=oauth)
+        return await again(error=message, field=forms.field_named_in(form, message), status=422)
     try:
         async with runtime.directory.tenant_calls.slot(tenant.id):
             await verification.verify(runtime.http, form.provider, creds, parsed, runtime.config.request_timeout)
     except ProviderError as exc:
         problem = verification.problem(exc, form.provider)
-        return _form_page(request, opened, form, kept, error=problem.detail, status=problem.status,
-                          hide=secrets_typed, headers=problem.headers, oauth=oauth)
+        return await again(error=problem.detail, status=problem.status, headers=problem.headers)
     except ApiError as exc:  # the tenant's calls are all busy
-        return _form_page(request, opened, form, kept, error=exc.detail, status=exc.status,
-                          hide=secrets_typed, headers=exc.headers, oauth=oauth)
+        return await again(error=exc.detail, status=exc.status, headers=exc.headers)
     try:
         code = await completion.complete(runtime, session, tenant, form.provider, credentials, settings)
     except completion.SessionGone:
