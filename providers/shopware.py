@@ -68,7 +68,7 @@ from yarl import URL
 from .auth import OAuthAccess
 from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider
 from .error_table import ErrorTable, Say, Words
-from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
+from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse
 from .models import Address, Customer, Phone, Email
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
@@ -183,7 +183,6 @@ class ShopwareProvider(Provider[ShopwareCredentials, ShopwareSettings]):
     errors = ErrorTable("Shopware", read=sw_errors, statuses={
         401: REJECTED, 403: REJECTED,
         404: NO_API,  # a search has no missing customer: no Admin API answered
-        429: Say(ProviderRateLimited, "rate limit reached"),
     }, collection=NO_API)
 
     @property

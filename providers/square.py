@@ -91,7 +91,7 @@ from .base import Credentials, HeaderValue, NonBlank, OAuthSettings, Page, PageR
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
 from .models import Customer, Email, Phone
-from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .normalize import full_name, text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
 from .token_endpoint import refresh_token
 
@@ -288,7 +288,6 @@ class SquareProvider(Provider[SquareCredentials, SquareSettings]):
     def map_payload(c: SquareCustomer) -> Customer:
         first, last = text(c.given_name), text(c.family_name)
         company = text(c.company_name)
-        joined = " ".join(part for part in (first, last) if part)
         email, phone = text(c.email_address), text(c.phone_number)
         addresses = []
         if (a := c.address) is not None:
@@ -300,7 +299,7 @@ class SquareProvider(Provider[SquareCredentials, SquareSettings]):
                 country=None if country is not None and country.upper() == "ZZ" else country,
             ))
         return unified_customer(
-            remote_id=text(c.id), first_name=first, last_name=last, name=joined or company or text(c.nickname),
+            remote_id=text(c.id), first_name=first, last_name=last, name=full_name(first, last) or company or text(c.nickname),
             company_name=company, emails=[Email(email=email, is_primary=True)] if email else [],
             phones=[Phone(number=phone, is_primary=True)] if phone else [], addresses=addresses,
             created_at=utc_timestamp(c.created_at), modified_at=utc_timestamp(c.updated_at),

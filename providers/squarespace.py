@@ -77,9 +77,9 @@ import msgspec
 
 from .auth import HeaderToken
 from .base import CommonSettings, Credentials, HeaderValue, NonBlank, Page, PageRequest, Provider
-from .error_table import ErrorTable, Say, Words
+from .error_table import ErrorTable, Say, Words, retry_after_header
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
-from .http import USER_AGENT, UpstreamResponse, retry_after_seconds
+from .http import USER_AGENT, UpstreamResponse
 from .models import Customer, Email, Phone
 from .normalize import text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
@@ -147,7 +147,7 @@ def is_profile_id(value: str) -> bool:
 
 def cool_down(response: UpstreamResponse) -> float:
     """``Retry-After`` when Squarespace sends one, else its documented minute."""
-    wait = retry_after_seconds(response.headers.get("Retry-After"))
+    wait = retry_after_header(response)
     return COOL_DOWN if wait is None else wait
 
 
