@@ -255,8 +255,11 @@ class PrestaShopProvider(Provider[PrestaShopCredentials, PrestaShopSettings]):
         ids = [i for c in page.items if is_numeric_id(i := str(c.get("id")))]
         if ids:
             addresses = await self._addresses(ids)
+            owned: dict[str, list[Any]] = {}
+            for address in addresses:  # in the shop's order, as a get lists them
+                owned.setdefault(str(address.get("id_customer")), []).append(address)
             for customer in page.items:
-                customer["addresses"] = [a for a in addresses if str(a.get("id_customer")) == str(customer.get("id"))]
+                customer["addresses"] = owned.get(str(customer.get("id")), [])
             await self._learn_codes(addresses)
         return page
 
