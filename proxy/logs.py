@@ -6,6 +6,7 @@ status and latency — never keys, tokens, credentials or customer data.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -17,11 +18,34 @@ import msgspec
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
+class _Clock:
+    """``ts`` as the JSON lines write it, the second's text made once a second."""
+
+    __slots__ = ("second", "text")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.text = ""
+
+    def stamp(self, created: float) -> str:
+        second = int(created)
+        if second != self.second:
+            self.second, self.text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self.text}.{int((created - second) * 1000):03d}Z"
+
+
+_clock = _Clock()
+
+
+def _encode(entry: dict[str, Any]) -> bytes:
+    # str() what JSON cannot hold: a log line must never fail to encode.
+    return msgspec.json.encode(entry, enc_hook=str)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": _clock.stamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -31,8 +55,75 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        # str() what JSON cannot hold: a log line must never fail to encode.
-        return msgspec.json.encode(entry, enc_hook=str).decode()
+        return _encode(entry).decode()
+
+
+class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
+    """JSON lines to a stream (stderr), buffered within one turn of the event
+    loop: the lines written while the loop runs go out in one write when the
+    turn ends, not one write and flush each. A record logged outside the loop,
+    or from another thread, goes out at once, after what is pending, so the
+    order of lines is kept. ``write_entry`` takes a line's fields directly
+    (the access line, once per request), without a LogRecord."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.setFormatter(JsonFormatter())
+        self._pending: list[str] = []
+        self._scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # noqa: BLE001 - the logging module's own contract
+            self.handleError(record)
+            return
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            self.flush()
+
+    def write_entry(self, level: str, logger: str, msg: str, fields: dict[str, Any]) -> None:
+        """One line of ``fields`` after the standard ones, as JsonFormatter writes them."""
+        entry = {"ts": _clock.stamp(time.time()), "level": level, "logger": logger, "msg": msg, **fields}
+        line = _encode(entry).decode()
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            if self._scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._scheduled = False
+            pending, self._pending = self._pending, []
+            if pending and self.stream is not None:
+                try:
+                    self.stream.write("\n".join(pending) + "\n")
+                    self.stream.flush()
+                except (OSError, ValueError):  # stderr closed or gone: nothing to tell
+                    pass
+
+
+def direct_sink(logger: logging.Logger, level: int) -> JsonLines | None:
+    """The JsonLines handler ``logger``'s lines of ``level`` go to when it is their only
+    way out (configured by ``configure`` or ``server_config``, nothing added
+    since): then a line may skip the LogRecord. None when anything else
+    would see the record (a test's capture, another handler, a filter)."""
+    if logger.handlers or logger.filters or not logger.propagate:
+        return None
+    parent = logger.parent
+    if parent is None or parent.propagate or parent.filters or len(parent.handlers) != 1:
+        return None
+    handler = parent.handlers[0]
+    if type(handler) is not JsonLines or handler.filters or handler.level > level:
+        return None
+    return handler
 
 
 class TextFormatter(logging.Formatter):
@@ -55,8 +146,12 @@ def _use_json(fmt: str) -> bool:
 
 
 def configure(level: str = "INFO", fmt: str = "auto") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if _use_json(fmt) else TextFormatter())
+    handler: logging.Handler
+    if _use_json(fmt):
+        handler = JsonLines(sys.stderr)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger("shoprelay")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -69,14 +164,16 @@ def server_config(level: str = "INFO", fmt: str = "auto") -> dict[str, Any]:
     in JSON mode every line is JSON. uvicorn applies it in each worker
     process it spawns as well, where ``configure`` never ran. The format is
     decided here, in the parent, so workers agree with it."""
-    formatter = f"{__name__}.{'JsonFormatter' if _use_json(fmt) else 'TextFormatter'}"
+    json_lines = _use_json(fmt)
+    formatter = f"{__name__}.{'JsonFormatter' if json_lines else 'TextFormatter'}"
+    handler = f"{__name__}.JsonLines" if json_lines else "logging.StreamHandler"
     stderr = {"handlers": ["stderr"], "level": level, "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"shoprelay": {"()": formatter}},
         "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": "shoprelay", "stream": "ext://sys.stderr"}
+            "stderr": {"class": handler, "formatter": "shoprelay", "stream": "ext://sys.stderr"}
         },
         "loggers": {
             "shoprelay": stderr,
