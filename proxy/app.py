@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .config import Config
+from .hot_routes import HotRoutes
 from .middleware import RequestContextMiddleware, request_context
 from .problems import ApiError
 from . import gc_tuning
@@ -25,6 +26,19 @@ from .runtime import Runtime
 from .store import InvalidValue, StoreUnavailable
 
 
+class Shoprelay(Starlette):
+    """Starlette, with the customer reads answered by ``HotRoutes`` ahead of its layers."""
+
+    hot: HotRoutes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        found = self.hot.match(scope)
+        if found is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.hot.serve(self, *found, scope, receive, send)
+
+
 def create_app(config: Config | None = None) -> Starlette:
     config = config or Config.from_env()
 
@@ -35,14 +49,25 @@ def create_app(config: Config | None = None) -> Starlette:
             gc_tuning.settle()
             yield
 
-    app = Starlette(
+    customer_reads = [
+        Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
+        Route("/ecommerce/customers", list_customers, methods=["GET"]),
+        # Truto's surface over the same pipeline (Bearer API key + integrated_account_id).
+        Route("/unified/ecommerce/customers/{id}", truto.retrieve_customer, methods=["GET"]),
+        Route("/unified/ecommerce/customers", truto.list_customers, methods=["GET"]),
+    ]
+    exception_handlers = {
+        ApiError: _api_error,
+        connect_page.PageError: _page_error,
+        HTTPException: _http_error,
+        StoreUnavailable: _store_unavailable,
+        InvalidValue: _invalid_value,
+        ClientDisconnect: _client_disconnect,
+    }
+    app = Shoprelay(
         routes=[
-            # The hot path first: Starlette tries routes in order.
-            Route("/ecommerce/customers/{id}", retrieve_customer, methods=["GET"]),
-            Route("/ecommerce/customers", list_customers, methods=["GET"]),
-            # Truto's surface over the same pipeline (Bearer API key + integrated_account_id).
-            Route("/unified/ecommerce/customers/{id}", truto.retrieve_customer, methods=["GET"]),
-            Route("/unified/ecommerce/customers", truto.list_customers, methods=["GET"]),
+            # Served by HotRoutes; here too for HEAD, and for the OpenAPI check of the routes.
+            *customer_reads,
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", reference.openapi_json, methods=["GET"]),
             Route("/docs", reference.docs, methods=["GET"]),
@@ -84,16 +109,10 @@ def create_app(config: Config | None = None) -> Starlette:
             Mount("/connect/assets", app=connect_page.assets),
         ],
         middleware=[Middleware(RequestContextMiddleware)],
-        exception_handlers={
-            ApiError: _api_error,
-            connect_page.PageError: _page_error,
-            HTTPException: _http_error,
-            StoreUnavailable: _store_unavailable,
-            InvalidValue: _invalid_value,
-            ClientDisconnect: _client_disconnect,
-        },
+        exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
+    app.hot = HotRoutes(customer_reads, exception_handlers)
     # An API answers the path it was asked, not a redirect to a guess.
     app.router.redirect_slashes = False
     return app
