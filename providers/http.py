@@ -302,7 +302,7 @@ class UpstreamClient:
         # differ). A call for no named store (a connection being verified
         # before it exists) has no history to learn from: it bypasses it.
         breaker = self.breaker if record.store else None
-        circuit = (record.provider, record.store, str(url.origin()))
+        circuit = (record.provider, record.store, url.scheme, url.host, url.port)
         if breaker is not None:
             breaker.before(circuit)
         try:
@@ -368,10 +368,14 @@ class UpstreamClient:
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> bytes:
         cap = self.policy.max_response_bytes
         declared = resp.content_length
-        if declared is not None and declared > cap and "Content-Encoding" not in resp.headers:
-            raise ProviderBadResponse(
-                f"the provider's response exceeds {cap} bytes", remote_status=resp.status
-            )
+        if declared is not None and "Content-Encoding" not in resp.headers:
+            if declared > cap:
+                raise ProviderBadResponse(
+                    f"the provider's response exceeds {cap} bytes", remote_status=resp.status
+                )
+            # Not compressed, so the declared length is what arrives (aiohttp
+            # stops at it): read in one go, not chunk by chunk.
+            return await resp.read()
         chunks = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable
 
@@ -10,6 +11,8 @@ from .models import Address, Customer, Email, Phone
 
 def text(value: Any) -> str | None:
     """A provider value as a trimmed string; empty and missing become None."""
+    if type(value) is str:  # nearly every call: first, and without isinstance
+        return value.strip() or None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -18,6 +21,10 @@ def text(value: Any) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+# What utc_timestamp returns for a value with no fraction; ASCII digits only (\d takes others).
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 
 
 def utc_timestamp(value: Any, *, naive_is_utc: bool = True) -> str | None:
@@ -31,6 +38,12 @@ def utc_timestamp(value: Any, *, naive_is_utc: bool = True) -> str | None:
     raw = text(value)
     if raw is None:
         return None
+    if _CANONICAL.match(raw):  # already ISO-8601 UTC to the second, as most platforms send it
+        try:
+            datetime.fromisoformat(raw)  # a real date and time, not just the right digits
+        except ValueError:
+            return None
+        return raw
     try:
         parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if len(raw) > 10 else raw)
     except ValueError:
