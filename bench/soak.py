@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from run import cli, free_port, serve_env, serving  # noqa: E402
+from drive import cli, free_port, serve_env, serving  # noqa: E402
 from upstream import ONE  # noqa: E402
 
 DEADLINE = 3.0
