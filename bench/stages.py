@@ -15,16 +15,21 @@ CPU seconds. Each stage calls the functions the request calls:
 * decode: the body into the provider's Structs (``read_json``, the ``data`` and
   id checks of ``fetch_customer``, ``payload_type`` of ``map_customer``)
 * map: ``map_payload``, payload -> unified Customer
-* shape: ``unified(...)`` with default parameters (and with ``fields=``, not summed)
+* shape: ``unified(...)`` with default parameters
 * encode: the route's msgspec JSON encoder on the unified customer
 * log: one access line (``access_line``: the ``shoprelay.access`` logger at INFO,
   JsonFormatter, a file handler; the one place to change when the sink changes)
 * metrics: the per-request metric updates (the finally blocks of
   middleware.py and routes/customers.py ``call_provider``)
 
-The sum is what the stages cost; run.py subtracts it from the served CPU
-per request: the rest is the framework and transport (Starlette, uvicorn,
-the ASGI middleware, asyncio, the call's guards).
+The provider call runs ``--in-flight`` calls side by side (run.py passes
+its wrk connections), as the server does under load. The sum is what the
+stages cost; run.py subtracts it from the served CPU per request: the rest
+is the framework and transport (Starlette, uvicorn, the ASGI middleware,
+asyncio, the call's guards: deadline, slots, retries). Not in the sum, for
+reference: the provider call with one call in flight, the same session's
+bare aiohttp POST of the same query and of the forwarder's minimal one (the
+floor under the provider call), and ``unified`` with ``fields=``.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ CUSTOMER_ID = "544365967"
 ROUTE = "/ecommerce/customers/{id}"
 CLIENT = "127.0.0.1"
 FIELDS = "id,email,first_name,last_name,addresses.city"
+BARE_HEADERS = {"X-Shopify-Access-Token": "shpat_bench", "Content-Type": "application/json",
+                "Accept": "application/json"}
+# bench/forwarder.py's get: the smallest query for the customer.
+MINIMAL_QUERY = "query($id: ID!){customer(id:$id){id}}"
 
 
 # -- the stages: each the request's own calls ------------------------------------------
@@ -83,12 +92,20 @@ async def provider_call(provider: Any) -> Any:
     return await provider.send("POST", provider.endpoint, json=payload, headers={"Accept": "application/json"})
 
 
+async def bare_post(session: Any, url: str, body: bytes) -> bytes:
+    """The floor of an exchange: the same session's POST and read, without
+    shoprelay's HTTP layer (auth, guard, breaker, deadline, capped read)."""
+    async with session.post(url, data=body, headers=BARE_HEADERS) as answer:
+        return await answer.read()
+
+
 def decode(provider: Any, response: Any) -> Any:
     body = provider.read_json(response, shopify.Envelope)  # _graphql
     bucket = body.extensions.cost.throttle_status  # _graphql passes the bucket on
-    calls.current().rate_limit = calls.RateLimitState(
-        limit=bucket.maximum_available, remaining=bucket.currently_available
-    )
+    if bucket.maximum_available is not None and bucket.currently_available is not None:
+        calls.current().rate_limit = calls.RateLimitState(
+            limit=bucket.maximum_available, remaining=bucket.currently_available
+        )
     raw = msgspec.convert(body.data, shopify.CustomerData).customer  # _graphql's type_
     found = msgspec.convert(raw, shopify.ShopifyCustomer).remote_id  # fetch_customer's id check
     provider.check_customer_id(found, CUSTOMER_ID)
@@ -208,6 +225,9 @@ async def measure(tmp: pathlib.Path, upstream: str, budget: float, repeats: int,
         body = customers.unified(customer, raw, {}, False, default)
         context = {"tenant_id": tenant.id, "connection_id": live.id, "provider": live.provider_name,
                    "upstream_status": 200, "attempts": 1}
+        session, gid = runtime.http.session, {"id": f"gid://shopify/Customer/{CUSTOMER_ID}"}
+        same = msgspec.json.encode({"query": shopify.queries().get, "variables": gid})
+        minimal = msgspec.json.encode({"query": MINIMAL_QUERY, "variables": gid})
         lines_before = sum(1 for _ in open(log_path))
         gc_tuning.settle()  # as the app's lifespan does once started
 
@@ -226,6 +246,10 @@ async def measure(tmp: pathlib.Path, upstream: str, budget: float, repeats: int,
                                          budget, repeats)
         extra = {"provider call, 1 in flight": await cpu_us(lambda: provider_call(provider), budget, repeats,
                                                             fresh_deadline),
+                 "bare aiohttp POST, same query": await cpu_us(
+                     lambda: bare_post(session, provider.endpoint, same), budget, repeats, in_flight=in_flight),
+                 "bare aiohttp POST, forwarder's query": await cpu_us(
+                     lambda: bare_post(session, provider.endpoint, minimal), budget, repeats, in_flight=in_flight),
                  "shape fields=": await cpu_us(lambda: customers.unified(customer, raw, {}, False, fields),
                                                budget, repeats)}
         for handler in logging.getLogger("shoprelay").handlers:
@@ -244,7 +268,9 @@ async def measure(tmp: pathlib.Path, upstream: str, budget: float, repeats: int,
 
 
 def stage_table(result: dict[str, Any]) -> str:
-    notes = {"provider call": f"{result['in_flight']} calls in flight, as under wrk",
+    in_flight = f"{result['in_flight']} calls in flight, as under wrk"
+    notes = {"provider call": in_flight, "bare aiohttp POST, same query": in_flight,
+             "bare aiohttp POST, forwarder's query": in_flight,
              "shape fields=": f"fields={result['fields']}"}
     width = max(len(name) for name in [*result["stages_us"], *result["not_summed_us"]]) + 2
 
