@@ -274,7 +274,8 @@ def print_tables(report: dict) -> None:
                                       ("framework and transport", st["framework_and_transport_us"]),
                                       ("shoprelay CPU/req (get)", report["get"]["shoprelay"]["cpu_us_per_request"])],
                     first_width=24))
-        print("not in the sum: " + ", ".join(f"{k} {v:.1f} µs" for k, v in st["not_summed_us"].items()))
+        print("not in the sum (for reference):")
+        print(table(["stage", "µs"], list(st["not_summed_us"].items()), first_width=24))
     print("\nstored connections:")
     print(table(["connections", "req/s", "p50 ms", "p99 ms", "RSS MB", "populate s", "startup s"],
                 [[n, r["rps"], r["p50_ms"], r["p99_ms"], r["peak_rss_mb"], r["populate_s"], r["startup_s"]]
