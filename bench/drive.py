@@ -131,11 +131,16 @@ def cli(env: dict[str, str], *args: str) -> dict:
 # -- measuring ------------------------------------------------------------------------
 
 
-def peak_rss_mb(pid: int) -> float:
+def memory_mb(pid: int, field: str) -> float:
+    """A memory line of /proc/PID/status in MB: VmRSS (resident now), VmHWM (the peak)."""
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    return memory_mb(pid, "VmHWM")
 
 
 def cpu_seconds(pid: int) -> float:
