@@ -26,7 +26,7 @@ import time
 import aiohttp
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from run import cli, serve_env, serving  # noqa: E402
+from drive import cli, serve_env, serving  # noqa: E402
 
 F8 = "[@,@,@,@,@,@,@,@]"
 # The worst a tenant can store (see proxy/mapping_limits.py): 64-fold growth

@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from run import cli, free_port, serve_env, serving  # noqa: E402
+from drive import cli, free_port, memory_mb, serve_env, serving  # noqa: E402
 from upstream import ONE  # noqa: E402
 
 DEADLINE = 3.0
@@ -74,10 +74,7 @@ def make_upstream(fault_rate: float, tally: collections.Counter) -> web.Applicat
 
 
 def rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return memory_mb(pid, "VmRSS")
 
 
 def open_fds(pid: int) -> int:
