@@ -17,10 +17,10 @@ CPU seconds. Each stage calls the functions the request calls:
 * map: ``map_payload``, payload -> unified Customer
 * shape: ``unified(...)`` with default parameters
 * encode: the route's msgspec JSON encoder on the unified customer
-* log: one access line (``access_line``: the ``shoprelay.access`` logger at INFO,
-  JsonFormatter, a file handler; the one place to change when the sink changes)
-* metrics: the per-request metric updates (the finally blocks of
-  middleware.py and routes/customers.py ``call_provider``)
+* log: one access line (``middleware.access_line`` at INFO, JSON lines to a file
+  as ``serve`` writes them to stderr)
+* metrics: the per-request metric updates (``customers.count_call`` and
+  ``middleware.count_request``)
 
 The provider call runs ``--in-flight`` calls side by side (run.py passes
 its wrk connections), as the server does under load. The sum is what the
@@ -54,14 +54,14 @@ from drive import PYTHON, ROOT, SETTINGS, free_port, new_keyring, stop, wait_htt
 sys.path.insert(0, str(ROOT))
 import msgspec  # noqa: E402
 from starlette.datastructures import QueryParams  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 
 from providers import calls  # noqa: E402
 from providers import shopify  # noqa: E402
 from providers.shopify_metafields import metafields_read  # noqa: E402
 from proxy import accounts, gc_tuning, shaping  # noqa: E402
 from proxy.config import Config  # noqa: E402
-from proxy.logs import JsonFormatter  # noqa: E402
-from proxy.middleware import access_log  # noqa: E402
+from proxy import logs, middleware  # noqa: E402
 from proxy.routes import customers  # noqa: E402
 from proxy.runtime import Runtime  # noqa: E402
 
@@ -73,6 +73,8 @@ BARE_HEADERS = {"X-Shopify-Access-Token": "shpat_bench", "Content-Type": "applic
                 "Accept": "application/json"}
 # bench/forwarder.py's get: the smallest query for the customer.
 MINIMAL_QUERY = "query($id: ID!){customer(id:$id){id}}"
+# What the access line and the request's metrics read of the ASGI scope.
+SCOPE = {"type": "http", "method": "GET", "route": Route(ROUTE, lambda request: None)}
 
 
 # -- the stages: each the request's own calls ------------------------------------------
@@ -112,38 +114,10 @@ def decode(provider: Any, response: Any) -> Any:
     return raw, msgspec.convert(raw, provider.payload_type)  # map_customer, before map_payload
 
 
-def access_line(request_id: str, context: dict[str, Any], status: int, elapsed: float) -> None:
-    """One access line, as proxy/middleware.py writes it."""
-    access_log.log(
-        logging.INFO,
-        "request",
-        extra={
-            "request_id": request_id,
-            "method": "GET",
-            "route": ROUTE,
-            "status": status,
-            "latency_ms": round(elapsed * 1000, 2),
-            "tenant_id": context.get("tenant_id"),
-            "connection_id": context.get("connection_id"),
-            "provider": context.get("provider"),
-            "upstream_status": context.get("upstream_status"),
-            "attempts": context.get("attempts"),
-            "error_code": context.get("error_code"),
-            "field_mapping_errors": context.get("field_mapping_errors"),
-        },
-    )
-
-
-def metric_updates(metrics: Any, provider: str, started: float, attempts: int = 1, status: int = 200) -> None:
-    # routes/customers.py call_provider, finally
-    metrics.upstream.labels(provider, "ok").inc()
-    metrics.upstream_latency.labels(provider).observe(time.perf_counter() - started)
-    if attempts > 1:
-        metrics.retries.labels(provider).inc(attempts - 1)
-    # middleware.py, finally
+def metric_updates(metrics: Any, provider: str, started: float) -> None:
     elapsed = time.perf_counter() - started
-    metrics.requests.labels(ROUTE, "GET", str(status)).inc()
-    metrics.latency.labels(ROUTE, "GET").observe(elapsed)
+    customers.count_call(metrics, provider, "ok", elapsed, 1)  # call_provider's
+    middleware.count_request(metrics, SCOPE, 200, elapsed)  # the request's
 
 
 # -- timing ---------------------------------------------------------------------------
@@ -188,8 +162,7 @@ async def cpu_us(step: Callable[[], Any], budget: float, repeats: int,
 
 def configure_log(path: pathlib.Path) -> None:
     """As proxy.logs.configure at INFO in JSON, to a file instead of stderr."""
-    handler = logging.FileHandler(path)
-    handler.setFormatter(JsonFormatter())
+    handler = logs.JsonLines(open(path, "a"))  # noqa: SIM115 - open for the process's life, as stderr is
     root = logging.getLogger("shoprelay")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -223,7 +196,7 @@ async def measure(tmp: pathlib.Path, upstream: str, budget: float, repeats: int,
         default = shaping.parse(QueryParams(""), provider.remote_query_refusal)
         fields = shaping.parse(QueryParams({"fields": FIELDS}), provider.remote_query_refusal)
         body = customers.unified(customer, raw, {}, False, default)
-        context = {"tenant_id": tenant.id, "connection_id": live.id, "provider": live.provider_name,
+        context = {"request_id": "req_0123456789abcdef", "tenant_id": tenant.id, "connection_id": live.id, "provider": live.provider_name,
                    "upstream_status": 200, "attempts": 1}
         session, gid = runtime.http.session, {"id": f"gid://shopify/Customer/{CUSTOMER_ID}"}
         same = msgspec.json.encode({"query": shopify.queries().get, "variables": gid})
@@ -240,8 +213,8 @@ async def measure(tmp: pathlib.Path, upstream: str, budget: float, repeats: int,
         stages["shape"] = await cpu_us(lambda: customers.unified(customer, raw, {}, False, default), budget, repeats)
         stages["encode"] = await cpu_us(lambda: customers._encode(body), budget, repeats)
         started = time.perf_counter()
-        stages["log"] = await cpu_us(lambda: access_line("req_0123456789abcdef", context, 200,
-                                                         time.perf_counter() - started), budget, repeats)
+        stages["log"] = await cpu_us(lambda: middleware.access_line(SCOPE, context, 200,
+                                                                    time.perf_counter() - started), budget, repeats)
         stages["metrics"] = await cpu_us(lambda: metric_updates(runtime.metrics, live.provider_name, started),
                                          budget, repeats)
         extra = {"provider call, 1 in flight": await cpu_us(lambda: provider_call(provider), budget, repeats,

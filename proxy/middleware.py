@@ -63,22 +63,31 @@ def with_context_headers(headers: list[tuple[bytes, bytes]], context: dict[str, 
 
 def finish(scope: Scope, context: dict[str, Any], status: int, started: float) -> None:
     """The request's metrics and its access line. ``status`` 0: no answer was sent (a 500)."""
-    route = scope.get("route")
     elapsed = time.perf_counter() - started
-    route_path = getattr(route, "path", None)
     status = status or 500
     metrics = _metrics(scope)
     if metrics is not None:
-        method = scope.get("method", "")
-        metrics.requests.labels(route_path or "unmatched", method, str(status)).inc()
-        metrics.latency.labels(route_path or "unmatched", method).observe(elapsed)
-    level = logging.DEBUG if route_path in _PROBE_ROUTES and status < 400 else logging.INFO
+        count_request(metrics, scope, status, elapsed)
+    access_line(scope, context, status, elapsed)
+
+
+def count_request(metrics: Any, scope: Scope, status: int, elapsed: float) -> None:
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    method = scope.get("method", "")
+    metrics.requests.labels(route, method, str(status)).inc()
+    metrics.latency.labels(route, method).observe(elapsed)
+
+
+def access_line(scope: Scope, context: dict[str, Any], status: int, elapsed: float) -> None:
+    """The request's line in the access log (INFO; DEBUG for a probe that succeeded)."""
+    route = getattr(scope.get("route"), "path", None)
+    level = logging.DEBUG if route in _PROBE_ROUTES and status < 400 else logging.INFO
     if not access_log.isEnabledFor(level):
         return
     fields = {
         "request_id": context["request_id"],
         "method": scope.get("method"),
-        "route": route_path,
+        "route": route,
         "status": status,
         "latency_ms": round(elapsed * 1000, 2),
         "tenant_id": context.get("tenant_id"),

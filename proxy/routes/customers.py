@@ -95,15 +95,18 @@ async def call_provider(
         outcome = error.code  # rate_limited: not sent, the tenant has its bound of calls in flight
         raise
     finally:
-        metrics = runtime.metrics
-        metrics.upstream.labels(live.provider_name, outcome).inc()
-        metrics.upstream_latency.labels(live.provider_name).observe(time.perf_counter() - started)
-        if record.attempts > 1:
-            metrics.retries.labels(live.provider_name).inc(record.attempts - 1)
+        count_call(runtime.metrics, live.provider_name, outcome, time.perf_counter() - started, record.attempts)
         context["upstream_status"] = record.upstream_status
         context["attempts"] = record.attempts
         if record.rate_limit is not None:
             context["response_headers"] = provider_rate_limit_headers(record.rate_limit)
+
+
+def count_call(metrics: Any, provider: str, outcome: str, elapsed: float, attempts: int) -> None:
+    metrics.upstream.labels(provider, outcome).inc()
+    metrics.upstream_latency.labels(provider).observe(elapsed)
+    if attempts > 1:
+        metrics.retries.labels(provider).inc(attempts - 1)
 
 
 def provider_rate_limit_headers(state: calls.RateLimitState) -> dict[str, str]:
