@@ -40,6 +40,8 @@ async def authorize(request: Request) -> LiveConnection:
 
 
 def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Shape]:
+    if not request.scope.get("query_string"):
+        return False, shaping.Shape()  # nothing asked: most reads; no parsing
     include_remote = params.boolean(request.query_params, "remote_data")
     shape = shaping.parse(request.query_params, live.provider.remote_query_refusal)
     if shape.remote_query and not live.provider.remote_query_supported:
