@@ -141,6 +141,11 @@ def one_primary_phone(phones: Iterable[Phone]) -> list[Phone]:
 
 
 def _one_primary(items: Iterable[Any], key: Any) -> list[Any]:
+    items = list(items)
+    if len(items) <= 1:  # most customers: nothing to deduplicate or choose
+        for item in items:
+            item.is_primary = True
+        return items
     seen: set[Any] = set()
     unique = []
     for item in items:

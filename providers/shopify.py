@@ -527,21 +527,23 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
 _STATUS = {"ENABLED": "active", "DISABLED": "inactive", "DECLINED": "inactive"}  # INVITED: as is
 
 
-def _address_book(raw: ShopifyCustomer) -> list[MailingAddress]:
-    """``addressesV2`` with the default address first; the default is added
-    when it is not among them (beyond the first ADDRESS_PAGE)."""
-    book = raw.addresses_v2.nodes
-    book = book if book is not None else [edge.node for edge in raw.addresses_v2.edges]
+def _address_book(raw: ShopifyCustomer) -> list[tuple[str | None, MailingAddress]]:
+    """``addressesV2``, each with its id, the default address first; the
+    default is added when it is not among them (beyond the first ADDRESS_PAGE)."""
+    nodes = raw.addresses_v2.nodes
+    nodes = nodes if nodes is not None else [edge.node for edge in raw.addresses_v2.edges]
+    book = [(_gid_number(a.id) or a.id, a) for a in nodes]
     if (default := raw.default_address) is None:
         return book
     key = _gid_number(default.id) or default.id
-    index = next((i for i, a in enumerate(book) if (_gid_number(a.id) or a.id) == key), None)
-    return [default, *book] if index is None else [book[index], *book[:index], *book[index + 1 :]]
+    index = next((i for i, (id_, _) in enumerate(book) if id_ == key), None)
+    return [(key, default), *book] if index is None else [book[index], *book[:index], *book[index + 1 :]]
 
 
-def _address(item: MailingAddress) -> Address:  # no address_type: Shopify's book has no billing/shipping
+def _address(entry: tuple[str | None, MailingAddress]) -> Address:  # no address_type: Shopify's book has no billing/shipping
+    id_, item = entry
     return unified_address(
-        id=_gid_number(item.id) or item.id, street_1=item.address1, street_2=item.address2, city=item.city,
+        id=id_, street_1=item.address1, street_2=item.address2, city=item.city,
         state=text(item.province_code) or item.province, postal_code=item.zip,
         country=text(item.country_code_v2) or item.country,
     )
