@@ -200,6 +200,11 @@ def create_session(policy: UpstreamPolicy) -> aiohttp.ClientSession:
         connector=connector,
         timeout=timeout,
         trust_env=False,
+        # No cookies kept: the session is shared by every tenant, and several
+        # platforms serve all stores from one API host, so a cookie one store's
+        # answer set would go out with another tenant's calls. (And a call
+        # then skips the jar's filtering, which costs CPU on every request.)
+        cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=True,
         headers={"User-Agent": USER_AGENT},
     )

@@ -268,3 +268,25 @@ async def test_sends_json_params_and_headers(upstream_client):
     assert request.headers["Content-Type"] == "application/json"
     assert request.query["a"] == "b c"
     assert hits.bodies[0] == b'{"q":1}'
+
+
+async def test_no_cookie_set_by_one_answer_goes_out_with_the_next_call(upstream_client):
+    """The session is shared by every tenant, and one API host serves many
+    stores (BigCommerce, Wix, Commerce7, Zoho): a cookie kept from one
+    store's answer would travel with another tenant's call."""
+    hits = Recorder()
+    app = hits.app()
+
+    async def set_cookie(request: web.Request) -> web.Response:
+        response = web.json_response({})
+        response.set_cookie("session", "tenant-a-secret", path="/")
+        return response
+
+    app.router.add_get("/first", set_cookie)
+    app.router.add_get("/second", reply({}))
+    async with serve(app) as origin:
+        named = origin.replace("127.0.0.1", "localhost")  # a host name: a default jar keeps its cookies
+        first = await upstream_client.request("GET", f"{named}/first")
+        assert "tenant-a-secret" in first.headers["Set-Cookie"]
+        await upstream_client.request("GET", f"{named}/second")
+    assert "Cookie" not in hits.requests[1].headers
