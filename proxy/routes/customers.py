@@ -44,11 +44,13 @@ def read_shape(request: Request, live: LiveConnection) -> tuple[bool, shaping.Sh
         return False, shaping.Shape()  # nothing asked: most reads; no parsing
     include_remote = params.boolean(request.query_params, "remote_data")
     shape = shaping.parse(request.query_params, live.provider.remote_query_refusal)
-    if shape.remote_query and not live.provider.remote_query_supported:
-        raise invalid_parameter(
-            "remote_query", f"{live.provider_name} takes no forwarded query parameters"
-        )
+    check_forwarding(live, shape.remote_query)
     return include_remote, shape
+
+
+def check_forwarding(live: LiveConnection, remote_query: dict[str, str]) -> None:
+    if remote_query and not live.provider.remote_query_supported:
+        raise invalid_parameter("remote_query", f"{live.provider_name} takes no forwarded query parameters")
 
 
 async def call_provider(
@@ -158,21 +160,45 @@ def unified(
 
 
 async def fetch_customer(
-    request: Request, live: LiveConnection, remote_query: Any
-) -> tuple[list[field_mappings.Compiled], Any, Customer]:
-    """The path's customer read live, with the tenant's compiled field
+    request: Request, live: LiveConnection, remote_query: Any, compiled: list[field_mappings.Compiled]
+) -> tuple[Any, Customer]:
+    """The path's customer read live; ``compiled``: the connection's field
     mappings (both surfaces read one customer this way)."""
     customer_id = request.path_params["id"]
     if len(customer_id) > MAX_ID_LENGTH:
         raise ApiError(404, "customer_not_found", "no customer has that id", provider=live.provider_name)
-    compiled = await mappings(request, live)
-    raw, customer = await call_provider(
+    return await call_provider(
         request,
         live,
         lambda: live.provider.get_customer(customer_id, remote_query),
         field_mappings.expressions(compiled),
     )
-    return compiled, raw, customer
+
+
+class FetchedPage(msgspec.Struct):
+    page: Any  # providers.base.MappedPage
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+async def fetch_page(
+    request: Request, live: LiveConnection, limit: int, cursor: str | None, remote_query: Any,
+    compiled: list[field_mappings.Compiled], cursor_name: str = "cursor",
+) -> FetchedPage:
+    """One page read live, its cursors signed for this connection (both
+    surfaces list this way; ``cursor_name`` is the surface's parameter)."""
+    keyring = request.app.state.runtime.keyring
+    try:
+        state = paging.read(keyring, live.id, cursor)
+    except ApiError as error:  # paging names Panora's parameter
+        if cursor_name == "cursor":
+            raise
+        raise invalid_parameter(cursor_name, error.detail.partition(": ")[2]) from None
+    page_request = PageRequest(limit=limit, state=state, query=remote_query)
+    page = await call_provider(
+        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
+    )
+    return FetchedPage(page, paging.issue(keyring, live.id, page.next), paging.issue(keyring, live.id, page.prev))
 
 
 _SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
@@ -182,7 +208,8 @@ _SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params
 async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)
-    compiled, raw, customer = await fetch_customer(request, live, shape.remote_query)
+    compiled = await mappings(request, live)
+    raw, customer = await fetch_customer(request, live, shape.remote_query, compiled)
     if shape.raw:
         return Response(_encode(raw), media_type="application/json")
     [values] = await custom_fields(request, compiled, [raw])
@@ -197,15 +224,11 @@ async def list_customers(request: Request) -> Response:
     limit = params.integer(
         request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT
     )
-    runtime = request.app.state.runtime
-    state = paging.read(runtime.keyring, live.id, params.single(request.query_params, "cursor"))
-    page_request = PageRequest(limit=limit, state=state, query=shape.remote_query)
     compiled = await mappings(request, live)
-    page = await call_provider(
-        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
+    fetched = await fetch_page(
+        request, live, limit, params.single(request.query_params, "cursor"), shape.remote_query, compiled
     )
-    next_cursor = paging.issue(runtime.keyring, live.id, page.next)
-    prev_cursor = paging.issue(runtime.keyring, live.id, page.prev)
+    page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
     if shape.raw:
         raw_page = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": page.raws}
         return Response(_encode(raw_page), media_type="application/json")

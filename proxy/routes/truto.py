@@ -19,13 +19,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from providers.base import PageRequest
 
-from .. import field_mappings, paging, params, shaping, truto
+from .. import paging, params, shaping, truto
 from ..directory import LiveConnection
 from ..middleware import client_address, request_context
 from ..problems import ApiError, invalid_parameter
-from .customers import call_provider, custom_fields, fetch_customer, mappings
+from .customers import check_forwarding, custom_fields, fetch_customer, fetch_page, mappings
 
 _encode = msgspec.json.Encoder().encode
 FORMATS = ("unified", "raw", "normalized", "stream")
@@ -79,17 +78,23 @@ def read_options(request: Request, live: LiveConnection) -> Read:
     ignore = params.boolean(query, "truto_ignore_remote_data")
     # remote_query[...] is validated as on Panora's surface (the provider's deny rules).
     remote_query = shaping.parse(query, live.provider.remote_query_refusal).remote_query
-    if remote_query and not live.provider.remote_query_supported:
-        raise invalid_parameter("remote_query", f"{live.provider_name} takes no forwarded query parameters")
+    check_forwarding(live, remote_query)
     return Read(response_format, not ignore, remote_query)
 
 
+async def read_mappings(request: Request, live: LiveConnection) -> tuple[list[Any], shaping.Tree | None]:
+    """The connection's field mappings and the excluded fields, which may
+    name them: checked before the provider call, so a misspelled name costs
+    the merchant's store no call."""
+    compiled = await mappings(request, live)
+    return compiled, truto.excluded(request.query_params, {mapping.name for mapping in compiled})
+
+
 async def records(
-    request: Request, compiled: list[Any], read: Read, raws: list[Any], customers: list[Any]
+    request: Request, compiled: list[Any], tree: shaping.Tree | None, read: Read, raws: list[Any],
+    customers: list[Any],
 ) -> list[dict[str, Any]]:
     values = await custom_fields(request, compiled, raws)
-    names = {mapping.name for mapping in compiled}
-    tree = truto.excluded(request.query_params, names)
     return [
         truto.without(truto.record(customer, raw, custom, read.include_remote), tree)
         for raw, customer, custom in zip(raws, customers, values)
@@ -104,10 +109,11 @@ def json_response(body: Any) -> Response:
 async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     read = read_options(request, live)
-    compiled, raw, customer = await fetch_customer(request, live, read.remote_query)
+    compiled, tree = await read_mappings(request, live)
+    raw, customer = await fetch_customer(request, live, read.remote_query, compiled)
     if read.response_format == "raw":
         return json_response(raw)
-    [body] = await records(request, compiled, read, [raw], [customer])
+    [body] = await records(request, compiled, tree, read, [raw], [customer])
     if read.response_format == "stream":
         return StreamingResponse(_chunks([_encode(body)]), media_type="application/json")
     return json_response(body)
@@ -118,21 +124,13 @@ async def list_customers(request: Request) -> Response:
     live = await authorize(request)
     read = read_options(request, live)
     limit = params.integer(request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT)
-    keyring = request.app.state.runtime.keyring
-    try:
-        state = paging.read(keyring, live.id, params.single(request.query_params, "next_cursor"))
-    except ApiError as error:  # paging names Panora's parameter
-        raise invalid_parameter("next_cursor", error.detail.partition(": ")[2]) from None
-    page_request = PageRequest(limit=limit, state=state, query=read.remote_query)
-    compiled = await mappings(request, live)
-    page = await call_provider(
-        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
-    )
-    next_cursor = paging.issue(keyring, live.id, page.next)
-    prev_cursor = paging.issue(keyring, live.id, page.prev)
+    cursor = params.single(request.query_params, "next_cursor")
+    compiled, tree = await read_mappings(request, live)
+    fetched = await fetch_page(request, live, limit, cursor, read.remote_query, compiled, "next_cursor")
+    page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
     if read.response_format == "raw":
         return json_response(truto.envelope(page.raws, next_cursor, prev_cursor))
-    result = await records(request, compiled, read, page.raws, page.customers)
+    result = await records(request, compiled, tree, read, page.raws, page.customers)
     body = truto.envelope(result, next_cursor, prev_cursor)
     if read.response_format == "stream":
         return StreamingResponse(_list_chunks(body), media_type="application/json")

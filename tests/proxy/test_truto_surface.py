@@ -339,3 +339,20 @@ async def test_a_shopify_metafield_mapping_is_asked_for_on_truto_reads(api):
         page = (await truto_get(api, tenant, integrated_account_id=conn_id)).json()
     assert one["nickname"] == "rob" and [c["nickname"] for c in page["result"]] == ["rob"]
     assert all(json.loads(body)["variables"]["keys"] == ["my_fields.nickname"] for body in shop.bodies)
+
+
+async def test_a_misspelled_excluded_field_costs_the_store_no_call(api):
+    """Checked before the provider call, in every format (issue 17: the
+    merchant's API budget): the store never hears of a request we refuse."""
+    tenant = await api.tenant()
+    customer = load_fixture("woocommerce", "customer.json")
+    fake = WooCommerceFake([customer], prefix="")
+    async with fake.serve() as origin:
+        conn_id, _ = await api.connection(tenant, "woocommerce", fake.credentials, fake.settings(origin))
+        before = len(fake.requests)
+        for path, response_format in (("", "unified"), (f"/{customer['id']}", "unified"),
+                                      (f"/{customer['id']}", "raw"), ("", "stream")):
+            refused = await truto_get(api, tenant, path, integrated_account_id=conn_id,
+                                      truto_response_format=response_format, truto_exclude_fields="emial")
+            assert refused.status_code == 400 and refused.json()["parameter"] == "truto_exclude_fields"
+        assert len(fake.requests) == before
