@@ -155,15 +155,16 @@ class Page(msgspec.Struct, kw_only=True):
     """Raw customers in the provider's stable order, and where to go next.
 
     ``next`` is None exactly on the last page; ``prev`` is None where the
-    provider cannot go back (never a guess)."""
+    provider cannot go back (never a guess). An item may be the provider's
+    ``payload_type`` instead when the call keeps no raw (CallRecord.keep_raw)."""
 
-    items: list[dict[str, Any]]
+    items: list[Any]
     next: dict[str, Any] | None = None
     prev: dict[str, Any] | None = None
 
 
 class MappedPage(msgspec.Struct, kw_only=True):
-    raws: list[dict[str, Any]]
+    raws: list[dict[str, Any] | None]  # None: not kept (CallRecord.keep_raw)
     customers: list[Customer]
     next: dict[str, Any] | None = None
     prev: dict[str, Any] | None = None
@@ -454,7 +455,10 @@ class Provider(Generic[C, S]):
 
     async def get_customer(
         self, customer_id: str, query: Mapping[str, str] | None = None
-    ) -> tuple[dict[str, Any], Customer]:
+    ) -> tuple[dict[str, Any] | None, Customer]:
+        """The raw customer and its mapping. The raw is None when the call's
+        record says it is not kept and the provider decoded the answer
+        straight into its ``payload_type`` (``fetch_customer`` returned one)."""
         if not self.valid_customer_id(customer_id):
             raise CustomerNotFound(f"no {self.display_name} customer has id {customer_id!r}")
         calls.current().provider = self.name
@@ -464,17 +468,19 @@ class Provider(Generic[C, S]):
                 self.retry_policy,
             )
         )
-        return raw, self._mapped(raw, "a customer")
+        return _kept(raw), self._mapped(raw, "a customer")
 
     async def list_page(self, request: PageRequest) -> "MappedPage":
         """A page of raw customers with their unified mapping."""
         calls.current().provider = self.name
         page = await self._guarded(lambda: with_retries(lambda: self.list_customers(request), self.retry_policy))
         customers = [self._mapped(raw, f"customer {i + 1} of a page") for i, raw in enumerate(page.items)]
-        return MappedPage(raws=page.items, customers=customers, next=page.next, prev=page.prev)
+        return MappedPage(raws=[_kept(raw) for raw in page.items], customers=customers, next=page.next, prev=page.prev)
 
-    def _mapped(self, raw: dict[str, Any], what: str) -> Customer:
+    def _mapped(self, raw: Any, what: str) -> Customer:
         try:
+            if isinstance(raw, msgspec.Struct):  # decoded straight into payload_type
+                return self.map_payload(raw)
             return self.map_customer(raw)
         except msgspec.ValidationError as exc:
             # Names the JSON path and the types, never a value.
@@ -504,6 +510,11 @@ class Provider(Generic[C, S]):
     def ok_json(self, response: UpstreamResponse) -> Any:
         """The JSON body of a 2xx response, or the classified error."""
         return self.read_json(response)
+
+
+def _kept(raw: Any) -> dict[str, Any] | None:
+    """A payload Struct stands for a raw the call did not keep."""
+    return None if isinstance(raw, msgspec.Struct) else raw
 
 
 def _convert(value: Any, type_: type[msgspec.Struct], what: str) -> msgspec.Struct:

@@ -34,6 +34,10 @@ class CallRecord(msgspec.Struct, kw_only=True):
     # a provider that chooses what to ask for (Shopify's GraphQL selection)
     # asks for what they read and no more.
     mapped: tuple[str, ...] = ()
+    # Whether the caller reads the platform's JSON as it came (remote_data,
+    # field mappings, the raw format). When it does not, a provider may decode
+    # the answer straight into its payload Structs and keep no plain copy.
+    keep_raw: bool = True
 
     def remaining(self) -> float | None:
         if self.deadline is None:
@@ -56,10 +60,11 @@ def current() -> CallRecord:
 
 
 def begin(
-    timeout: float | None = None, provider: str = "", store: str = "", mapped: tuple[str, ...] = ()
+    timeout: float | None = None, provider: str = "", store: str = "", mapped: tuple[str, ...] = (),
+    keep_raw: bool = True,
 ) -> CallRecord:
     deadline = asyncio.get_running_loop().time() + timeout if timeout is not None else None
-    record = CallRecord(deadline=deadline, provider=provider, store=store, mapped=mapped)
+    record = CallRecord(deadline=deadline, provider=provider, store=store, mapped=mapped, keep_raw=keep_raw)
     _current.set(record)
     return record
 

@@ -103,7 +103,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Annotated, Any, Mapping, NamedTuple, TypeVar
+from typing import Annotated, Any, Generic, Mapping, NamedTuple, TypeVar
 
 import msgspec
 
@@ -403,6 +403,29 @@ def _wait(response: UpstreamResponse) -> float | None:
         return None
 
 
+class Answer(msgspec.Struct, Generic[T]):
+    """A body decoded in one pass straight into ``data``'s Structs, for a
+    call that keeps no raw (CallRecord.keep_raw): only an answer without
+    errors is read this way; anything else is read again as an Envelope."""
+
+    data: T | None = None
+    errors: list[GraphQLError] | str | None = None
+    extensions: Extensions = msgspec.field(default_factory=Extensions)
+
+
+class TypedCustomerData(msgspec.Struct):
+    customer: ShopifyCustomer | None
+
+
+class TypedCustomers(msgspec.Struct, rename="camel"):
+    nodes: list[ShopifyCustomer]
+    page_info: PageInfo
+
+
+class TypedCustomersData(msgspec.Struct):
+    customers: TypedCustomers
+
+
 class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
     name = "shopify"
     display_name = "Shopify"
@@ -451,12 +474,20 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         """The operations for the metafields this call's field mappings read."""
         return queries(metafields_read(calls.current().mapped))
 
-    async def fetch_customer(self, customer_id: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    async def fetch_customer(
+        self, customer_id: str, query: Mapping[str, str] | None = None
+    ) -> dict[str, Any] | ShopifyCustomer:
+        """The raw customer, or, when the call keeps no raw, its payload
+        decoded straight from the answer (no plain copy, no second pass)."""
         ops = self._queries()
         variables = {"id": f"gid://shopify/Customer/{customer_id}", **ops.variables}
-        raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData)).customer
+        typed = None if calls.current().keep_raw else TypedCustomerData
+        raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData, typed)).customer
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
+        if isinstance(raw, ShopifyCustomer):
+            self.check_customer_id(raw.remote_id, customer_id)
+            return raw
         try:
             found = msgspec.convert(raw, ShopifyCustomer).remote_id
         except ValueError as exc:  # msgspec.ValidationError is one
@@ -466,11 +497,13 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
 
     async def list_customers(self, request: PageRequest) -> Page:
         ops = self._queries()
+        typed = None if calls.current().keep_raw else TypedCustomersData  # see fetch_customer
 
         async def fetch(backward: bool, size: int, cursor: str | None) -> paging.Edge:
             cost = LIST_COST + size * ops.customer_cost
             variables = {"n": size, "cursor": cursor, **ops.variables}
-            data = await self._graphql(ops.backward if backward else ops.forward, variables, cost, CustomersData)
+            query = ops.backward if backward else ops.forward
+            data = await self._graphql(query, variables, cost, CustomersData, typed)
             info = data.customers.page_info
             return paging.Edge(
                 data.customers.nodes, info.has_next_page, info.has_previous_page, info.start_cursor, info.end_cursor
@@ -483,16 +516,23 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
     async def verify(self) -> None:
         await self._graphql(VERIFY_QUERY, {}, VERIFY_COST, ShopData)
 
-    async def _graphql(self, query: str, variables: dict[str, Any], cost: int, type_: type[T]) -> T:
-        """POST one operation; ``data`` as ``type_``, or the classified error."""
+    async def _graphql(
+        self, query: str, variables: dict[str, Any], cost: int, type_: type[T], typed: type[Any] | None = None
+    ) -> Any:
+        """POST one operation; ``data`` as ``type_``, or the classified error.
+        ``typed``: try the answer straight into these Structs first (Answer)."""
         payload = {"query": query, "variables": variables}
         response = await self.send("POST", self.endpoint, json=payload, headers={"Accept": "application/json"})
+        if typed is not None:
+            try:
+                answer = self.read_json(response, Answer[typed])  # type: ignore[valid-type]
+            except ProviderBadResponse:
+                answer = None  # read again as an Envelope: what is wrong is said there
+            if answer is not None and not answer.errors and answer.data is not None:
+                _note_bucket(answer.extensions)
+                return answer.data
         body = self.read_json(response, Envelope)
-        bucket = body.extensions.cost.throttle_status  # passed on as a rate-limit header would be
-        if bucket.maximum_available is not None and bucket.currently_available is not None:
-            calls.current().rate_limit = calls.RateLimitState(
-                limit=bucket.maximum_available, remaining=bucket.currently_available
-            )
+        _note_bucket(body.extensions)
         if body.errors:
             error = self.classify_error(response)
             if isinstance(error, ProviderRateLimited) and error.retry_after is None:
@@ -521,6 +561,15 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
             addresses=map(_address, _address_book(raw)),
             created_at=utc_timestamp(raw.created_at),
             modified_at=utc_timestamp(raw.updated_at),
+        )
+
+
+def _note_bucket(extensions: Extensions) -> None:
+    """The query-cost bucket, passed on as a rate-limit header would be."""
+    bucket = extensions.cost.throttle_status
+    if bucket.maximum_available is not None and bucket.currently_available is not None:
+        calls.current().rate_limit = calls.RateLimitState(
+            limit=bucket.maximum_available, remaining=bucket.currently_available
         )
 
 

@@ -54,11 +54,14 @@ def check_forwarding(live: LiveConnection, remote_query: dict[str, str]) -> None
 
 
 async def call_provider(
-    request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]], mapped: tuple[str, ...] = ()
+    request: Request, live: LiveConnection, call: Callable[[], Awaitable[T]], mapped: tuple[str, ...] = (),
+    keep_raw: bool = True,
 ) -> T:
     """Run one provider call within the request deadline and the
     connection's and the tenant's concurrency bounds; failures become the
-    error table. ``mapped``: the field-mapping expressions the answer meets."""
+    error table. ``mapped``: the field-mapping expressions the answer meets;
+    ``keep_raw``: whether the platform's JSON is read as it came (see
+    providers.calls.CallRecord)."""
     if live.status != CONNECTION_ACTIVE:
         raise ApiError(
             502,
@@ -69,7 +72,7 @@ async def call_provider(
         )
     runtime = request.app.state.runtime
     timeout = runtime.config.request_timeout
-    record = calls.begin(timeout, live.provider_name, live.id, mapped)
+    record = calls.begin(timeout, live.provider_name, live.id, mapped, keep_raw)
     context = request_context(request.scope)
     started = time.perf_counter()
     # The metric's outcome: "ok" or the error table's code (a bounded set).
@@ -160,7 +163,8 @@ def unified(
 
 
 async def fetch_customer(
-    request: Request, live: LiveConnection, remote_query: Any, compiled: list[field_mappings.Compiled]
+    request: Request, live: LiveConnection, remote_query: Any, compiled: list[field_mappings.Compiled],
+    keep_raw: bool = True,
 ) -> tuple[Any, Customer]:
     """The path's customer read live; ``compiled``: the connection's field
     mappings (both surfaces read one customer this way)."""
@@ -172,6 +176,7 @@ async def fetch_customer(
         live,
         lambda: live.provider.get_customer(customer_id, remote_query),
         field_mappings.expressions(compiled),
+        keep_raw or bool(compiled),
     )
 
 
@@ -183,7 +188,7 @@ class FetchedPage(msgspec.Struct):
 
 async def fetch_page(
     request: Request, live: LiveConnection, limit: int, cursor: str | None, remote_query: Any,
-    compiled: list[field_mappings.Compiled], cursor_name: str = "cursor",
+    compiled: list[field_mappings.Compiled], cursor_name: str = "cursor", keep_raw: bool = True,
 ) -> FetchedPage:
     """One page read live, its cursors signed for this connection (both
     surfaces list this way; ``cursor_name`` is the surface's parameter)."""
@@ -196,7 +201,8 @@ async def fetch_page(
         raise invalid_parameter(cursor_name, error.detail.partition(": ")[2]) from None
     page_request = PageRequest(limit=limit, state=state, query=remote_query)
     page = await call_provider(
-        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled)
+        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled),
+        keep_raw or bool(compiled),
     )
     return FetchedPage(page, paging.issue(keyring, live.id, page.next), paging.issue(keyring, live.id, page.prev))
 
@@ -209,7 +215,7 @@ async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     include_remote, shape = read_shape(request, live)
     compiled = await mappings(request, live)
-    raw, customer = await fetch_customer(request, live, shape.remote_query, compiled)
+    raw, customer = await fetch_customer(request, live, shape.remote_query, compiled, include_remote or shape.raw)
     if shape.raw:
         return Response(_encode(raw), media_type="application/json")
     [values] = await custom_fields(request, compiled, [raw])
@@ -226,7 +232,8 @@ async def list_customers(request: Request) -> Response:
     )
     compiled = await mappings(request, live)
     fetched = await fetch_page(
-        request, live, limit, params.single(request.query_params, "cursor"), shape.remote_query, compiled
+        request, live, limit, params.single(request.query_params, "cursor"), shape.remote_query, compiled,
+        keep_raw=include_remote or shape.raw,
     )
     page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
     if shape.raw:

@@ -69,6 +69,11 @@ class Read(msgspec.Struct, frozen=True):
     include_remote: bool
     remote_query: dict[str, str]
 
+    @property
+    def keeps_raw(self) -> bool:
+        """Whether the answer reads the platform's JSON as it came."""
+        return self.include_remote or self.response_format == "raw"
+
 
 def read_options(request: Request, live: LiveConnection) -> Read:
     query = request.query_params
@@ -110,7 +115,7 @@ async def retrieve_customer(request: Request) -> Response:
     live = await authorize(request)
     read = read_options(request, live)
     compiled, tree = await read_mappings(request, live)
-    raw, customer = await fetch_customer(request, live, read.remote_query, compiled)
+    raw, customer = await fetch_customer(request, live, read.remote_query, compiled, read.keeps_raw)
     if read.response_format == "raw":
         return json_response(raw)
     [body] = await records(request, compiled, tree, read, [raw], [customer])
@@ -126,7 +131,7 @@ async def list_customers(request: Request) -> Response:
     limit = params.integer(request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT)
     cursor = params.single(request.query_params, "next_cursor")
     compiled, tree = await read_mappings(request, live)
-    fetched = await fetch_page(request, live, limit, cursor, read.remote_query, compiled, "next_cursor")
+    fetched = await fetch_page(request, live, limit, cursor, read.remote_query, compiled, "next_cursor", read.keeps_raw)
     page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
     if read.response_format == "raw":
         return json_response(truto.envelope(page.raws, next_cursor, prev_cursor))

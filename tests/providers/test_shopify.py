@@ -691,3 +691,56 @@ async def test_oauth_credentials_mint_at_the_shops_token_endpoint_and_keep_the_r
     token_request = next(r for r, kind in zip(shop.requests, shop.kinds) if kind == "token")
     assert token_request.content_type == "application/json"
     assert tokens.token is not None and tokens.token.extra["refresh_token"] == shop.issued_refresh[1]
+
+
+# -- a call that keeps no raw: the answer decoded straight into the payload (issue 17) --------
+
+
+async def test_without_the_raw_a_get_decodes_straight_into_the_payload_and_maps_the_same(upstream_client):
+    shop = documented_shop()
+    async with shop.serve() as origin:
+        provider = shop.make_provider(origin, upstream_client)
+        calls.begin(timeout=5.0)
+        raw, kept = await provider.get_customer("544365967")
+        calls.begin(timeout=5.0, keep_raw=False)
+        no_raw, typed = await provider.get_customer("544365967")
+    assert raw["legacyResourceId"] == "544365967" and no_raw is None
+    assert typed == kept
+
+
+async def test_without_the_raw_a_page_maps_the_same_and_keeps_no_raws(upstream_client):
+    shop = ShopifyFake(ShopifyFake.make_customers(7))
+    async with shop.serve() as origin:
+        provider = shop.make_provider(origin, upstream_client)
+        calls.begin(timeout=5.0)
+        kept = await provider.list_page(PageRequest(limit=5))
+        calls.begin(timeout=5.0, keep_raw=False)
+        typed = await provider.list_page(PageRequest(limit=5))
+    assert typed.customers == kept.customers and len(typed.customers) == 5
+    assert typed.raws == [None] * 5 and all(isinstance(raw, dict) for raw in kept.raws)
+    assert (typed.next, typed.prev) == (kept.next, kept.prev)
+
+
+async def test_without_the_raw_errors_and_bad_shapes_read_as_with_it(upstream_client):
+    """The one-pass read takes only a clean answer; a GraphQL error or a
+    wrong shape is read again as today, so it is classified the same."""
+    throttled = copy.deepcopy(fixture("error-throttled.json"))
+    wrong = copy.deepcopy(fixture("customer.json"))
+    wrong["data"]["customer"]["firstName"] = {"not": "a string"}
+    outcomes = []
+    for keep_raw in (True, False):
+        shop = documented_shop()
+        shop.answer(200, throttled, times=None)
+        async with shop.serve() as origin:
+            calls.begin(timeout=5.0, keep_raw=keep_raw)
+            with pytest.raises(ProviderRateLimited) as limited:
+                await shop.make_provider(origin, upstream_client).fetch_customer("544365967")
+        shop = documented_shop()
+        shop.answer(200, wrong, times=None)
+        async with shop.serve() as origin:
+            calls.begin(timeout=5.0, keep_raw=keep_raw)
+            with pytest.raises(ProviderBadResponse) as bad:
+                await shop.make_provider(origin, upstream_client).get_customer("544365967")
+        outcomes.append((limited.value.retry_after, bad.value.message))
+    assert outcomes[0] == outcomes[1]
+    assert "$.firstName" in outcomes[1][1]
