@@ -51,17 +51,18 @@ class HotRoutes:
         """What Starlette and RequestContextMiddleware would do for this route, in one frame."""
         started = time.perf_counter()
         scope["app"] = app
-        scope["route"] = route
-        scope["endpoint"] = route.endpoint
-        scope["path_params"] = params
         context = begin(scope)
         status = 0
         try:
             too_long = _too_long(scope)
-            request = Request(scope, receive)
-            if too_long is not None:
+            if too_long is not None:  # refused before routing, as RequestContextMiddleware does
                 response = too_long.response(context["request_id"])
             else:
+                scope["router"] = app.router
+                scope["route"] = route
+                scope["endpoint"] = route.endpoint
+                scope["path_params"] = params
+                request = Request(scope, receive)
                 try:
                     response = await route.endpoint(request)
                 except Exception as exc:
@@ -69,6 +70,7 @@ class HotRoutes:
                     if handler is None:
                         raise
                     response = await handler(request, exc)
+                    exc.__traceback__ = None  # as Starlette does: the frames are not kept alive
             status = response.status_code
             await _send_response(response, context, scope, receive, send)
         except Exception:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import sys
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import msgspec
 
@@ -21,20 +22,21 @@ _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 class _Clock:
     """``ts`` as the JSON lines write it, the second's text made once a second."""
 
-    __slots__ = ("second", "text")
+    __slots__ = ("made",)
 
     def __init__(self) -> None:
-        self.second = -1
-        self.text = ""
+        self.made = (-1, "")  # one value: a thread reads a second with its own text
 
     def stamp(self, created: float) -> str:
         second = int(created)
-        if second != self.second:
-            self.second, self.text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self.text}.{int((created - second) * 1000):03d}Z"
+        made = self.made
+        if made[0] != second:
+            made = self.made = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{made[1]}.{int((created - second) * 1000):03d}Z"
 
 
 _clock = _Clock()
+_PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 
 
 def _encode(entry: dict[str, Any]) -> bytes:
@@ -70,7 +72,7 @@ class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self.setFormatter(JsonFormatter())
         self._pending: list[str] = []
-        self._scheduled = False
+        self._flushing_on: asyncio.AbstractEventLoop | None = None  # the loop whose turn ends with a flush
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -86,28 +88,49 @@ class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
         """One line of ``fields`` after the standard ones, as JsonFormatter writes them."""
         entry = {"ts": _clock.stamp(time.time()), "level": level, "logger": logger, "msg": msg, **fields}
         line = _encode(entry).decode()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         with self.lock:  # type: ignore[union-attr]
             self._pending.append(line)
-            if self._scheduled:
+            if loop is not None and self._flushing_on is loop:
                 return
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
+            if loop is None or self._flushing_on is not None:  # no loop, or another loop's flush is due
                 self.flush()
                 return
-            self._scheduled = True
+            self._flushing_on = loop
         loop.call_soon(self.flush)
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            self._scheduled = False
+            self._flushing_on = None
             pending, self._pending = self._pending, []
-            if pending and self.stream is not None:
-                try:
-                    self.stream.write("\n".join(pending) + "\n")
+            if not pending or self.stream is None:
+                return
+            try:
+                for piece in _pieces(pending):
+                    self.stream.write(piece)
                     self.stream.flush()
-                except (OSError, ValueError):  # stderr closed or gone: nothing to tell
-                    pass
+            except (OSError, ValueError):  # stderr closed or gone: nothing to tell
+                pass
+
+
+def _pieces(lines: list[str]) -> Iterator[str]:
+    """Whole lines in writes of at most PIPE_BUF bytes (a longer line alone):
+    a pipe keeps such a write in one piece, so the lines of several workers
+    sharing one stderr never cut into each other."""
+    piece: list[str] = []
+    size = 0
+    for line in lines:
+        length = (len(line) if line.isascii() else len(line.encode())) + 1
+        if piece and size + length > _PIPE_BUF:
+            yield "\n".join(piece) + "\n"
+            piece, size = [], 0
+        piece.append(line)
+        size += length
+    if piece:
+        yield "\n".join(piece) + "\n"
 
 
 def direct_sink(logger: logging.Logger, level: int) -> JsonLines | None:

@@ -55,6 +55,7 @@ async def test_a_bug_on_the_hot_path_is_a_problem_500_logged_with_its_request_id
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(customers, "read_shape", broken)
+    monkeypatch.setattr(app_module.Shoprelay.__mro__[1], "__call__", None)  # Starlette's own path is not taken
     tenant = await api.tenant()
     _, token = await api.connection(tenant, "sandbox", {})
     response = await api.get_customer(tenant, token, "1")
@@ -68,7 +69,7 @@ async def test_a_bug_on_the_hot_path_is_a_problem_500_logged_with_its_request_id
     assert [r.request_id for r in errors] == [request_id] and errors[0].exc_info
     [line] = trap.access()
     assert (line.status, line.route, line.tenant_id) == (500, "/ecommerce/customers/{id}", tenant.id)
-    metrics = (await api.client.get("/metrics")).text
+    metrics = api.runtime.metrics.render().decode()
     assert 'shoprelay_http_requests_total{code="500",method="GET",route="/ecommerce/customers/{id}"} 1.0' in metrics
 
 
@@ -106,6 +107,26 @@ async def test_a_root_path_goes_through_starlette(tmp_path):
                 "/api/ecommerce/customers/1", headers={"x-api-key": tenant.api_key, "x-connection-token": token}
             )
         assert response.status_code == 200 and response.json()["id"] == "1"
+
+
+def test_a_root_path_is_never_matched_by_the_hot_routes(tmp_path):
+    from tests.harness import make_config
+
+    app = app_module.create_app(make_config(tmp_path))
+    scope = {"type": "http", "method": "GET", "path": "/ecommerce/customers/1", "root_path": ""}
+    assert app.hot.match(scope) is not None
+    assert app.hot.match({**scope, "root_path": "/ecommerce"}) is None
+    assert app.hot.match({**scope, "method": "HEAD"}) is None
+
+
+async def test_a_414_is_refused_before_routing_as_on_every_route(api, trap):  # noqa: F811
+    tenant = await api.tenant()
+    for path in ("/ecommerce/customers/" + "1" * 3000, "/tenant?" + "a" * 9000):
+        response = await api.client.get(path, headers={"x-api-key": tenant.api_key})
+        assert response.status_code == 414
+    assert [(line.status, line.route) for line in trap.access()] == [(414, None), (414, None)]
+    metrics = (await api.client.get("/metrics")).text
+    assert 'shoprelay_http_requests_total{code="414",method="GET",route="unmatched"} 2.0' in metrics
 
 
 def test_the_app_is_still_a_starlette_app(tmp_path):

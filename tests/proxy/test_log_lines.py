@@ -99,3 +99,40 @@ def test_the_direct_way_only_when_the_configured_handler_is_the_only_one(shoprel
     assert logs.direct_sink(access, logging.INFO) is None
     logs.configure("INFO", "text")
     assert logs.direct_sink(access, logging.INFO) is None
+
+
+def test_a_flush_writes_whole_lines_in_pieces_a_pipe_keeps_whole():
+    stream = CountingStream()
+    handler = logs.JsonLines(stream)
+    handler._pending = [f'{{"n":{n},"pad":"{"x" * 400}"}}' for n in range(30)] + ['{"long":"' + "y" * 9000 + '"}']
+    writes = []
+    stream.write = lambda text: writes.append(text) or len(text)  # type: ignore[method-assign]
+    handler.flush()
+    assert len(writes) > 2
+    assert all(len(w.encode()) <= logs._PIPE_BUF for w in writes[:-1])  # the long line goes alone
+    assert all(w.endswith("\n") for w in writes)
+    assert [json.loads(line).get("n") for w in writes for line in w.splitlines()] == [*range(30), None]
+
+
+async def test_a_served_read_writes_its_access_line_the_direct_way(tmp_path, shoprelay_logger):
+    """As ``serve`` configures logging (JSON, nothing else attached): the
+    access line of a customer read skips the LogRecord and says what happened."""
+    from tests.harness import running_app
+
+    stream = io.StringIO()
+    logs.configure("INFO", "json")
+    [handler] = shoprelay_logger.handlers
+    handler.setStream(stream)
+    assert logs.direct_sink(logging.getLogger("shoprelay.access"), logging.INFO) is handler
+    async with running_app(tmp_path) as api:
+        tenant = await api.tenant()
+        _, token = await api.connection(tenant, "sandbox", {})
+        ok = await api.get_customer(tenant, token, "1")
+        missing = await api.get_customer(tenant, token, "999999")
+        await asyncio.sleep(0)
+    access = [line for line in lines(stream) if line["logger"] == "shoprelay.access"]
+    assert [(a["request_id"], a["status"], a["error_code"], a["tenant_id"], a["route"]) for a in access] == [
+        (ok.headers["x-request-id"], 200, None, tenant.id, "/ecommerce/customers/{id}"),
+        (missing.headers["x-request-id"], 404, "customer_not_found", tenant.id, "/ecommerce/customers/{id}"),
+    ]
+    assert tenant.api_key not in stream.getvalue() and token not in stream.getvalue()
