@@ -468,18 +468,27 @@ class Provider(Generic[C, S]):
                 self.retry_policy,
             )
         )
-        return _kept(raw), self._mapped(raw, "a customer")
+        return self._kept(raw), self._mapped(raw, "a customer")
 
     async def list_page(self, request: PageRequest) -> "MappedPage":
         """A page of raw customers with their unified mapping."""
         calls.current().provider = self.name
         page = await self._guarded(lambda: with_retries(lambda: self.list_customers(request), self.retry_policy))
         customers = [self._mapped(raw, f"customer {i + 1} of a page") for i, raw in enumerate(page.items)]
-        return MappedPage(raws=[_kept(raw) for raw in page.items], customers=customers, next=page.next, prev=page.prev)
+        raws = [self._kept(raw) for raw in page.items]
+        return MappedPage(raws=raws, customers=customers, next=page.next, prev=page.prev)
+
+    def _typed(self, raw: Any) -> bool:
+        """Whether ``raw`` is the provider's payload Struct (decoded straight
+        into it: the call keeps no raw) rather than the platform's JSON."""
+        return isinstance(raw, msgspec.Struct) and isinstance(raw, self.payload_type)
+
+    def _kept(self, raw: Any) -> dict[str, Any] | None:
+        return None if self._typed(raw) else raw
 
     def _mapped(self, raw: Any, what: str) -> Customer:
         try:
-            if isinstance(raw, msgspec.Struct):  # decoded straight into payload_type
+            if self._typed(raw):
                 return self.map_payload(raw)
             return self.map_customer(raw)
         except msgspec.ValidationError as exc:
@@ -510,11 +519,6 @@ class Provider(Generic[C, S]):
     def ok_json(self, response: UpstreamResponse) -> Any:
         """The JSON body of a 2xx response, or the classified error."""
         return self.read_json(response)
-
-
-def _kept(raw: Any) -> dict[str, Any] | None:
-    """A payload Struct stands for a raw the call did not keep."""
-    return None if isinstance(raw, msgspec.Struct) else raw
 
 
 def _convert(value: Any, type_: type[msgspec.Struct], what: str) -> msgspec.Struct:

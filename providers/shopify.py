@@ -485,12 +485,10 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData, typed)).customer
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
-        if isinstance(raw, ShopifyCustomer):
-            self.check_customer_id(raw.remote_id, customer_id)
-            return raw
         try:
-            found = msgspec.convert(raw, ShopifyCustomer).remote_id
-        except ValueError as exc:  # msgspec.ValidationError is one
+            payload = raw if isinstance(raw, ShopifyCustomer) else msgspec.convert(raw, ShopifyCustomer)
+            found = payload.remote_id
+        except ValueError as exc:  # msgspec.ValidationError is one; so is remote_id's refusal
             raise ProviderBadResponse(f"Shopify answered with a customer of an unexpected shape: {exc}") from None
         self.check_customer_id(found, customer_id)
         return raw
@@ -523,7 +521,7 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         ``typed``: try the answer straight into these Structs first (Answer)."""
         payload = {"query": query, "variables": variables}
         response = await self.send("POST", self.endpoint, json=payload, headers={"Accept": "application/json"})
-        if typed is not None:
+        if typed is not None and 200 <= response.status < 300:
             try:
                 answer = self.read_json(response, Answer[typed])  # type: ignore[valid-type]
             except ProviderBadResponse:

@@ -744,3 +744,23 @@ async def test_without_the_raw_errors_and_bad_shapes_read_as_with_it(upstream_cl
         outcomes.append((limited.value.retry_after, bad.value.message))
     assert outcomes[0] == outcomes[1]
     assert "$.firstName" in outcomes[1][1]
+
+
+@pytest.mark.parametrize("keep_raw", [True, False])
+async def test_a_customer_without_a_readable_id_or_absent_reads_alike_with_or_without_the_raw(
+    upstream_client, keep_raw
+):
+    unreadable = copy.deepcopy(fixture("customer.json"))
+    unreadable["data"]["customer"].update(legacyResourceId=None, id="not-a-gid")
+    shop = documented_shop()
+    shop.answer(200, unreadable, times=None)
+    async with shop.serve() as origin:
+        calls.begin(timeout=5.0, keep_raw=keep_raw)
+        with pytest.raises(ProviderBadResponse) as bad:
+            await shop.make_provider(origin, upstream_client).get_customer("544365967")
+    assert "a customer of an unexpected shape" in bad.value.message
+    shop = documented_shop()
+    async with shop.serve() as origin:
+        calls.begin(timeout=5.0, keep_raw=keep_raw)
+        with pytest.raises(CustomerNotFound):
+            await shop.make_provider(origin, upstream_client).get_customer("1")
