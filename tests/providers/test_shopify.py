@@ -721,27 +721,31 @@ async def test_without_the_raw_a_page_maps_the_same_and_keeps_no_raws(upstream_c
     assert (typed.next, typed.prev) == (kept.next, kept.prev)
 
 
+async def refusal(upstream_client: Any, answer: Any, keep_raw: bool, customer_id: str = "544365967") -> Exception:
+    """What a get of ``customer_id`` raises when the store answers ``answer`` (200)."""
+    shop = documented_shop()
+    if answer is not None:
+        shop.answer(200, answer, times=None)
+    async with shop.serve() as origin:
+        calls.begin(timeout=5.0, keep_raw=keep_raw)
+        with pytest.raises(Exception) as caught:
+            await shop.make_provider(origin, upstream_client).get_customer(customer_id)
+    return caught.value
+
+
 async def test_without_the_raw_errors_and_bad_shapes_read_as_with_it(upstream_client):
     """The one-pass read takes only a clean answer; a GraphQL error or a
     wrong shape is read again as today, so it is classified the same."""
     throttled = copy.deepcopy(fixture("error-throttled.json"))
+    throttled["extensions"]["cost"]["requestedQueryCost"] = 5000  # waits beyond the deadline: not retried
     wrong = copy.deepcopy(fixture("customer.json"))
     wrong["data"]["customer"]["firstName"] = {"not": "a string"}
     outcomes = []
     for keep_raw in (True, False):
-        shop = documented_shop()
-        shop.answer(200, throttled, times=None)
-        async with shop.serve() as origin:
-            calls.begin(timeout=5.0, keep_raw=keep_raw)
-            with pytest.raises(ProviderRateLimited) as limited:
-                await shop.make_provider(origin, upstream_client).fetch_customer("544365967")
-        shop = documented_shop()
-        shop.answer(200, wrong, times=None)
-        async with shop.serve() as origin:
-            calls.begin(timeout=5.0, keep_raw=keep_raw)
-            with pytest.raises(ProviderBadResponse) as bad:
-                await shop.make_provider(origin, upstream_client).get_customer("544365967")
-        outcomes.append((limited.value.retry_after, bad.value.message))
+        limited = await refusal(upstream_client, throttled, keep_raw)
+        bad = await refusal(upstream_client, wrong, keep_raw)
+        assert isinstance(limited, ProviderRateLimited) and isinstance(bad, ProviderBadResponse)
+        outcomes.append((limited.retry_after, bad.message))
     assert outcomes[0] == outcomes[1]
     assert "$.firstName" in outcomes[1][1]
 
@@ -752,15 +756,6 @@ async def test_a_customer_without_a_readable_id_or_absent_reads_alike_with_or_wi
 ):
     unreadable = copy.deepcopy(fixture("customer.json"))
     unreadable["data"]["customer"].update(legacyResourceId=None, id="not-a-gid")
-    shop = documented_shop()
-    shop.answer(200, unreadable, times=None)
-    async with shop.serve() as origin:
-        calls.begin(timeout=5.0, keep_raw=keep_raw)
-        with pytest.raises(ProviderBadResponse) as bad:
-            await shop.make_provider(origin, upstream_client).get_customer("544365967")
-    assert "a customer of an unexpected shape" in bad.value.message
-    shop = documented_shop()
-    async with shop.serve() as origin:
-        calls.begin(timeout=5.0, keep_raw=keep_raw)
-        with pytest.raises(CustomerNotFound):
-            await shop.make_provider(origin, upstream_client).get_customer("1")
+    bad = await refusal(upstream_client, unreadable, keep_raw)
+    assert isinstance(bad, ProviderBadResponse) and "a customer of an unexpected shape" in bad.message
+    assert isinstance(await refusal(upstream_client, None, keep_raw, customer_id="1"), CustomerNotFound)
