@@ -241,12 +241,10 @@ async def resolve(runtime: Any, tenant_id: str, provider: str) -> ResolvedApp | 
     default, else None. UnreadableCredentials if the secret's key is gone."""
     store: Store = runtime.store
     for owner_id in (tenant_id, None):
-        app = await store.get_provider_app(owner_id, provider)
-        if app is None:
+        found = await store.sealed_provider_app(owner_id, provider)
+        if found is None:
             continue
-        sealed = await store.provider_app_secret(owner_id, provider)
-        if sealed is None:  # deleted between the two reads
-            continue
+        app, sealed = found
         try:
             secret = runtime.keyring.decrypt(
                 sealed.key_id, sealed.blob, provider_app_aad(owner_id, provider)

@@ -424,7 +424,10 @@ class Store(abc.ABC):
         provider; never another owner's."""
 
     @abc.abstractmethod
-    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None: ...
+    async def sealed_provider_app(
+        self, tenant_id: str | None, provider: str
+    ) -> tuple[ProviderApp, Sealed] | None:
+        """``get_provider_app`` with the app's sealed client secret, in one read."""
 
     @abc.abstractmethod
     async def list_provider_apps(

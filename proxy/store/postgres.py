@@ -50,6 +50,7 @@ from .records import (
     KEY_COLUMNS,
     MAPPING_COLUMNS,
     PROVIDER_APP_COLUMNS,
+    PROVIDER_APP_WIDTH,
     SESSION_COLUMNS,
     SESSION_COMPLETED,
     SESSION_FAILED,
@@ -1144,17 +1145,19 @@ class PostgresStore(Store):
         )
         return provider_app_from_row(row) if row else None
 
-    async def provider_app_secret(self, tenant_id: str | None, provider: str) -> Sealed | None:
+    async def sealed_provider_app(
+        self, tenant_id: str | None, provider: str
+    ) -> tuple[ProviderApp, Sealed] | None:
         if _nul(tenant_id or "", provider):
             return None
         row = await self._read(
             lambda c: c.fetchrow(
-                "SELECT secret_key_id, secret_ciphertext FROM provider_apps"
+                f"SELECT {PROVIDER_APP_COLUMNS}, secret_key_id, secret_ciphertext FROM provider_apps"
                 " WHERE tenant_id IS NOT DISTINCT FROM $1 AND provider = $2",
                 tenant_id, provider,
             )
         )
-        return Sealed(row[0], bytes(row[1])) if row else None
+        return with_sealed(row, provider_app_from_row, PROVIDER_APP_WIDTH)
 
     async def list_provider_apps(
         self, tenant_id: str | None, *, everyone: bool = False

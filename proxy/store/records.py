@@ -195,7 +195,7 @@ class WebhookEvent(msgspec.Struct, kw_only=True):
 class ProviderApp(msgspec.Struct, kw_only=True):
     """An OAuth client registered on a platform: the operator's default for
     the provider (``tenant_id`` None) or a tenant's own. Its client secret
-    is sealed apart (Store.provider_app_secret), never on this record."""
+    is sealed apart (Store.sealed_provider_app), never on this record."""
 
     tenant_id: str | None
     provider: str
@@ -242,6 +242,7 @@ INSTALL_COLUMNS = "claim_digest, provider, app_tenant_id, grant_key, created_at,
 INSTALL_WIDTH = 7
 MAPPING_COLUMNS = "id, tenant_id, connection_id, object, provider, name, expression, created_at"
 PROVIDER_APP_COLUMNS = "tenant_id, provider, client_id, scopes, settings, created_at, updated_at"
+PROVIDER_APP_WIDTH = 7
 
 
 def api_key_from_row(row: Any) -> ApiKey:

@@ -10,6 +10,7 @@ import pytest
 
 from proxy import accounts, provider_apps
 from tests.harness import running_app
+from tests.store.test_provider_apps_store import secret_of
 from tests.logtrap import Trap, trap  # noqa: F401 (the fixture)
 
 SECRET = "cnry-app-secret-7f3a91"
@@ -230,7 +231,7 @@ async def test_a_secret_copied_to_another_owners_row_does_not_decrypt(api):
     store = runtime.store
     await put(api, acme)
     # The default's ciphertext moved onto acme's row (a database-level copy).
-    default_secret = await store.provider_app_secret(None, "shopify")
+    default_secret = await secret_of(store, None, "shopify")
     await store.put_provider_app(await store.get_provider_app(acme.id, "shopify"), default_secret)
     with pytest.raises(accounts.UnreadableCredentials):
         await provider_apps.resolve(runtime, acme.id, "shopify")

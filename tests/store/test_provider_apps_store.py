@@ -10,6 +10,17 @@ import pytest
 from proxy.store import Conflict, migrations
 from proxy.store.records import ProviderApp, Sealed, Tenant
 
+
+async def secret_of(store, tenant_id, provider):
+    """The sealed client secret the one-read lookup returns with its app."""
+    found = await store.sealed_provider_app(tenant_id, provider)
+    if found is None:
+        return None
+    app, sealed = found
+    assert app == await store.get_provider_app(tenant_id, provider)  # the same record as the plain read
+    return sealed
+
+
 T0 = "2026-01-01T00:00:00.000Z"
 T1 = "2026-01-01T00:10:00.000Z"
 
@@ -41,12 +52,12 @@ async def test_put_creates_then_replaces_keeping_created_at(store, tenants):
     assert await store.put_provider_app(app(scopes=["a", "b"], settings={"auth_url": "https://x.test"}), sealed(1))
     got = await store.get_provider_app("t1", "shopify")
     assert got == app(scopes=["a", "b"], settings={"auth_url": "https://x.test"})
-    assert await store.provider_app_secret("t1", "shopify") == sealed(1)
+    assert await secret_of(store, "t1", "shopify") == sealed(1)
 
     assert not await store.put_provider_app(app(client_id="cid2", at=T1, scopes=[]), sealed(2))
     got = await store.get_provider_app("t1", "shopify")
     assert (got.client_id, got.scopes, got.settings, got.created_at, got.updated_at) == ("cid2", [], {}, T0, T1)
-    assert await store.provider_app_secret("t1", "shopify") == sealed(2)
+    assert await secret_of(store, "t1", "shopify") == sealed(2)
 
 
 async def test_operator_default_and_tenant_apps_are_apart(store, tenants):
@@ -57,8 +68,8 @@ async def test_operator_default_and_tenant_apps_are_apart(store, tenants):
     assert (await store.get_provider_app(None, "shopify")).tenant_id is None
     assert (await store.get_provider_app("t1", "shopify")).client_id == "own"
     assert await store.get_provider_app("t2", "shopify") is None  # never the default, never t1's
-    assert await store.provider_app_secret("t2", "shopify") is None
-    assert await store.provider_app_secret(None, "shopify") == sealed(3)
+    assert await secret_of(store, "t2", "shopify") is None
+    assert await secret_of(store, None, "shopify") == sealed(3)
     assert await store.get_provider_app("t1", "wix") is None
 
 
@@ -102,7 +113,7 @@ async def test_nul_in_a_lookup_finds_nothing(store, tenants):
     await store.put_provider_app(app(), sealed())
     assert await store.get_provider_app("t1\x00", "shopify") is None
     assert await store.get_provider_app("t1", "shop\x00ify") is None
-    assert await store.provider_app_secret("t1", "\x00") is None
+    assert await secret_of(store, "t1", "\x00") is None
     assert await store.list_provider_apps("t1\x00") == []
     assert not await store.delete_provider_app("t1", "shopify\x00")
 
@@ -127,6 +138,6 @@ async def test_sealed_secrets_page_in_owner_order_and_reseal_is_compare_and_swap
 
     assert not await store.reseal_provider_app_secret(None, "wix", sealed(9), sealed(4))  # not what it holds
     assert await store.reseal_provider_app_secret(None, "wix", sealed(2), sealed(4))
-    assert await store.provider_app_secret(None, "wix") == sealed(4)
-    assert await store.provider_app_secret("t1", "wix") == sealed(1)  # the tenant's untouched
+    assert await secret_of(store, None, "wix") == sealed(4)
+    assert await secret_of(store, "t1", "wix") == sealed(1)  # the tenant's untouched
     assert (await store.connections_per_key_id()) == {"k1": 1, "k3": 1, "k4": 1}
