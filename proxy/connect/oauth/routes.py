@@ -82,15 +82,8 @@ async def start(request: Request) -> Response:
     runtime = request.app.state.runtime
     opened = await page._opened(request)
     flow, form = _flow(request, opened)
-    session, tenant = opened.session, opened.tenant
-    if await runtime.store.count_connect_attempt(session.id) > page.MAX_ATTEMPTS:
-        await runtime.store.fail_connect_session(session.id, page.TOO_MANY_ATTEMPTS, now_text())
-        raise PageError(429, "Too many attempts",
-                        f"This link can no longer be used. Go back to {tenant.name} and start again.", tenant=tenant)
-    submitted = await page._form_body(request, opened)
-    if not csrf.valid(opened.secret, submitted.pop(csrf.FIELD, None)):
-        raise PageError(403, "This form has expired", "Open the form again and submit it from there.",
-                        tenant=tenant, link=_form_link(request, form.provider))
+    tenant = opened.tenant
+    submitted = await page.posted_form(request, opened, _form_link(request, form.provider)[0])
     unknown = [name for name in submitted if name not in flow.inputs]
     if unknown:
         raise PageError(400, "This form could not be read", "Submit the form from the page.", tenant=tenant)
