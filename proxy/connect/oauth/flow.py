@@ -97,10 +97,6 @@ class FlowContext:
         self.http = runtime.http  # providers.http.UpstreamClient: the SSRF guard and timeouts
         self.provider = request.path_params.get("provider", "")
 
-    @property
-    def timeout(self) -> float:
-        return float(self.runtime.config.request_timeout)
-
     async def new_state(self, data: dict[str, Any]) -> str:
         """A fresh ``state`` (256 random bits) standing for ``data``, sealed
         in a one-use attempt of this session, good for ten minutes. The
