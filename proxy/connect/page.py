@@ -96,8 +96,9 @@ def _base(request: Request) -> str:
     return urllib.parse.urlsplit(request.app.state.runtime.config.public_base).path.rstrip("/")
 
 
-def security_headers(tenant: Tenant | None) -> dict[str, str]:
-    ancestors = " ".join(_origins(tenant)) or "'none'"
+def security_headers(tenant: Tenant | None, framed_by: tuple[str, ...] = ()) -> dict[str, str]:
+    """``framed_by``: origins that may frame the page besides the tenant's own."""
+    ancestors = " ".join([*framed_by, *_origins(tenant)]) or "'none'"
     return {
         "Content-Security-Policy": f"default-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors {ancestors}",
         "Referrer-Policy": "no-referrer",

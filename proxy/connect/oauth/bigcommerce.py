@@ -176,9 +176,7 @@ def refused_here(exc: FlowRefused, tenant: Any = None) -> PageError:
 def _framed_by_control_panel(tenant: Any) -> dict[str, str]:
     """BigCommerce shows the install's and the app's pages in its control
     panel's iframe: those may be framed by it (and by the tenant's pages)."""
-    ancestors = " ".join([CONTROL_PANEL, *page._origins(tenant)])
-    policy = page.security_headers(tenant)["Content-Security-Policy"].rsplit("frame-ancestors", 1)[0]
-    return {"Content-Security-Policy": f"{policy}frame-ancestors {ancestors}"}
+    return {"Content-Security-Policy": page.security_headers(tenant, (CONTROL_PANEL,))["Content-Security-Policy"]}
 
 
 # -- the flow ----------------------------------------------------------------------
