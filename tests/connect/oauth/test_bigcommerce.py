@@ -204,7 +204,8 @@ async def park(connect: Connect, fake: BigCommerceFake, origin: str) -> str:
         consent = await panel.get(f"{origin}/app/{CLIENT_ID}/install")
         page = await panel.get(consent.headers["location"])
     assert page.status_code == 200, page.text
-    assert "frame-ancestors" in page.headers["content-security-policy"]
+    csp = page.headers["content-security-policy"]
+    assert csp.startswith("default-src 'self';") and csp.endswith("frame-ancestors https://*.bigcommerce.com https://*.mybigcommerce.com")
     code = page.text.split("<code>", 1)[1].split("</code>", 1)[0]
     assert code.startswith("sri_") and len(code) >= 4 + 32
     return code
