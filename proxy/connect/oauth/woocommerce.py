@@ -94,15 +94,8 @@ def store_url_of(runtime: Any, typed: str | None) -> str:
     return settings.store_url
 
 
-def _flow_data(runtime: Any, attempt: ConnectAttempt, sealed: Any) -> dict[str, Any] | None:
-    """What begin kept (the framework's record holds it under ``flow``)."""
-    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed)
-    return record.get("flow") if record is not None else None
-
-
-async def _note(runtime: Any, attempt: ConnectAttempt, sealed: Any, **outcome: Any) -> None:
-    """Keep the POST's outcome in the attempt, for the browser's return."""
-    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed) or {}
+async def _note(runtime: Any, attempt: ConnectAttempt, record: dict[str, Any], **outcome: Any) -> None:
+    """Keep the POST's outcome in the attempt (its unsealed ``record``), for the browser's return."""
     await attempts.replace_data(runtime, attempt, {**record, "outcome": outcome})
 
 
@@ -154,7 +147,8 @@ async def receive_keys(request: Request) -> Response:
     if found is None:
         raise _unknown()
     attempt, sealed = found
-    data = _flow_data(runtime, attempt, sealed)
+    record = attempts.unseal(runtime, attempt.tenant_id, attempt.id, sealed)
+    data = record.get("flow") if record is not None else None  # what begin kept
     if (
         attempt.provider != PROVIDER or attempt.used_at is not None or attempt.expires_at <= now_text()
         or data is None or not hmac.compare_digest(str(keys.user_id).encode(), str(data.get("user_id")).encode())
@@ -168,9 +162,9 @@ async def receive_keys(request: Request) -> Response:
     try:
         code = await _connect(runtime, attempt, data, keys)
     except ApiError as error:
-        await _note(runtime, attempt, sealed, error=error.detail)  # what the merchant is told on return
+        await _note(runtime, attempt, record or {}, error=error.detail)  # what the merchant is told on return
         raise
-    await _note(runtime, attempt, sealed, connect_code=code)
+    await _note(runtime, attempt, record or {}, connect_code=code)
     return Response(b'{"status":"connected"}', media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
