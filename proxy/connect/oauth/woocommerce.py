@@ -27,14 +27,13 @@ never logged and never shown to a browser.
 from __future__ import annotations
 
 import hmac
-import re
 import secrets as random
 import urllib.parse
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from yarl import URL
 
