@@ -76,7 +76,7 @@ from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_n
 from .error_table import ErrorTable, Say, Words
 from .errors import ProviderAuthFailed, ProviderUnavailable
 from .models import Address, Customer, Email, Phone
-from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .normalize import joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
 
 MAX_PAGE_SIZE = 100  # "Maximum and default value (if not specified) is 100"
@@ -137,7 +137,7 @@ class _Place(msgspec.Struct, rename="camel"):  # the fields billingPerson and sh
     def mapped(self, kind: str, id: Any = None) -> Address:
         lines = [line for line in (self.street or "").splitlines() if line.strip()]
         return unified_address(
-            id=id, street_1=lines[0] if lines else None, street_2=", ".join(line.strip() for line in lines[1:]),
+            id=id, street_1=lines[0] if lines else None, street_2=joined_lines(lines[1:]),
             city=self.city, state=text(self.state_or_province_code) or self.state_or_province_name,
             postal_code=self.postal_code, country=text(self.country_code) or self.country_name, address_type=kind,
         )

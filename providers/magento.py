@@ -86,7 +86,7 @@ from .error_table import ErrorTable, Say, Words, json_body
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderError
 from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
-from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .normalize import joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
 from .site_url import site_url
 
@@ -336,7 +336,7 @@ def _address(a: AddressPayload, kind: str | None) -> Address:
     lines = [line for line in (text(s) for s in a.street or []) if line]
     region = a.region or Region()
     return unified_address(
-        id=a.id, street_1=lines[0] if lines else None, street_2=", ".join(lines[1:]) or None, city=a.city,
+        id=a.id, street_1=lines[0] if lines else None, street_2=joined_lines(lines[1:]), city=a.city,
         state=text(region.region_code) or text(region.region), postal_code=a.postcode, country=a.country_id,
         address_type=kind,
     )

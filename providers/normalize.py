@@ -74,6 +74,12 @@ def local_timestamp(value: Any, zone: tzinfo) -> str | None:
     return utc_timestamp(local.replace(tzinfo=zone).astimezone(timezone.utc).isoformat())
 
 
+def joined_lines(lines: Iterable[Any]) -> str | None:
+    """Address lines beyond the first as one ``street_2``: each ``text``,
+    the empty ones dropped, joined with ", "; None when none is left."""
+    return ", ".join(line for line in map(text, lines) if line) or None
+
+
 def full_name(first: str | None, last: str | None) -> str | None:
     joined = " ".join(part for part in (first, last) if part)
     return joined or None

@@ -70,7 +70,7 @@ from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Pr
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse
 from .models import Address, Customer, Phone, Email
-from .normalize import text, unified_address, unified_customer, utc_timestamp
+from .normalize import joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
 from .site_url import site_origin, site_path, site_url
 from .token_endpoint import client_credentials
@@ -129,9 +129,9 @@ class ShopwareAddress(msgspec.Struct):
         state = text(self.countryState.shortCode) if self.countryState else None
         if state and country and state.upper().startswith(country.upper() + "-"):
             state = state[len(country) + 1:]  # ISO 3166-2 "DE-NW": the subdivision part
-        lines = [line for line in (text(self.additionalAddressLine1), text(self.additionalAddressLine2)) if line]
         return unified_address(
-            id=self.id, street_1=self.street, street_2=", ".join(lines), city=self.city, state=state,
+            id=self.id, street_1=self.street,
+            street_2=joined_lines((self.additionalAddressLine1, self.additionalAddressLine2)), city=self.city, state=state,
             postal_code=self.zipcode, country=country, address_type=kind,
         )
 

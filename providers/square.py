@@ -91,7 +91,7 @@ from .base import Credentials, HeaderValue, NonBlank, OAuthSettings, Page, PageR
 from .error_table import ErrorTable, Say, Words
 from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, ProviderRateLimited
 from .models import Customer, Email, Phone
-from .normalize import full_name, text, unified_address, unified_customer, utc_timestamp
+from .normalize import full_name, joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import CursorPage, cursor_walk
 from .token_endpoint import refresh_token
 
@@ -292,9 +292,9 @@ class SquareProvider(Provider[SquareCredentials, SquareSettings]):
         addresses = []
         if (a := c.address) is not None:
             country = text(a.country)
-            extra_lines = ", ".join(line for line in (text(a.address_line_2), text(a.address_line_3)) if line)
             addresses.append(unified_address(
-                street_1=a.address_line_1, street_2=extra_lines, city=a.locality,
+                street_1=a.address_line_1, street_2=joined_lines((a.address_line_2, a.address_line_3)),
+                city=a.locality,
                 state=a.administrative_district_level_1, postal_code=a.postal_code,
                 country=None if country is not None and country.upper() == "ZZ" else country,
             ))

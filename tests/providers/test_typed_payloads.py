@@ -226,3 +226,11 @@ def test_provider_generic_arguments_name_the_credentials_and_settings():
     assert KitProvider.credentials_type is Credentials  # stated as before, still read
     credentials, _ = Typed.parse_config({"api_key": "sk_test_other"}, None)
     assert credentials == Credentials(api_key="sk_test_other")
+
+
+def test_joined_lines_drops_empty_ones_and_is_none_when_none_are_left():
+    from providers.normalize import joined_lines
+
+    assert joined_lines([" Suite 5 ", "", None, "Floor 2"]) == "Suite 5, Floor 2"
+    assert joined_lines(["", "  ", None]) is None
+    assert joined_lines([]) is None
