@@ -78,7 +78,6 @@ import re
 from typing import Annotated, Any, Mapping
 
 import msgspec
-from yarl import URL
 
 from .auth import Auth, HeaderToken, OAuth1Signature
 from .base import CommonSettings, Credentials, HeaderValue, Page, PageRequest, Provider, is_numeric_id
@@ -88,7 +87,7 @@ from .http import UpstreamResponse
 from .models import Address, Customer, Email, Phone
 from .normalize import joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
-from .site_url import site_url
+from .site_url import has_segment, site_origin, site_path, site_url
 
 MAX_PAGE_SIZE = 100  # ours: Magento documents no maximum (and none means "all")
 MAX_ENTITY_ID = 2**32 - 1  # customer_entity.entity_id is an unsigned int
@@ -143,7 +142,7 @@ class MagentoSettings(CommonSettings, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.store_url = site_url(self.store_url, "store_url")
-        if "rest" in URL(self.store_url).raw_path.lower().split("/"):  # the API path is ours to add
+        if has_segment(self.store_url, frozenset({"rest"})):  # the API path is ours to add
             raise ValueError("store_url must be the store's base URL, not its /rest API URL")
         if not _STORE_CODE.match(self.store_code):
             raise ValueError("store_code must be a store view code: letters, digits and _, a letter first")
@@ -251,12 +250,11 @@ class MagentoProvider(Provider[MagentoCredentials, MagentoSettings]):
 
     @property
     def origin(self) -> str:
-        return self.settings.base_url or str(URL(self.settings.store_url).origin())
+        return self.settings.base_url or site_origin(self.settings.store_url)
 
     @property
     def api_root(self) -> str:
-        path = URL(self.settings.store_url).raw_path.rstrip("/")
-        return f"{self.origin}{path}/rest/{self.settings.store_code}/V1"
+        return f"{self.origin}{site_path(self.settings.store_url)}/rest/{self.settings.store_code}/V1"
 
     def make_auth(self) -> Auth:
         c = self.credentials

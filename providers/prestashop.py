@@ -79,7 +79,6 @@ from typing import Annotated, Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from yarl import URL
 
 from .auth import Auth, BasicAuth
 from .base import CommonSettings, Credentials, Page, PageRequest, Provider, envelope, is_numeric_id
@@ -88,7 +87,7 @@ from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse, P
 from .models import Customer, Email, Phone
 from .normalize import local_timestamp, text, unified_address, unified_customer
 from .paging import Batch, offset_walk
-from .site_url import site_origin, site_path, site_url
+from .site_url import has_segment, site_origin, site_path, site_url
 from .together import together
 
 MAX_PAGE_SIZE = 100  # none documented: ours, so one page's id filter stays short
@@ -125,7 +124,7 @@ class PrestaShopSettings(CommonSettings, kw_only=True, forbid_unknown_fields=Tru
     def __post_init__(self) -> None:
         super().__post_init__()
         self.store_url = site_url(self.store_url, "store_url")
-        if any(s.lower() == "api" for s in URL(self.store_url).raw_path.split("/")):
+        if has_segment(self.store_url, frozenset({"api"})):
             raise ValueError("store_url must be the shop's URL, not its /api URL")
         zone(self.timezone)  # raises on an unknown name
 

@@ -63,7 +63,6 @@ import re
 from typing import Annotated, Any, Mapping
 
 import msgspec
-from yarl import URL
 
 from .auth import OAuthAccess
 from .base import Credentials, HeaderValue, OAuthSettings, Page, PageRequest, Provider
@@ -72,7 +71,7 @@ from .errors import CustomerNotFound, ProviderAuthFailed, ProviderBadResponse
 from .models import Address, Customer, Phone, Email
 from .normalize import joined_lines, text, unified_address, unified_customer, utc_timestamp
 from .paging import Chunk, page_walk
-from .site_url import site_origin, site_path, site_url
+from .site_url import has_segment, site_origin, site_path, site_url
 from .token_endpoint import client_credentials
 
 MAX_PAGE_SIZE = 100  # ours: Shopware documents no maximum limit
@@ -100,7 +99,7 @@ class ShopwareSettings(OAuthSettings, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.store_url = site_url(self.store_url, "store_url", "https://shop.example.com")
-        if any(s.lower() in ("api", "admin") for s in URL(self.store_url).raw_path.split("/")):
+        if has_segment(self.store_url, frozenset({"api", "admin"})):
             raise ValueError("store_url must be the shop's URL, not its /api or /admin URL")
 
 

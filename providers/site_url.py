@@ -54,3 +54,9 @@ def site_origin(store_url: str) -> str:
 def site_path(store_url: str) -> str:
     """The sub-directory of a normalised site URL (``""`` at the root)."""
     return URL(store_url).raw_path.rstrip("/")
+
+
+def has_segment(store_url: str, names: frozenset[str]) -> bool:
+    """Whether a path segment of a normalised site URL is one of ``names``
+    (lower case), in any case: an API or admin URL given for the site's."""
+    return any(segment.lower() in names for segment in URL(store_url).raw_path.split("/"))

@@ -70,7 +70,6 @@ import re
 from typing import Annotated, Any, Mapping
 
 import msgspec
-from yarl import URL
 
 from .auth import Auth, BasicAuth
 from .base import CommonSettings, Credentials, Page, PageRequest, Provider, is_numeric_id
@@ -80,7 +79,7 @@ from .http import UpstreamResponse
 from .models import Customer, Email, Phone
 from .normalize import full_name, text, unified_address, unified_customer, utc_timestamp
 from .paging import Batch, offset_walk
-from .site_url import site_url
+from .site_url import has_segment, site_origin, site_path, site_url
 
 API_PATH = "/wp-json/wc/v3"
 MAX_PAGE_SIZE = 100  # the WordPress REST maximum for per_page
@@ -116,7 +115,7 @@ class WooCommerceSettings(CommonSettings, kw_only=True, forbid_unknown_fields=Tr
         super().__post_init__()
         self.store_url = site_url(self.store_url, "store_url")
         # The site, not its REST API or admin: the API path is ours to add.
-        if any(s.lower() in ("wp-json", "wp-admin") for s in URL(self.store_url).raw_path.split("/")):
+        if has_segment(self.store_url, frozenset({"wp-json", "wp-admin"})):
             raise ValueError("store_url must be the WordPress site URL, not a /wp-json or /wp-admin URL")
 
 
@@ -200,12 +199,12 @@ class WooCommerceProvider(Provider[WooCommerceCredentials, WooCommerceSettings])
 
     @property
     def origin(self) -> str:
-        return self.settings.base_url or str(URL(self.settings.store_url).origin())
+        return self.settings.base_url or site_origin(self.settings.store_url)
 
     @property
     def api_root(self) -> str:
         """``{origin}{sub-directory}/wp-json/wc/v3``."""
-        return self.origin + URL(self.settings.store_url).raw_path.rstrip("/") + API_PATH
+        return self.origin + site_path(self.settings.store_url) + API_PATH
 
     def make_auth(self) -> Auth:
         return BasicAuth(self.credentials.consumer_key, self.credentials.consumer_secret)
