@@ -33,14 +33,22 @@ async def offer_for(runtime: Any, tenant_id: str, form: forms.Form) -> Offer | N
     flow = FLOWS.get(form.provider)
     if flow is None:
         return None
-    app = None
-    if flow.needs_app:
-        try:
-            app = await provider_apps.resolve(runtime, tenant_id, form.provider)
-        except UnreadableCredentials as exc:  # the operator's keyring: the key form still works
-            log.error("provider app of %s cannot be read: %s", form.provider, exc)
-            return None
-        if app is None:
-            return None
+    app = await app_for(runtime, tenant_id, flow)
+    if flow.needs_app and app is None:
+        return None
     inputs = [field for name in flow.inputs if (field := form.field(name)) is not None]
     return Offer(flow=flow, app=app, inputs=inputs)
+
+
+async def app_for(runtime: Any, tenant_id: str, flow: OAuthFlow) -> "ResolvedApp | None":
+    """The provider app ``flow`` signs in with for this tenant: its own, else
+    the operator's default. None when the flow needs none, or none resolves;
+    one that cannot be decrypted is logged and is None too (the operator's
+    keyring: the key form still works)."""
+    if not flow.needs_app:
+        return None
+    try:
+        return await provider_apps.resolve(runtime, tenant_id, flow.provider)
+    except UnreadableCredentials as exc:
+        log.error("provider app of %s cannot be read: %s", flow.provider, exc)
+        return None

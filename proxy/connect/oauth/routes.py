@@ -28,14 +28,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ... import params, provider_apps
-from ...accounts import UnreadableCredentials
 from ...clock import now_text
 from ...middleware import request_context
 from .. import completion, csrf, page
 from ..page import PATH, Opened, PageError
 from . import attempts
 from .flow import FLOWS, Choice, FlowContext, FlowRefused, Grant, OAuthFlow
-from .offer import offer_for
+from .offer import app_for, offer_for
 
 log = logging.getLogger("shoprelay.connect")
 
@@ -60,17 +59,11 @@ def _flow(request: Request, opened: Opened) -> tuple[OAuthFlow, Any]:
 
 async def _context(request: Request, opened: Opened, flow: OAuthFlow) -> FlowContext:
     runtime = request.app.state.runtime
-    app = None
-    if flow.needs_app:
-        try:
-            app = await provider_apps.resolve(runtime, opened.tenant.id, flow.provider)
-        except UnreadableCredentials as exc:
-            log.error("provider app of %s cannot be read: %s", flow.provider, exc)
-            app = None
-        if app is None:
-            raise PageError(404, "This sign-in is not available",
-                            "Enter your keys on the form instead.", tenant=opened.tenant,
-                            link=_form_link(request, flow.provider))
+    app = await app_for(runtime, opened.tenant.id, flow)
+    if flow.needs_app and app is None:
+        raise PageError(404, "This sign-in is not available",
+                        "Enter your keys on the form instead.", tenant=opened.tenant,
+                        link=_form_link(request, flow.provider))
     return FlowContext(
         runtime=runtime, request=request, session=opened.session, tenant=opened.tenant, app=app,
         redirect_uri=provider_apps.callback_url(runtime.config, flow.provider),
