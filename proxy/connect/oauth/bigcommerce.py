@@ -185,7 +185,6 @@ def _framed_by_control_panel(tenant: Any) -> dict[str, str]:
 @register
 class BigCommerceFlow(OAuthFlow):
     provider = PROVIDER
-    needs_app = True
     inputs: list[str] = []
     claim_path = f"/connect/oauth/{PROVIDER}/claim"  # the form's "I already installed the app" link
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute
 
 from providers.tokens import AccessToken
 
+from ...provider_apps import OAUTH_PROVIDERS
 from ...store.records import ConnectSession, Tenant
 from . import attempts
 
@@ -114,10 +115,15 @@ class OAuthFlow:
     by provider name (``@register``)."""
 
     provider: ClassVar[str]
-    needs_app: ClassVar[bool] = True  # WooCommerce's key handoff needs none
     # Fields of the provider's connect form the merchant types before
     # consent (Shopify's shop name), rendered beside the button.
     inputs: ClassVar[list[str]] = []
+
+    @property
+    def needs_app(self) -> bool:
+        """Whether it signs in with a provider app (WooCommerce's key handoff
+        needs none): as the provider's registration says."""
+        return OAUTH_PROVIDERS[self.provider].needs_app
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:
         raise NotImplementedError

@@ -47,6 +47,7 @@ from providers.shopify import SHOP_DOMAIN, TOKEN_PATH
 from providers.token_endpoint import TokenEndpoint
 from providers.tokens import MemoryTokenStore
 
+from ...provider_apps import OAUTH_PROVIDERS
 from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
 from .platform_json import exchange, inherited
 
@@ -56,7 +57,7 @@ _HEX_HMAC = re.compile(r"^[0-9a-f]{64}$")
 _CODE = re.compile(r"^[\x21-\x7e]{1,512}$")
 # Shopify's library allows 90 s; a little more for our own clock's drift.
 TIMESTAMP_TOLERANCE = 300
-DEFAULT_SCOPES = ["read_customers"]
+DEFAULT_SCOPES = list(OAUTH_PROVIDERS["shopify"].default_scopes)
 READ_SCOPES = {"read_customers", "write_customers"}  # write implies read
 
 

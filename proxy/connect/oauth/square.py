@@ -49,11 +49,12 @@ from providers.square import ORIGINS, TOKEN_PATH, token_error_code, token_expiry
 from providers.token_endpoint import TokenEndpoint
 from providers.tokens import MemoryTokenStore
 
+from ...provider_apps import OAUTH_PROVIDERS
 from .flow import Begin, FlowContext, FlowRefused, Grant, OAuthFlow, register
 from .platform_json import exchange, inherited
 
 AUTHORIZE_PATH = "/oauth2/authorize"
-DEFAULT_SCOPES = ["CUSTOMERS_READ"]
+DEFAULT_SCOPES = list(OAUTH_PROVIDERS["square"].default_scopes)
 SANDBOX_PREFIX = "sandbox-"  # Square's Sandbox application ids: sandbox-sq0idb-...
 _CODE = re.compile(r"^[\x21-\x7e]{1,191}$")  # ObtainToken: code "Max Length 191"
 _MERCHANT = re.compile(r"^[A-Za-z0-9_-]{1,191}$")

@@ -101,7 +101,6 @@ async def _note(runtime: Any, attempt: ConnectAttempt, record: dict[str, Any], *
 @register
 class WooCommerceFlow(OAuthFlow):
     provider = PROVIDER
-    needs_app = False
     inputs = ["store_url"]
 
     async def begin(self, ctx: FlowContext, typed: dict[str, str]) -> Begin:

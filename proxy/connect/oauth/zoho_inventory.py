@@ -36,12 +36,13 @@ from providers.tokens import AccessToken
 from providers.zoho_inventory import DATA_CENTERS, TOKEN_LIFETIME, TOKEN_PATH, accounts_origin, api_origin
 from providers.zoho_inventory import token_api_domain
 
+from ...provider_apps import OAUTH_PROVIDERS
 from .flow import Begin, Choice, FlowContext, FlowRefused, Grant, OAuthFlow, register
 from .platform_json import call, error_code, inherited, lifetime, token_of
 
 AUTHORIZE_PATH = "/oauth/v2/auth"
 ORGANIZATIONS_PATH = "/inventory/v1/organizations"
-REQUIRED_SCOPES = ("ZohoInventory.contacts.READ", "ZohoInventory.settings.READ")
+REQUIRED_SCOPES = OAUTH_PROVIDERS["zoho_inventory"].default_scopes
 MAX_ORGANIZATIONS = 50  # offered on the choice page at most
 _ORG_ID = re.compile(r"^[0-9]{1,20}$")
 # accounts server -> data centre: the only hosts the client secret may go to.
