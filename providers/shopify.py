@@ -194,10 +194,6 @@ fragment AddressFields on MailingAddress {{ {_ADDRESS_FIELDS} }}
     )
 
 
-# The operations of a connection whose field mappings read no metafields.
-_PLAIN = queries()
-CUSTOMER_QUERY, LIST_FORWARD_QUERY, LIST_BACKWARD_QUERY = _PLAIN.get, _PLAIN.forward, _PLAIN.backward
-LIST_PAGE_SIZE = _PLAIN.page_size  # 83
 
 
 class ShopifyCredentials(Credentials):

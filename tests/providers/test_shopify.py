@@ -24,16 +24,14 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.models import Address, Customer, Email, Phone
-from providers.shopify import (
-    CUSTOMER_QUERY,
-    LIST_BACKWARD_QUERY,
-    LIST_FORWARD_QUERY,
-    LIST_PAGE_SIZE,
-    VERIFY_QUERY,
-    ShopifyProvider,
-)
+from providers.shopify import VERIFY_QUERY, ShopifyProvider, queries
 from tests.fakes.shopify import GRAPHQL_PATH, TOKEN, ShopifyFake, cursor_of
 from tests.support import load_fixture
+
+# The operations of a connection whose field mappings read no metafields.
+PLAIN = queries()
+CUSTOMER_QUERY, LIST_FORWARD_QUERY, LIST_BACKWARD_QUERY = PLAIN.get, PLAIN.forward, PLAIN.backward
+LIST_PAGE_SIZE = PLAIN.page_size  # 83
 
 SHOP = "your-development-store"
 
