@@ -33,17 +33,17 @@ def issue(keyring: Keyring, connection_id: str, state: dict[str, Any] | None) ->
     return cursors.seal(keyring, msgspec.json.encode(CursorPayload(CURSOR_VERSION, connection_id, state)))
 
 
-def read(keyring: Keyring, connection_id: str, cursor: str | None) -> dict[str, Any] | None:
+def read(keyring: Keyring, connection_id: str, cursor: str | None, name: str = "cursor") -> dict[str, Any] | None:
     """The provider state inside a cursor; 400 for anything we did not issue
-    for this very connection."""
+    for this very connection, naming the surface's parameter ``name``."""
     if cursor is None:
         return None
     try:
         payload = _decoder.decode(cursors.open_(keyring, cursor))
     except (cursors.InvalidCursor, msgspec.DecodeError, msgspec.ValidationError):
-        raise invalid_parameter("cursor", "not a cursor this API issued") from None
+        raise invalid_parameter(name, "not a cursor this API issued") from None
     if payload.v != CURSOR_VERSION:
-        raise invalid_parameter("cursor", "this cursor is from another version; start over")
+        raise invalid_parameter(name, "this cursor is from another version; start over")
     if payload.c != connection_id:
-        raise invalid_parameter("cursor", "this cursor belongs to another connection")
+        raise invalid_parameter(name, "this cursor belongs to another connection")
     return payload.s

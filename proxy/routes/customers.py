@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from providers import calls
-from providers.base import PageRequest
+from providers.base import MappedPage, PageRequest
 from providers.errors import ProviderError, ProviderTimeout
 from providers.models import Customer, CustomerPage
 
@@ -72,7 +72,8 @@ async def call_provider(
         )
     runtime = request.app.state.runtime
     timeout = runtime.config.request_timeout
-    record = calls.begin(timeout, live.provider_name, live.id, mapped, keep_raw)
+    # A field mapping reads the platform's JSON too.
+    record = calls.begin(timeout, live.provider_name, live.id, mapped, keep_raw or bool(mapped))
     context = request_context(request.scope)
     started = time.perf_counter()
     # The metric's outcome: "ok" or the error table's code (a bounded set).
@@ -176,35 +177,24 @@ async def fetch_customer(
         live,
         lambda: live.provider.get_customer(customer_id, remote_query),
         field_mappings.expressions(compiled),
-        keep_raw or bool(compiled),
+        keep_raw,
     )
-
-
-class FetchedPage(msgspec.Struct):
-    page: Any  # providers.base.MappedPage
-    next_cursor: str | None
-    prev_cursor: str | None
 
 
 async def fetch_page(
     request: Request, live: LiveConnection, limit: int, cursor: str | None, remote_query: Any,
     compiled: list[field_mappings.Compiled], cursor_name: str = "cursor", keep_raw: bool = True,
-) -> FetchedPage:
-    """One page read live, its cursors signed for this connection (both
-    surfaces list this way; ``cursor_name`` is the surface's parameter)."""
+) -> tuple[MappedPage, str | None, str | None]:
+    """One page read live, with its next and previous cursors signed for this
+    connection (both surfaces list this way; ``cursor_name`` is the
+    surface's parameter)."""
     keyring = request.app.state.runtime.keyring
-    try:
-        state = paging.read(keyring, live.id, cursor)
-    except ApiError as error:  # paging names Panora's parameter
-        if cursor_name == "cursor":
-            raise
-        raise invalid_parameter(cursor_name, error.detail.partition(": ")[2]) from None
+    state = paging.read(keyring, live.id, cursor, cursor_name)
     page_request = PageRequest(limit=limit, state=state, query=remote_query)
     page = await call_provider(
-        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled),
-        keep_raw or bool(compiled),
+        request, live, lambda: live.provider.list_page(page_request), field_mappings.expressions(compiled), keep_raw
     )
-    return FetchedPage(page, paging.issue(keyring, live.id, page.next), paging.issue(keyring, live.id, page.prev))
+    return page, paging.issue(keyring, live.id, page.next), paging.issue(keyring, live.id, page.prev)
 
 
 _SHAPING = ("remote_data", "fields", "exclude_fields", "response_format", params.REMOTE_QUERY)
@@ -231,11 +221,10 @@ async def list_customers(request: Request) -> Response:
         request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT
     )
     compiled = await mappings(request, live)
-    fetched = await fetch_page(
+    page, next_cursor, prev_cursor = await fetch_page(
         request, live, limit, params.single(request.query_params, "cursor"), shape.remote_query, compiled,
         keep_raw=include_remote or shape.raw,
     )
-    page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
     if shape.raw:
         raw_page = {"prev_cursor": prev_cursor, "next_cursor": next_cursor, "data": page.raws}
         return Response(_encode(raw_page), media_type="application/json")

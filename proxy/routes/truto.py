@@ -19,7 +19,6 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-
 from .. import paging, params, shaping, truto
 from ..directory import LiveConnection
 from ..middleware import client_address, request_context
@@ -131,8 +130,9 @@ async def list_customers(request: Request) -> Response:
     limit = params.integer(request.query_params, "limit", paging.DEFAULT_LIMIT, 1, paging.MAX_LIMIT)
     cursor = params.single(request.query_params, "next_cursor")
     compiled, tree = await read_mappings(request, live)
-    fetched = await fetch_page(request, live, limit, cursor, read.remote_query, compiled, "next_cursor", read.keeps_raw)
-    page, next_cursor, prev_cursor = fetched.page, fetched.next_cursor, fetched.prev_cursor
+    page, next_cursor, prev_cursor = await fetch_page(
+        request, live, limit, cursor, read.remote_query, compiled, "next_cursor", read.keeps_raw
+    )
     if read.response_format == "raw":
         return json_response(truto.envelope(page.raws, next_cursor, prev_cursor))
     result = await records(request, compiled, tree, read, page.raws, page.customers)
