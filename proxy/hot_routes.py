@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from .middleware import _too_long, begin, error_log, finish, internal_error, with_context_headers
+from .middleware import begin, finish, internal_error, sending_with_context, too_long, with_context_headers
 
 ExceptionHandler = Callable[[Request, Exception], Any]
 
@@ -54,9 +54,9 @@ class HotRoutes:
         context = begin(scope)
         status = 0
         try:
-            too_long = _too_long(scope)
-            if too_long is not None:  # refused before routing, as RequestContextMiddleware does
-                response = too_long.response(context["request_id"])
+            refusal = too_long(scope)
+            if refusal is not None:  # refused before routing, as RequestContextMiddleware does
+                response = refusal.response(context["request_id"])
             else:
                 scope["router"] = app.router
                 scope["route"] = route
@@ -74,10 +74,9 @@ class HotRoutes:
             status = response.status_code
             await _send_response(response, context, scope, receive, send)
         except Exception:
-            if status == 0:
-                await internal_error(scope, receive, _with_context(send, context), context["request_id"])
-            else:
-                error_log.exception("unhandled error", extra={"request_id": context["request_id"]})
+            await internal_error(
+                scope, receive, sending_with_context(send, context, [0]), context["request_id"], answered=status != 0
+            )
         finally:
             finish(scope, context, status, started)
 
@@ -88,20 +87,13 @@ class HotRoutes:
         return None
 
 
-async def _send_response(response: Response, context: dict[str, Any], scope: Scope, receive: Receive, send: Send) -> None:
+async def _send_response(
+    response: Response, context: dict[str, Any], scope: Scope, receive: Receive, send: Send
+) -> None:
     if type(response) is Response and response.background is None:
         # A whole body in hand: two messages, no wrapper.
         headers = with_context_headers(response.raw_headers, context)
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
         return
-    await response(scope, receive, _with_context(send, context))  # streamed (Truto's stream format)
-
-
-def _with_context(send: Send, context: dict[str, Any]) -> Send:
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = with_context_headers(message.get("headers", []), context)
-        await send(message)
-
-    return sending
+    await response(scope, receive, sending_with_context(send, context, [0]))  # streamed (Truto's stream format)

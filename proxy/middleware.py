@@ -110,11 +110,26 @@ def _metrics(scope: Scope) -> Any:
     return getattr(runtime, "metrics", None)
 
 
-async def internal_error(scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-    """A bug's answer: logged with its traceback, answered 500 with the request id to quote."""
+async def internal_error(scope: Scope, receive: Receive, send: Send, request_id: str, answered: bool) -> None:
+    """A bug: logged with its traceback and, when no answer has begun,
+    answered 500 with the request id to quote."""
     error_log.exception("unhandled error", extra={"request_id": request_id})
-    problem = ApiError(500, "internal_error", "an unexpected error occurred; quote the request_id")
-    await problem.response(request_id)(scope, receive, send)
+    if not answered:
+        problem = ApiError(500, "internal_error", "an unexpected error occurred; quote the request_id")
+        await problem.response(request_id)(scope, receive, send)
+
+
+def sending_with_context(send: Send, context: dict[str, Any], status: list[int]) -> Send:
+    """``send`` with the context's headers added to the answer, whose
+    status is kept in ``status[0]`` (0 until it begins)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+            message["headers"] = with_context_headers(message.get("headers", []), context)
+        await send(message)
+
+    return sending
 
 
 class RequestContextMiddleware:
@@ -127,30 +142,22 @@ class RequestContextMiddleware:
             return
         started = time.perf_counter()
         context = begin(scope)
-        status_holder = [0]
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-                message["headers"] = with_context_headers(message.get("headers", []), context)
-            await send(message)
-
+        status = [0]
+        send_with_id = sending_with_context(send, context, status)
         try:
-            too_long = _too_long(scope)
-            if too_long is not None:
-                await too_long.response(context["request_id"])(scope, receive, send_with_id)
+            refusal = too_long(scope)
+            if refusal is not None:
+                await refusal.response(context["request_id"])(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception:
-            if status_holder[0] == 0:
-                await internal_error(scope, receive, send_with_id, context["request_id"])
-            else:
-                error_log.exception("unhandled error", extra={"request_id": context["request_id"]})
+            await internal_error(scope, receive, send_with_id, context["request_id"], answered=status[0] != 0)
         finally:
-            finish(scope, context, status_holder[0], started)
+            finish(scope, context, status[0], started)
 
 
-def _too_long(scope: Scope) -> ApiError | None:
+def too_long(scope: Scope) -> ApiError | None:
+    """The 414 for a path or query string over its bound, refused before routing."""
     if len(scope.get("raw_path") or scope.get("path", "").encode()) > MAX_PATH_BYTES:
         return ApiError(414, "invalid_request", f"the path exceeds {MAX_PATH_BYTES} bytes")
     if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
