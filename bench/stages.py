@@ -13,7 +13,7 @@ CPU seconds. Each stage calls the functions the request calls:
 * auth: ``directory.owner_of`` + ``directory.connection_for`` (routes/customers.py ``authorize``)
 * provider call: the GraphQL POST through ``provider.send`` (the HTTP exchange, the body in hand)
 * decode: the body into the provider's Structs in one pass, as a read that keeps
-  no raw does (``_graphql``'s ``Answer``, ``fetch_customer``'s id check)
+  no raw does (``_graphql``'s ``Envelope[...]``, ``fetch_customer``'s id check)
 * map: ``map_payload``, payload -> unified Customer
 * shape: ``unified(...)`` with default parameters
 * encode: the route's msgspec JSON encoder on the unified customer
@@ -107,7 +107,7 @@ def decode(provider: Any, response: Any) -> Any:
     """As ``ShopifyProvider._graphql`` and ``fetch_customer`` read the bench's
     get, which keeps no raw (no remote_data, no field mapping): the answer in
     one pass into the payload Structs, the bucket noted, the id checked."""
-    answer = provider.read_json(response, shopify.Answer[shopify.TypedCustomerData])
+    answer = provider.read_json(response, shopify.Envelope[shopify.CustomerData[shopify.ShopifyCustomer]])
     shopify._note_bucket(answer.extensions)
     payload = answer.data.customer
     provider.check_customer_id(payload.remote_id, CUSTOMER_ID)

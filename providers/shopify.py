@@ -194,8 +194,6 @@ fragment AddressFields on MailingAddress {{ {_ADDRESS_FIELDS} }}
     )
 
 
-
-
 class ShopifyCredentials(Credentials):
     access_token: Annotated[str, msgspec.Meta(title="Admin API access token", description=(
         "Admin API access token of a custom app (shpat_...), with the read_customers scope "
@@ -278,14 +276,24 @@ class GraphQLError(msgspec.Struct):
     extensions: ErrorExtensions = msgspec.field(default_factory=ErrorExtensions)
 
 
-class Envelope(msgspec.Struct):  # every answer's body
-    data: Any = None  # typed once `errors`, which win over it, are read
+class Envelope(msgspec.Struct, Generic[T]):
+    """Every answer's body. ``Envelope`` (``data`` Any) is read first and
+    ``data`` typed once ``errors``, which win over it, are read; a call that
+    keeps no raw tries ``Envelope[...]`` first, in one pass (``_graphql``)."""
+
+    data: T | None = None
     errors: list[GraphQLError] | str | None = None  # a string in HTTP error answers
     extensions: Extensions = msgspec.field(default_factory=Extensions)
 
 
-class CustomerData(msgspec.Struct):
-    customer: dict[str, Any] | None  # required: absent is a bad answer, null no customer
+# A node of the answer: the platform's JSON (dict[str, Any], the raw kept) or,
+# for a call that keeps no raw, decoded straight into ShopifyCustomer.
+N = TypeVar("N")
+RawNode = dict[str, Any]
+
+
+class CustomerData(msgspec.Struct, Generic[N]):
+    customer: N | None  # required: absent is a bad answer, null no customer
 
 
 class PageInfo(msgspec.Struct, rename="camel"):
@@ -295,13 +303,13 @@ class PageInfo(msgspec.Struct, rename="camel"):
     end_cursor: str | None = None
 
 
-class Customers(msgspec.Struct, rename="camel"):
-    nodes: list[dict[str, Any]]
+class Customers(msgspec.Struct, Generic[N], rename="camel"):
+    nodes: list[N]
     page_info: PageInfo
 
 
-class CustomersData(msgspec.Struct):
-    customers: Customers
+class CustomersData(msgspec.Struct, Generic[N]):
+    customers: Customers[N]
 
 
 class ShopData(msgspec.Struct):
@@ -399,29 +407,6 @@ def _wait(response: UpstreamResponse) -> float | None:
         return None
 
 
-class Answer(msgspec.Struct, Generic[T]):
-    """A body decoded in one pass straight into ``data``'s Structs, for a
-    call that keeps no raw (CallRecord.keep_raw): only an answer without
-    errors is read this way; anything else is read again as an Envelope."""
-
-    data: T | None = None
-    errors: list[GraphQLError] | str | None = None
-    extensions: Extensions = msgspec.field(default_factory=Extensions)
-
-
-class TypedCustomerData(msgspec.Struct):
-    customer: ShopifyCustomer | None
-
-
-class TypedCustomers(msgspec.Struct, rename="camel"):
-    nodes: list[ShopifyCustomer]
-    page_info: PageInfo
-
-
-class TypedCustomersData(msgspec.Struct):
-    customers: TypedCustomers
-
-
 class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
     name = "shopify"
     display_name = "Shopify"
@@ -477,8 +462,8 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         decoded straight from the answer (no plain copy, no second pass)."""
         ops = self._queries()
         variables = {"id": f"gid://shopify/Customer/{customer_id}", **ops.variables}
-        typed = None if calls.current().keep_raw else TypedCustomerData
-        raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData, typed)).customer
+        typed = None if calls.current().keep_raw else CustomerData[ShopifyCustomer]
+        raw = (await self._graphql(ops.get, variables, ops.customer_cost, CustomerData[RawNode], typed)).customer
         if raw is None:
             raise CustomerNotFound(f"no Shopify customer has id {customer_id!r}")
         try:
@@ -491,13 +476,13 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
 
     async def list_customers(self, request: PageRequest) -> Page:
         ops = self._queries()
-        typed = None if calls.current().keep_raw else TypedCustomersData  # see fetch_customer
+        typed = None if calls.current().keep_raw else CustomersData[ShopifyCustomer]  # see fetch_customer
 
         async def fetch(backward: bool, size: int, cursor: str | None) -> paging.Edge:
             cost = LIST_COST + size * ops.customer_cost
             variables = {"n": size, "cursor": cursor, **ops.variables}
             query = ops.backward if backward else ops.forward
-            data = await self._graphql(query, variables, cost, CustomersData, typed)
+            data = await self._graphql(query, variables, cost, CustomersData[RawNode], typed)
             info = data.customers.page_info
             return paging.Edge(
                 data.customers.nodes, info.has_next_page, info.has_previous_page, info.start_cursor, info.end_cursor
@@ -514,12 +499,12 @@ class ShopifyProvider(Provider[ShopifyCredentials, ShopifySettings]):
         self, query: str, variables: dict[str, Any], cost: int, type_: type[T], typed: type[Any] | None = None
     ) -> Any:
         """POST one operation; ``data`` as ``type_``, or the classified error.
-        ``typed``: try the answer straight into these Structs first (Answer)."""
+        ``typed``: try the answer straight into these Structs first, in one pass."""
         payload = {"query": query, "variables": variables}
         response = await self.send("POST", self.endpoint, json=payload, headers={"Accept": "application/json"})
         if typed is not None and 200 <= response.status < 300:
             try:
-                answer = self.read_json(response, Answer[typed])  # type: ignore[valid-type]
+                answer = self.read_json(response, Envelope[typed])  # type: ignore[valid-type]
             except ProviderBadResponse:
                 answer = None  # read again as an Envelope: what is wrong is said there
             if answer is not None and not answer.errors and answer.data is not None:
@@ -583,7 +568,8 @@ def _address_book(raw: ShopifyCustomer) -> list[tuple[str | None, MailingAddress
     return [(key, default), *book] if index is None else [book[index], *book[:index], *book[index + 1 :]]
 
 
-def _address(entry: tuple[str | None, MailingAddress]) -> Address:  # no address_type: Shopify's book has no billing/shipping
+def _address(entry: tuple[str | None, MailingAddress]) -> Address:
+    """No address_type: Shopify's book has no billing or shipping."""
     id_, item = entry
     return unified_address(
         id=id_, street_1=item.address1, street_2=item.address2, city=item.city,
